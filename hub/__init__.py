@@ -1,0 +1,1 @@
+"""One-table data hub: one GraphQL schema for grassroots base data."""

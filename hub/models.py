@@ -1,0 +1,280 @@
+"""The one schema's tables, as SQLAlchemy 2 typed models.
+
+Every column carries its Chinese label in `info["label"]`; the GraphQL
+descriptions, the SDL and (later) xlsx headers are taken from the GraphQL
+types, which repeat these labels next to each field.
+
+Reads on the hot path go through Core `select()` on these tables and hand
+`Row` objects to strawberry (plain attribute access, no ORM identity map);
+the ORM classes are for writes and for readers of the code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def label(text: str) -> dict:
+    return {"label": text}
+
+
+class LabelledEnum(str, enum.Enum):
+    """A string enum whose members carry their Chinese label (for docs and xlsx cells)."""
+
+    label: str
+
+    def __new__(cls, value: str, label: str) -> LabelledEnum:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+
+def _enum(e: type[enum.Enum], name: str) -> Enum:
+    # Stored as plain strings (no native PG enum type): adding a value is then a
+    # data change, not a type migration.
+    return Enum(e, name=name, native_enum=False, length=24, values_callable=lambda x: [m.value for m in x])
+
+
+class RegionLevel(LabelledEnum):
+    CITY = "CITY", "市"
+    DISTRICT = "DISTRICT", "县（区）"
+    TOWN = "TOWN", "乡镇（街道）"
+    VILLAGE = "VILLAGE", "村（社区）"
+
+
+class HousingSafetyGrade(LabelledEnum):
+    A = "A", "A级（安全）"
+    B = "B", "B级（基本安全）"
+    C = "C", "C级（局部危险）"
+    D = "D", "D级（整体危险）"
+
+
+class Gender(LabelledEnum):
+    MALE = "MALE", "男"
+    FEMALE = "FEMALE", "女"
+
+
+class HealthStatus(LabelledEnum):
+    HEALTHY = "HEALTHY", "健康"
+    CHRONIC = "CHRONIC", "慢性病"
+    SERIOUS = "SERIOUS", "大病"
+    DISABLED = "DISABLED", "残疾"
+
+
+class EmploymentStatus(LabelledEnum):
+    EMPLOYED = "EMPLOYED", "单位就业"
+    FLEXIBLE = "FLEXIBLE", "灵活就业"
+    FARMING = "FARMING", "务农"
+    UNEMPLOYED = "UNEMPLOYED", "失业"
+    STUDENT = "STUDENT", "在校学生"
+    RETIRED = "RETIRED", "退休"
+    UNABLE = "UNABLE", "无劳动能力"
+
+
+class KeyCareReason(LabelledEnum):
+    ILLNESS = "ILLNESS", "因病"
+    DISABILITY = "DISABILITY", "因残"
+
+
+class ResidenceStatus(LabelledEnum):
+    RESIDENT = "RESIDENT", "在册"
+    MOVED_OUT = "MOVED_OUT", "迁出"
+    DECEASED = "DECEASED", "死亡"
+
+
+class RiskLevel(LabelledEnum):
+    HIGH = "HIGH", "高"
+    MEDIUM = "MEDIUM", "中"
+    LOW = "LOW", "低"
+
+
+class FloodPointStatus(LabelledEnum):
+    ACTIVE = "ACTIVE", "未整治"
+    FIXING = "FIXING", "整治中"
+    FIXED = "FIXED", "已整治"
+
+
+class Versioned:
+    """Optimistic concurrency: every update must name the version it read."""
+
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1", info=label("版本"))
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), info=label("更新时间")
+    )
+
+
+class Region(Versioned, Base):
+    __tablename__ = "regions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True, info=label("统计用区划代码"))
+    name: Mapped[str] = mapped_column(String(64), info=label("名称"))
+    level: Mapped[RegionLevel] = mapped_column(_enum(RegionLevel, "region_level"), info=label("层级"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True, info=label("上级区划"))
+    # Village/town profile (一村一档)
+    population: Mapped[int | None] = mapped_column(Integer, info=label("户籍人口"))
+    household_count: Mapped[int | None] = mapped_column(Integer, info=label("户数"))
+    area_km2: Mapped[float | None] = mapped_column(Float, info=label("面积（平方公里）"))
+    party_secretary: Mapped[str | None] = mapped_column(String(32), info=label("党组织书记"))
+    director: Mapped[str | None] = mapped_column(String(32), info=label("村（居）委会主任"))
+    phone: Mapped[str | None] = mapped_column(String(20), info=label("联系电话"))
+    address: Mapped[str | None] = mapped_column(String(128), info=label("办公地址"))
+
+    __table_args__ = (
+        CheckConstraint("length(code) = 12", name="code_length"),
+        Index("ix_regions_level_code", "level", "code"),
+    )
+
+
+class Household(Versioned, Base):
+    __tablename__ = "households"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True, info=label("所属村（社区）"))
+    address: Mapped[str] = mapped_column(String(128), info=label("家庭住址"))
+    grid_name: Mapped[str | None] = mapped_column(String(64), info=label("所属网格"))
+    phone: Mapped[str | None] = mapped_column(String(20), info=label("联系电话"))
+    low_income: Mapped[bool] = mapped_column(default=False, info=label("低保户"))
+    extreme_poverty: Mapped[bool] = mapped_column(default=False, info=label("特困户"))
+    elderly_alone: Mapped[bool] = mapped_column(default=False, info=label("独居老人户"))
+    poverty_monitored: Mapped[bool] = mapped_column(default=False, info=label("防返贫监测户"))
+    low_income_since: Mapped[dt.date | None] = mapped_column(Date, info=label("低保认定日期"))
+    income_per_person_monthly: Mapped[float | None] = mapped_column(
+        Numeric(12, 2, asdecimal=False), info=label("家庭月人均收入（元）")
+    )
+    subsidy_monthly: Mapped[float | None] = mapped_column(
+        Numeric(12, 2, asdecimal=False), info=label("月保障金额（元）")
+    )
+    housing_safety_grade: Mapped[HousingSafetyGrade | None] = mapped_column(
+        _enum(HousingSafetyGrade, "housing_safety_grade"), info=label("住房安全等级")
+    )
+
+    __table_args__ = (Index("ix_households_village_low_income", "village_id", "low_income"),)
+
+
+class Person(Versioned, Base):
+    __tablename__ = "persons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True, info=label("所属户"))
+    name: Mapped[str] = mapped_column(String(32), index=True, info=label("姓名"))
+    id_number: Mapped[str] = mapped_column(String(18), unique=True, info=label("公民身份号码"))
+    # Derived from the ID number at write time (GB 11643), stored for filtering.
+    gender: Mapped[Gender] = mapped_column(_enum(Gender, "gender"), info=label("性别"))
+    birth_date: Mapped[dt.date] = mapped_column(Date, index=True, info=label("出生日期"))
+    ethnicity: Mapped[str] = mapped_column(String(16), default="汉族", info=label("民族"))
+    relation_to_head: Mapped[str] = mapped_column(String(16), info=label("与户主关系"))
+    phone: Mapped[str | None] = mapped_column(String(20), info=label("联系电话"))
+    residence_status: Mapped[ResidenceStatus] = mapped_column(
+        _enum(ResidenceStatus, "residence_status"), default=ResidenceStatus.RESIDENT, info=label("人员状态")
+    )
+    employment_status: Mapped[EmploymentStatus | None] = mapped_column(
+        _enum(EmploymentStatus, "employment_status"), info=label("就业状态")
+    )
+    employer: Mapped[str | None] = mapped_column(String(128), info=label("就业单位"))
+    pension_insurance: Mapped[str | None] = mapped_column(String(32), info=label("养老保险参保情况"))
+    medical_insurance: Mapped[str | None] = mapped_column(String(32), info=label("医疗保险参保情况"))
+    health_status: Mapped[HealthStatus] = mapped_column(
+        _enum(HealthStatus, "health_status"), default=HealthStatus.HEALTHY, info=label("健康状况")
+    )
+    chronic_diseases: Mapped[str | None] = mapped_column(String(128), info=label("慢性病病种"))
+    disability_type: Mapped[str | None] = mapped_column(String(16), info=label("残疾类别"))
+    disability_grade: Mapped[int | None] = mapped_column(Integer, info=label("残疾等级"))
+    key_care_reason: Mapped[KeyCareReason | None] = mapped_column(
+        _enum(KeyCareReason, "key_care_reason"), index=True, info=label("重点照顾原因")
+    )
+    recent_status: Mapped[str | None] = mapped_column(Text, info=label("近期动态"))
+    recent_status_date: Mapped[dt.date | None] = mapped_column(Date, info=label("动态更新日期"))
+
+    __table_args__ = (
+        CheckConstraint("disability_grade IS NULL OR disability_grade BETWEEN 1 AND 4", name="disability_grade"),
+    )
+
+
+class Enterprise(Versioned, Base):
+    __tablename__ = "enterprises"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    credit_code: Mapped[str] = mapped_column(String(18), unique=True, info=label("统一社会信用代码"))
+    name: Mapped[str] = mapped_column(String(128), index=True, info=label("企业名称"))
+    legal_representative: Mapped[str] = mapped_column(String(32), info=label("法定代表人"))
+    phone: Mapped[str | None] = mapped_column(String(20), info=label("联系电话"))
+    address: Mapped[str] = mapped_column(String(128), info=label("企业地址"))
+    village_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True, info=label("所在村（社区）"))
+    industry: Mapped[str] = mapped_column(String(32), info=label("所属行业"))
+    employees: Mapped[int] = mapped_column(Integer, default=0, info=label("从业人数"))
+    safety_contact: Mapped[str | None] = mapped_column(String(32), info=label("安全联系人"))
+    safety_contact_phone: Mapped[str | None] = mapped_column(String(20), info=label("安全联系人电话"))
+    flood_risk: Mapped[RiskLevel | None] = mapped_column(_enum(RiskLevel, "risk_level"), info=label("防汛风险等级"))
+
+
+class FloodPoint(Versioned, Base):
+    __tablename__ = "flood_points"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), info=label("易涝点名称"))
+    village_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True, info=label("所在村（社区）"))
+    longitude: Mapped[float] = mapped_column(Float, info=label("经度"))
+    latitude: Mapped[float] = mapped_column(Float, info=label("纬度"))
+    description: Mapped[str | None] = mapped_column(Text, info=label("情况描述"))
+    risk_level: Mapped[RiskLevel] = mapped_column(_enum(RiskLevel, "risk_level"), info=label("风险等级"))
+    status: Mapped[FloodPointStatus] = mapped_column(
+        _enum(FloodPointStatus, "flood_point_status"), default=FloodPointStatus.ACTIVE, info=label("整治状态")
+    )
+    responsible_person: Mapped[str] = mapped_column(String(32), info=label("责任人"))
+    responsible_phone: Mapped[str] = mapped_column(String(20), info=label("责任人电话"))
+    nearby_enterprise_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enterprises.id"), index=True, info=label("周边企业")
+    )
+
+    __table_args__ = (
+        CheckConstraint("longitude BETWEEN -180 AND 180 AND latitude BETWEEN -90 AND 90", name="coordinates"),
+    )
+
+
+class FloodPointPhoto(Base):
+    """Metadata of a flood point's photo; the bytes live in the attachment store."""
+
+    __tablename__ = "flood_point_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flood_point_id: Mapped[int] = mapped_column(ForeignKey("flood_points.id"), index=True, info=label("易涝点"))
+    file_name: Mapped[str] = mapped_column(String(128), info=label("文件名"))
+    content_type: Mapped[str] = mapped_column(String(64), info=label("文件类型"))
+    size_bytes: Mapped[int] = mapped_column(Integer, info=label("文件大小（字节）"))
+    sha256: Mapped[str] = mapped_column(String(64), info=label("SHA-256 校验值"))
+    storage_key: Mapped[str] = mapped_column(String(256), info=label("存储位置"))
+    caption: Mapped[str | None] = mapped_column(String(256), info=label("说明"))
+    taken_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), info=label("拍摄时间"))

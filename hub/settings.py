@@ -1,0 +1,60 @@
+"""Settings, read once from environment variables (listed in README.md)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    assets_dir: Path
+    max_page_size: int = 1000
+    default_page_size: int = 100
+    max_depth: int = 12
+    max_tokens: int = 5000
+    max_aliases: int = 30
+    request_timeout: float = 30.0
+    db_pool_size: int = 10
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        data_dir = Path(os.environ.get("HUB_DATA_DIR") or "var").resolve()
+        database_url = os.environ.get("HUB_DATABASE_URL") or (
+            f"sqlite+aiosqlite:///{data_dir / 'hub.sqlite3'}"
+        )
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            assets_dir=Path(os.environ.get("HUB_ASSETS_DIR") or data_dir / "assets").resolve(),
+            max_page_size=_int("HUB_MAX_PAGE_SIZE", 1000),
+            default_page_size=_int("HUB_DEFAULT_PAGE_SIZE", 100),
+            max_depth=_int("HUB_MAX_DEPTH", 12),
+            max_tokens=_int("HUB_MAX_TOKENS", 5000),
+            max_aliases=_int("HUB_MAX_ALIASES", 30),
+            request_timeout=_float("HUB_REQUEST_TIMEOUT", 30.0),
+            db_pool_size=_int("HUB_DB_POOL_SIZE", 10),
+        )
