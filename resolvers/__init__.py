@@ -1,0 +1,1 @@
+"""Resolvers and per-request DataLoaders, one module per domain."""

@@ -1,0 +1,55 @@
+"""The per-request context: database access and the request's DataLoaders."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aiodataloader import DataLoader
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import Executable
+
+from hub.settings import Settings
+
+
+class LoaderSpec(Protocol):
+    """A hashable description of a loader; the context builds one DataLoader per spec per request."""
+
+    def batch(self, ctx: Context, keys: Sequence[Any]) -> Any: ...
+
+
+@dataclass
+class Context:
+    engine: AsyncEngine
+    settings: Settings
+    request_id: str
+    _loaders: dict[LoaderSpec, DataLoader] = field(default_factory=dict)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    async def read(self, stmt: Executable) -> Sequence[Row]:
+        # Each batch gets its own short connection: loader batches and sibling
+        # fields run concurrently, and one connection cannot serve them at once.
+        async with self.engine.connect() as connection:
+            return (await connection.execute(stmt)).all()
+
+    async def scalar(self, stmt: Executable) -> Any:
+        async with self.engine.connect() as connection:
+            return (await connection.execute(stmt)).scalar_one()
+
+    def loader(self, spec: LoaderSpec) -> DataLoader:
+        loader = self._loaders.get(spec)
+        if loader is None:
+
+            async def batch_load(keys: list[Any]) -> list[Any]:
+                return await spec.batch(self, keys)
+
+            loader = self._loaders[spec] = DataLoader(batch_load, max_batch_size=None)
+        return loader
+
+    async def load(self, spec: LoaderSpec, key: Any) -> Any:
+        return await self.loader(spec).load(key)

@@ -1,0 +1,141 @@
+"""Generic batch loaders: one SQL statement per batch, whatever the number of keys.
+
+Keys travel as ONE bound parameter (a PostgreSQL array, or a JSON array that
+SQLite unpacks with json_each), so the SQL text is the same for 3 keys or
+30,000: no parameter-count limits, and the statement cache always hits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import Column, ColumnElement, Table, any_, bindparam, func, literal_column, select
+from sqlalchemy.dialects import postgresql
+
+from resolvers.context import Context
+from resolvers.pagination import PageArgs, make_page
+
+
+def key_in(column: Column, keys: Sequence[Any], dialect: str) -> ColumnElement[bool]:
+    if dialect == "postgresql":
+        return column == any_(bindparam(None, list(keys), type_=postgresql.ARRAY(column.type)))
+    return column.in_(select(literal_column("value")).select_from(func.json_each(bindparam(None, json.dumps(list(keys))))))
+
+
+class Filter(Protocol):
+    """Filter arguments (a frozen, hashable dataclass) that turn themselves into WHERE clauses."""
+
+    def clauses(self) -> list[ColumnElement[bool]]: ...
+
+
+@dataclass(frozen=True)
+class NoFilter:
+    def clauses(self) -> list[ColumnElement[bool]]:
+        return []
+
+
+NO_FILTER = NoFilter()
+
+
+@dataclass(frozen=True)
+class RowByKey:
+    """One row per key (e.g. a region by id), or None."""
+
+    column: Column
+
+    async def batch(self, ctx: Context, keys: Sequence[Any]) -> list[Any]:
+        rows = await ctx.read(select(self.column.table).where(key_in(self.column, keys, ctx.dialect)))
+        by_key = {getattr(row, self.column.name): row for row in rows}
+        return [by_key.get(key) for key in keys]
+
+
+@dataclass(frozen=True)
+class RowsByKey:
+    """All rows per key, in `order_by` order (e.g. a household's members). For lists a parent always keeps small."""
+
+    column: Column
+    order_by: Column
+
+    async def batch(self, ctx: Context, keys: Sequence[Any]) -> list[list[Any]]:
+        stmt = select(self.column.table).where(key_in(self.column, keys, ctx.dialect)).order_by(self.order_by)
+        grouped: dict[Any, list[Any]] = defaultdict(list)
+        for row in await ctx.read(stmt):
+            grouped[getattr(row, self.column.name)].append(row)
+        return [grouped.get(key, []) for key in keys]
+
+
+@dataclass(frozen=True)
+class ChildCounts:
+    """COUNT of child rows per parent under a filter. Keys: (parent_id, filter)."""
+
+    parent: Column
+
+    async def batch(self, ctx: Context, keys: Sequence[tuple[Any, Filter]]) -> list[int]:
+        counts: dict[tuple[Any, Filter], int] = {}
+        for filter_, parents in _group(keys).items():
+            stmt = (
+                select(self.parent, func.count())
+                .where(key_in(self.parent, parents, ctx.dialect), *filter_.clauses())
+                .group_by(self.parent)
+            )
+            for parent_id, count in await ctx.read(stmt):
+                counts[parent_id, filter_] = count
+        return [counts.get(key, 0) for key in keys]
+
+
+@dataclass(frozen=True)
+class ChildPages:
+    """The first page of child rows for each parent, in one window query.
+
+    Keys: (parent_id, (PageArgs, filter)). Rows come back as a `Page` whose
+    total count goes through the matching `ChildCounts` loader.
+    """
+
+    parent: Column
+    sort: Column
+
+    async def batch(self, ctx: Context, keys: Sequence[tuple[Any, tuple[PageArgs, Filter]]]) -> list[Any]:
+        table: Table = self.parent.table
+        rows_by_key: dict[Any, list[Any]] = {}
+        for (args, filter_), parents in _group(keys).items():
+            rank = func.row_number().over(partition_by=self.parent, order_by=self.sort).label("_rank")
+            where = [key_in(self.parent, parents, ctx.dialect), *filter_.clauses()]
+            if args.after is not None:
+                where.append(self.sort > args.after)
+            ranked = select(table, rank).where(*where).subquery()
+            stmt = (
+                select(*(ranked.c[c.name] for c in table.columns))
+                .where(ranked.c._rank <= args.first + 1)
+                .order_by(ranked.c[self.parent.name], ranked.c[self.sort.name])
+            )
+            for row in await ctx.read(stmt):
+                rows_by_key.setdefault((getattr(row, self.parent.name), (args, filter_)), []).append(row)
+        counts = ChildCounts(self.parent)
+        return [
+            make_page(
+                rows_by_key.get(key, []),
+                key[1][0],
+                self.sort.name,
+                _count_via(ctx, counts, (key[0], key[1][1])),
+            )
+            for key in keys
+        ]
+
+
+def _count_via(ctx: Context, spec: ChildCounts, key: tuple[Any, Filter]):
+    async def count() -> int:
+        return await ctx.load(spec, key)
+
+    return count
+
+
+def _group(keys: Sequence[tuple[Any, Any]]) -> dict[Any, list[Any]]:
+    """Parents grouped by the rest of their key, so each distinct argument set costs one statement."""
+    groups: dict[Any, list[Any]] = defaultdict(list)
+    for parent_id, rest in keys:
+        groups[rest].append(parent_id)
+    return groups

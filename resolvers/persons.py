@@ -1,0 +1,93 @@
+"""Persons (人员): lookups and the filtered lists the forms need."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Row, select
+
+from hub.identifiers import InvalidIdentifier, parse_id_number
+from hub.models import Gender, HealthStatus, KeyCareReason, Person, ResidenceStatus
+from resolvers.context import Context
+from resolvers.dataloaders import RowByKey
+from resolvers.errors import UserInputError
+from resolvers.households import households
+from resolvers.lists import root_page
+from resolvers.pagination import Page
+from resolvers.regions import Subtree, subtree
+from resolvers.text import contains
+
+persons = Person.__table__
+
+PERSON_BY_ID = RowByKey(persons.c.id)
+PERSON_BY_ID_NUMBER = RowByKey(persons.c.id_number)
+
+
+def age_on(birth_date: dt.date, today: dt.date) -> int:
+    return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+
+
+def _birthday_years_ago(today: dt.date, years: int) -> dt.date:
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # 29 February in a non-leap year
+        return today.replace(year=today.year - years, day=28)
+
+
+@dataclass(frozen=True)
+class PersonFilter:
+    subtree: Subtree | None = None
+    key_care: bool | None = None
+    key_care_reason: KeyCareReason | None = None
+    health_status: HealthStatus | None = None
+    gender: Gender | None = None
+    residence_status: ResidenceStatus | None = None
+    min_age: int | None = None
+    max_age: int | None = None
+    name_contains: str | None = None
+    today: dt.date | None = None
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        where = []
+        if self.subtree is not None:
+            villages = self.subtree.region_ids()
+            where.append(persons.c.household_id.in_(select(households.c.id).where(households.c.village_id.in_(villages))))
+        if self.key_care is not None:
+            where.append(persons.c.key_care_reason.is_not(None) if self.key_care else persons.c.key_care_reason.is_(None))
+        for name in ("key_care_reason", "health_status", "gender", "residence_status"):
+            value = getattr(self, name)
+            if value is not None:
+                where.append(persons.c[name] == value)
+        today = self.today or dt.date.today()
+        if self.min_age is not None:  # at least min_age: born on or before today minus min_age years
+            where.append(persons.c.birth_date <= _birthday_years_ago(today, self.min_age))
+        if self.max_age is not None:  # at most max_age: born after today minus (max_age + 1) years
+            where.append(persons.c.birth_date > _birthday_years_ago(today, self.max_age + 1))
+        if self.name_contains:
+            where.append(contains(persons.c.name, self.name_contains))
+        return where
+
+
+async def person(ctx: Context, person_id: int | None, id_number: str | None) -> Row | None:
+    if (person_id is None) == (id_number is None):
+        raise UserInputError("person: give exactly one of id and idNumber", field="id")
+    if person_id is not None:
+        return await ctx.load(PERSON_BY_ID, person_id)
+    try:
+        number = parse_id_number(id_number).number
+    except InvalidIdentifier as error:
+        raise UserInputError(f"idNumber: {error}", field="idNumber") from None
+    return await ctx.load(PERSON_BY_ID_NUMBER, number)
+
+
+async def list_persons(
+    ctx: Context, *, region_code: str | None, first: int | None, after: str | None, **filters
+) -> Page:
+    for bound in ("min_age", "max_age"):
+        value = filters.get(bound)
+        if value is not None and not 0 <= value <= 150:
+            name = "minAge" if bound == "min_age" else "maxAge"
+            raise UserInputError(f"{name}: must be between 0 and 150, got {value}", field=name)
+    filter_ = PersonFilter(subtree=await subtree(ctx, region_code), **filters)
+    return await root_page(ctx, persons.c.id, filter_.clauses(), first, after)

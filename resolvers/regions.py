@@ -1,0 +1,96 @@
+"""Regions (行政区划): lookups, lists, subtree filters and the loaders of their relations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Row, Select, select
+
+from hub.identifiers import subtree_bounds
+from hub.models import Region, RegionLevel
+from resolvers.context import Context
+from resolvers.dataloaders import ChildPages, RowByKey
+from resolvers.errors import UserInputError
+from resolvers.lists import child_page, root_page
+from resolvers.pagination import Page
+from resolvers.text import contains
+
+regions = Region.__table__
+
+REGION_BY_ID = RowByKey(regions.c.id)
+REGION_BY_CODE = RowByKey(regions.c.code)
+REGION_CHILDREN = ChildPages(regions.c.parent_id, regions.c.code)
+
+
+@dataclass(frozen=True)
+class Subtree:
+    """All regions whose code lies in [low, high]: a region and everything below it."""
+
+    low: str
+    high: str
+
+    def region_ids(self) -> Select:
+        return select(regions.c.id).where(regions.c.code.between(self.low, self.high))
+
+
+async def subtree(ctx: Context, code: str | None, field: str = "regionCode") -> Subtree | None:
+    if code is None:
+        return None
+    region = await region_by_code(ctx, code, field)
+    if region is None:
+        raise UserInputError(f"{field}: no region has code {code}", field=field)
+    return Subtree(*subtree_bounds(region.code, region.level))
+
+
+async def region_by_code(ctx: Context, code: str, field: str = "code") -> Row | None:
+    if len(code) != 12 or not code.isdigit():
+        raise UserInputError(f"{field}: a region code has 12 digits, got {code!r}", field=field)
+    return await ctx.load(REGION_BY_CODE, code)
+
+
+async def region_by_id(ctx: Context, region_id: int | None) -> Row | None:
+    return None if region_id is None else await ctx.load(REGION_BY_ID, region_id)
+
+
+@dataclass(frozen=True)
+class RegionFilter:
+    level: RegionLevel | None = None
+    parent_id: int | None = None
+    subtree: Subtree | None = None
+    name_contains: str | None = None
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        where = []
+        if self.level is not None:
+            where.append(regions.c.level == self.level)
+        if self.parent_id is not None:
+            where.append(regions.c.parent_id == self.parent_id)
+        if self.subtree is not None:
+            where.append(regions.c.code.between(self.subtree.low, self.subtree.high))
+        if self.name_contains:
+            where.append(contains(regions.c.name, self.name_contains))
+        return where
+
+
+async def list_regions(
+    ctx: Context,
+    *,
+    level: RegionLevel | None,
+    parent_code: str | None,
+    region_code: str | None,
+    name_contains: str | None,
+    first: int | None,
+    after: str | None,
+) -> Page:
+    parent_id = None
+    if parent_code is not None:
+        parent = await region_by_code(ctx, parent_code, "parentCode")
+        if parent is None:
+            raise UserInputError(f"parentCode: no region has code {parent_code}", field="parentCode")
+        parent_id = parent.id
+    filter_ = RegionFilter(level, parent_id, await subtree(ctx, region_code), name_contains)
+    return await root_page(ctx, regions.c.code, filter_.clauses(), first, after)
+
+
+async def children(ctx: Context, region: Row, first: int | None, after: str | None) -> Page:
+    return await child_page(ctx, REGION_CHILDREN, region.id, first, after)

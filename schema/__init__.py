@@ -1,0 +1,1 @@
+"""The one GraphQL schema: types per domain, assembled in `schema.build`."""

@@ -1,0 +1,37 @@
+"""Helpers that keep every field's Chinese label in one place: the model column."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+from sqlalchemy import Column
+
+from hub.models import LabelledEnum
+
+
+def column(col: Column, description: str | None = None) -> Any:
+    """A plain leaf field (no resolver: strawberry's fast path) described by its column's label."""
+    return strawberry.field(description=description or col.info["label"])
+
+
+def gql_enum(model_enum: type[LabelledEnum], description: str) -> Any:
+    """Expose a model enum in GraphQL, each value described by its Chinese label.
+
+    The same class serves both sides: rows read from the database serialise
+    as they are, and arguments arrive as members the database layer accepts.
+    """
+    strawberry.enum(model_enum, description=description)
+    for value in model_enum.__strawberry_definition__.values:
+        value.description = model_enum[value.name].label
+    return model_enum
+
+
+First = Annotated[int | None, strawberry.argument(description="每页条数（默认与上限见服务器配置）")]
+After = Annotated[str | None, strawberry.argument(description="从此游标之后开始（上一页的 pageInfo.endCursor）")]
+RegionCode = Annotated[
+    str | None, strawberry.argument(description="统计用区划代码：只返回该区划及其下级区划内的记录")
+]
+NameContains = Annotated[str | None, strawberry.argument(description="名称包含")]
+RecordId = Annotated[strawberry.ID, strawberry.argument(description="记录ID")]
+OptionalRecordId = Annotated[strawberry.ID | None, strawberry.argument(description="记录ID")]

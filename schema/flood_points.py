@@ -1,0 +1,62 @@
+"""Flood point (易涝点) and its photos."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from hub import models
+from resolvers import enterprises, flood_points, regions
+from schema.enterprises import RiskLevel
+from schema.fields import column, gql_enum
+
+if TYPE_CHECKING:
+    from schema.enterprises import Enterprise
+    from schema.regions import Region
+
+c = models.FloodPoint.__table__.c
+p = models.FloodPointPhoto.__table__.c
+
+FloodPointStatus = gql_enum(models.FloodPointStatus, "整治状态")
+
+
+@strawberry.type(description="易涝点照片（元数据）")
+class FloodPointPhoto:
+    id: strawberry.ID = column(p.id, "记录ID")
+    file_name: str = column(p.file_name)
+    content_type: str = column(p.content_type)
+    size_bytes: int = column(p.size_bytes)
+    sha256: str = column(p.sha256)
+    caption: str | None = column(p.caption)
+    taken_at: dt.datetime | None = column(p.taken_at)
+
+
+@strawberry.type(description="易涝点")
+class FloodPoint:
+    id: strawberry.ID = column(c.id, "记录ID")
+    name: str = column(c.name)
+    longitude: float = column(c.longitude)
+    latitude: float = column(c.latitude)
+    description: str | None = column(c.description)
+    risk_level: RiskLevel = column(c.risk_level)
+    status: FloodPointStatus = column(c.status)
+    responsible_person: str = column(c.responsible_person)
+    responsible_phone: str = column(c.responsible_phone)
+    version: int = column(c.version)
+
+    @strawberry.field(description="所在村（社区）")
+    async def village(self, info: Info) -> Annotated[Region, strawberry.lazy("schema.regions")]:
+        return await regions.region_by_id(info.context, self.village_id)
+
+    @strawberry.field(description="周边企业")
+    async def nearby_enterprise(
+        self, info: Info
+    ) -> Annotated[Enterprise, strawberry.lazy("schema.enterprises")] | None:
+        return await enterprises.enterprise_by_id(info.context, self.nearby_enterprise_id)
+
+    @strawberry.field(description="照片")
+    async def photos(self, info: Info) -> list[FloodPointPhoto]:
+        return await flood_points.flood_point_photos(info.context, self)

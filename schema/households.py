@@ -1,0 +1,55 @@
+"""Household (户) and its members."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from hub.models import Household as HouseholdModel
+from hub.models import HousingSafetyGrade as HousingSafetyGradeModel
+from resolvers import households, regions
+from schema.fields import column, gql_enum
+
+if TYPE_CHECKING:
+    from schema.persons import Person
+    from schema.regions import Region
+
+c = HouseholdModel.__table__.c
+
+HousingSafetyGrade = gql_enum(HousingSafetyGradeModel, "农村住房安全性鉴定等级")
+
+
+@strawberry.type(description="户：家庭住址、类别（低保、特困、独居老人、防返贫监测）与成员")
+class Household:
+    id: strawberry.ID = column(c.id, "记录ID")
+    address: str = column(c.address)
+    grid_name: str | None = column(c.grid_name)
+    phone: str | None = column(c.phone)
+    low_income: bool = column(c.low_income)
+    extreme_poverty: bool = column(c.extreme_poverty)
+    elderly_alone: bool = column(c.elderly_alone)
+    poverty_monitored: bool = column(c.poverty_monitored)
+    low_income_since: dt.date | None = column(c.low_income_since)
+    income_per_person_monthly: float | None = column(c.income_per_person_monthly)
+    subsidy_monthly: float | None = column(c.subsidy_monthly)
+    housing_safety_grade: HousingSafetyGrade | None = column(c.housing_safety_grade)
+    version: int = column(c.version)
+
+    @strawberry.field(description="所属村（社区）")
+    async def village(self, info: Info) -> Annotated[Region, strawberry.lazy("schema.regions")]:
+        return await regions.region_by_id(info.context, self.village_id)
+
+    @strawberry.field(description="家庭成员")
+    async def members(self, info: Info) -> list[Annotated[Person, strawberry.lazy("schema.persons")]]:
+        return await households.members(info.context, self)
+
+    @strawberry.field(description="户主")
+    async def head(self, info: Info) -> Annotated[Person, strawberry.lazy("schema.persons")] | None:
+        return await households.head(info.context, self)
+
+    @strawberry.field(description="家庭人口数")
+    async def member_count(self, info: Info) -> int:
+        return len(await households.members(info.context, self))

@@ -1,0 +1,57 @@
+"""Person (人员): identity, employment and insurance, health and disability, recent status."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from hub import models
+from resolvers import households, persons
+from schema.fields import column, gql_enum
+
+if TYPE_CHECKING:
+    from schema.households import Household
+
+c = models.Person.__table__.c
+
+Gender = gql_enum(models.Gender, "性别")
+HealthStatus = gql_enum(models.HealthStatus, "健康状况")
+EmploymentStatus = gql_enum(models.EmploymentStatus, "就业状态")
+KeyCareReason = gql_enum(models.KeyCareReason, "重点照顾原因")
+ResidenceStatus = gql_enum(models.ResidenceStatus, "人员状态（在册、迁出、死亡）")
+
+
+@strawberry.type(description="人员：身份、就业与参保、健康与残疾、近期动态")
+class Person:
+    id: strawberry.ID = column(c.id, "记录ID")
+    name: str = column(c.name)
+    id_number: str = column(c.id_number)
+    gender: Gender = column(c.gender)
+    birth_date: dt.date = column(c.birth_date)
+    ethnicity: str = column(c.ethnicity)
+    relation_to_head: str = column(c.relation_to_head)
+    phone: str | None = column(c.phone)
+    residence_status: ResidenceStatus = column(c.residence_status)
+    employment_status: EmploymentStatus | None = column(c.employment_status)
+    employer: str | None = column(c.employer)
+    pension_insurance: str | None = column(c.pension_insurance)
+    medical_insurance: str | None = column(c.medical_insurance)
+    health_status: HealthStatus = column(c.health_status)
+    chronic_diseases: str | None = column(c.chronic_diseases)
+    disability_type: str | None = column(c.disability_type)
+    disability_grade: int | None = column(c.disability_grade)
+    key_care_reason: KeyCareReason | None = column(c.key_care_reason)
+    recent_status: str | None = column(c.recent_status)
+    recent_status_date: dt.date | None = column(c.recent_status_date)
+    version: int = column(c.version)
+
+    @strawberry.field(description="年龄（周岁，按今天计算）")
+    def age(self) -> int:
+        return persons.age_on(self.birth_date, dt.date.today())
+
+    @strawberry.field(description="所属户")
+    async def household(self, info: Info) -> Annotated[Household, strawberry.lazy("schema.households")]:
+        return await households.household(info.context, self.household_id)

@@ -1,0 +1,86 @@
+"""Region (行政区划) and its village/town profile (一村一档)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from hub.models import Region as RegionModel
+from hub.models import RegionLevel as RegionLevelModel
+from resolvers import enterprises, flood_points, households, regions
+from schema.connections import Connection
+from schema.fields import After, First, column, gql_enum
+from schema.households import HousingSafetyGrade
+
+if TYPE_CHECKING:
+    from schema.enterprises import Enterprise
+    from schema.flood_points import FloodPoint
+    from schema.households import Household
+
+c = RegionModel.__table__.c
+
+RegionLevel = gql_enum(RegionLevelModel, "行政区划层级")
+
+
+@strawberry.type(description="行政区划：市、县（区）、乡镇（街道）、村（社区），含一村一档基本信息")
+class Region:
+    id: strawberry.ID = column(c.id, "记录ID")
+    code: str = column(c.code)
+    name: str = column(c.name)
+    level: RegionLevel = column(c.level)
+    population: int | None = column(c.population)
+    household_count: int | None = column(c.household_count)
+    area_km2: float | None = column(c.area_km2)
+    party_secretary: str | None = column(c.party_secretary)
+    director: str | None = column(c.director)
+    phone: str | None = column(c.phone)
+    address: str | None = column(c.address)
+    version: int = column(c.version)
+
+    @strawberry.field(description="上级区划")
+    async def parent(self, info: Info) -> Region | None:
+        return await regions.region_by_id(info.context, self.parent_id)
+
+    @strawberry.field(description="下级区划")
+    async def children(self, info: Info, first: First = None, after: After = None) -> Connection[Region]:
+        return await regions.children(info.context, self, first, after)
+
+    @strawberry.field(description="本村（社区）的户（仅村级区划有）")
+    async def households(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        low_income: Annotated[bool | None, strawberry.argument(description="低保户")] = None,
+        extreme_poverty: Annotated[bool | None, strawberry.argument(description="特困户")] = None,
+        elderly_alone: Annotated[bool | None, strawberry.argument(description="独居老人户")] = None,
+        poverty_monitored: Annotated[bool | None, strawberry.argument(description="防返贫监测户")] = None,
+        housing_safety_grade: Annotated[
+            HousingSafetyGrade | None, strawberry.argument(description="住房安全等级")
+        ] = None,
+    ) -> Connection[Annotated[Household, strawberry.lazy("schema.households")]]:
+        return await households.village_households(
+            info.context,
+            self,
+            first,
+            after,
+            low_income=low_income,
+            extreme_poverty=extreme_poverty,
+            elderly_alone=elderly_alone,
+            poverty_monitored=poverty_monitored,
+            housing_safety_grade=housing_safety_grade,
+        )
+
+    @strawberry.field(description="本村（社区）的企业（一企一档）")
+    async def enterprises(
+        self, info: Info, first: First = None, after: After = None
+    ) -> Connection[Annotated[Enterprise, strawberry.lazy("schema.enterprises")]]:
+        return await enterprises.village_enterprises(info.context, self, first, after)
+
+    @strawberry.field(description="本村（社区）的易涝点")
+    async def flood_points(
+        self, info: Info, first: First = None, after: After = None
+    ) -> Connection[Annotated[FloodPoint, strawberry.lazy("schema.flood_points")]]:
+        return await flood_points.village_flood_points(info.context, self, first, after)
