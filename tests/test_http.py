@@ -10,8 +10,6 @@ import pytest
 from hub.app import create_app
 from resolvers import regions
 
-pytestmark = pytest.mark.asyncio
-
 GQL = "application/graphql-response+json"
 
 

@@ -1,0 +1,106 @@
+"""SQL statements per request grow with the query's depth, never with the number of rows."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select
+
+from hub.identifiers import id_number_check_char
+from hub.models import Household, Person, Region
+from tests.conftest import graphql
+from tests.test_queries import region_code
+
+NESTED = """
+query($town: String!) {
+  region(code: $town) {
+    name
+    children(first: 100) {
+      nodes {
+        name
+        households(first: 1000) {
+          nodes { address lowIncome members { name idNumber gender birthDate } }
+        }
+      }
+    }
+  }
+}
+"""
+
+households = Household.__table__
+persons = Person.__table__
+regions = Region.__table__
+
+
+async def _run(client, sql_counter, town: str) -> tuple[int, int]:
+    sql_counter.reset()
+    data = await graphql(client, NESTED, {"town": town})
+    members = sum(len(h["members"]) for v in data["region"]["children"]["nodes"] for h in v["households"]["nodes"])
+    return sql_counter.count, members
+
+
+async def _grow_tenfold(engine, town: str) -> list[int]:
+    """Add nine copies of every household (and its members) of the town's villages; return the new ids."""
+    async with engine.begin() as conn:
+        village_ids = select(regions.c.id).where(regions.c.parent_id == select(regions.c.id).where(regions.c.code == town).scalar_subquery())
+        originals = (await conn.execute(select(households).where(households.c.village_id.in_(village_ids)))).mappings().all()
+        members = (await conn.execute(select(persons).where(persons.c.household_id.in_([h["id"] for h in originals])))).mappings().all()
+        taken = set((await conn.execute(select(persons.c.id_number))).scalars())
+        next_household = (await conn.execute(select(func.max(households.c.id)))).scalar_one() + 1
+        next_person = (await conn.execute(select(func.max(persons.c.id)))).scalar_one() + 1
+        by_household: dict[int, list] = {}
+        for member in members:
+            by_household.setdefault(member["household_id"], []).append(member)
+        new_households, new_persons = [], []
+        for _copy in range(9):
+            for household in originals:
+                new_households.append({**household, "id": next_household})
+                for member in by_household.get(household["id"], []):
+                    new_persons.append({**member, "id": next_person, "household_id": next_household, "id_number": _fresh_id(member["id_number"], taken)})
+                    next_person += 1
+                next_household += 1
+        await conn.execute(households.insert(), new_households)
+        await conn.execute(persons.insert(), new_persons)
+    return [h["id"] for h in new_households]
+
+
+def _fresh_id(number: str, taken: set[str]) -> str:
+    """An unused, valid ID number with the same region, birth date and gender."""
+    for sequence in range(1000):
+        if sequence % 2 != int(number[16]) % 2:
+            continue
+        first17 = f"{number[:14]}{sequence:03d}"
+        candidate = first17 + id_number_check_char(first17)
+        if candidate not in taken:
+            taken.add(candidate)
+            return candidate
+    raise AssertionError(f"no free ID number left for {number}")
+
+
+async def test_nested_read_costs_four_statements_whatever_the_rows(client, engine, sql_counter):
+    town = await region_code(client, "西天尾镇")
+    statements, members = await _run(client, sql_counter, town)
+    # region by code, villages page, households pages (all villages), members (all households)
+    assert statements == 4, sql_counter.statements
+    added = await _grow_tenfold(engine, town)
+    try:
+        statements_after, members_after = await _run(client, sql_counter, town)
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(delete(persons).where(persons.c.household_id.in_(added)))
+            await conn.execute(delete(households).where(households.c.id.in_(added)))
+    assert members_after == 10 * members
+    assert statements_after == statements == 4
+
+
+async def test_sibling_relations_share_batches(client, sql_counter):
+    town = await region_code(client, "西天尾镇")
+    sql_counter.reset()
+    await graphql(
+        client,
+        """query($t: String!) { region(code: $t) { children(first: 100) { totalCount nodes {
+             parent { name } enterprises { totalCount nodes { village { name } } }
+             floodPoints { totalCount nodes { nearbyEnterprise { name } photos { fileName } } } } } } }""",
+        {"t": town},
+    )
+    # region; children page + count; parents; enterprise pages + counts; their villages;
+    # flood point pages + counts; nearby enterprises; photos
+    assert sql_counter.count == 11, sql_counter.statements
