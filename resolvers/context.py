@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiodataloader import DataLoader
-from sqlalchemy import Row
+from sqlalchemy import Row, Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Executable
 
 from hub.settings import Settings
+from resolvers.records import record_class
 
 
 class LoaderSpec(Protocol):
@@ -37,6 +38,11 @@ class Context:
         async with self.engine.connect() as connection:
             return (await connection.execute(stmt)).all()
 
+    async def records(self, stmt: Executable, table: Table) -> list[Any]:
+        """Rows of `table` as plain slotted records (see `record_class`)."""
+        make = record_class(table)
+        return [make(*row) for row in await self.read(stmt)]
+
     async def scalar(self, stmt: Executable) -> Any:
         async with self.engine.connect() as connection:
             return (await connection.execute(stmt)).scalar_one()
@@ -53,3 +59,19 @@ class Context:
 
     async def load(self, spec: LoaderSpec, key: Any) -> Any:
         return await self.loader(spec).load(key)
+
+    def load_now(self, spec: LoaderSpec, key: Any) -> Any:
+        """The value itself when this request has loaded it already (see `prefetch`), else an awaitable."""
+        future = self.loader(spec).load(key)
+        return future.result() if future.done() else future
+
+
+def then(value: Any, function: Any) -> Any:
+    """`function(value)` now if `value` is loaded, else an awaitable of it (see `Context.load_now`)."""
+    if isinstance(value, Awaitable):
+
+        async def later() -> Any:
+            return function(await value)
+
+        return later()
+    return function(value)

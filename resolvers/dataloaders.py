@@ -48,7 +48,8 @@ class RowByKey:
     column: Column
 
     async def batch(self, ctx: Context, keys: Sequence[Any]) -> list[Any]:
-        rows = await ctx.read(select(self.column.table).where(key_in(self.column, keys, ctx.dialect)))
+        table = self.column.table
+        rows = await ctx.records(select(table).where(key_in(self.column, keys, ctx.dialect)), table)
         by_key = {getattr(row, self.column.name): row for row in rows}
         return [by_key.get(key) for key in keys]
 
@@ -61,9 +62,10 @@ class RowsByKey:
     order_by: Column
 
     async def batch(self, ctx: Context, keys: Sequence[Any]) -> list[list[Any]]:
-        stmt = select(self.column.table).where(key_in(self.column, keys, ctx.dialect)).order_by(self.order_by)
+        table = self.column.table
+        stmt = select(table).where(key_in(self.column, keys, ctx.dialect)).order_by(self.order_by)
         grouped: dict[Any, list[Any]] = defaultdict(list)
-        for row in await ctx.read(stmt):
+        for row in await ctx.records(stmt, table):
             grouped[getattr(row, self.column.name)].append(row)
         return [grouped.get(key, []) for key in keys]
 
@@ -98,6 +100,10 @@ class ChildPages:
     parent: Column
     sort: Column
 
+    @property
+    def counts(self) -> ChildCounts:
+        return ChildCounts(self.parent)
+
     async def batch(self, ctx: Context, keys: Sequence[tuple[Any, tuple[PageArgs, Filter]]]) -> list[Any]:
         table: Table = self.parent.table
         rows_by_key: dict[Any, list[Any]] = {}
@@ -112,15 +118,14 @@ class ChildPages:
                 .where(ranked.c._rank <= args.first + 1)
                 .order_by(ranked.c[self.parent.name], ranked.c[self.sort.name])
             )
-            for row in await ctx.read(stmt):
+            for row in await ctx.records(stmt, table):
                 rows_by_key.setdefault((getattr(row, self.parent.name), (args, filter_)), []).append(row)
-        counts = ChildCounts(self.parent)
         return [
             make_page(
                 rows_by_key.get(key, []),
                 key[1][0],
                 self.sort.name,
-                _count_via(ctx, counts, (key[0], key[1][1])),
+                _count_via(ctx, self.counts, (key[0], key[1][1])),
             )
             for key in keys
         ]
@@ -139,3 +144,8 @@ def _group(keys: Sequence[tuple[Any, Any]]) -> dict[Any, list[Any]]:
     for parent_id, rest in keys:
         groups[rest].append(parent_id)
     return groups
+
+
+def equal_to(table: Table, filter_: Any, *names: str) -> list[ColumnElement[bool]]:
+    """`column = value` for each named filter attribute that was given."""
+    return [table.c[name] == value for name in names if (value := getattr(filter_, name)) is not None]

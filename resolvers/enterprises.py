@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Row
+from typing import Any
+
+from sqlalchemy import ColumnElement
+from strawberry.types import Info
 
 from hub.identifiers import InvalidIdentifier, validate_credit_code
 from hub.models import Enterprise, RiskLevel
 from resolvers.context import Context
-from resolvers.dataloaders import ChildPages, RowByKey
+from resolvers.dataloaders import ChildPages, RowByKey, equal_to
 from resolvers.errors import UserInputError
 from resolvers.lists import child_page, root_page
 from resolvers.pagination import Page
-from resolvers.regions import Subtree, subtree
+from resolvers.prefetch import Relation, relations
+from resolvers.regions import REGION_BY_ID, Subtree, subtree
 from resolvers.text import contains
 
 enterprises = Enterprise.__table__
@@ -21,6 +25,8 @@ enterprises = Enterprise.__table__
 ENTERPRISE_BY_ID = RowByKey(enterprises.c.id)
 ENTERPRISE_BY_CREDIT_CODE = RowByKey(enterprises.c.credit_code)
 VILLAGE_ENTERPRISES = ChildPages(enterprises.c.village_id, enterprises.c.id)
+
+relations("Enterprise", village=Relation(REGION_BY_ID, "village_id", "Region"))
 
 
 @dataclass(frozen=True)
@@ -31,19 +37,15 @@ class EnterpriseFilter:
     name_contains: str | None = None
 
     def clauses(self) -> list[ColumnElement[bool]]:
-        where = []
+        where = equal_to(enterprises, self, "industry", "flood_risk")
         if self.subtree is not None:
             where.append(enterprises.c.village_id.in_(self.subtree.region_ids()))
-        if self.industry is not None:
-            where.append(enterprises.c.industry == self.industry)
-        if self.flood_risk is not None:
-            where.append(enterprises.c.flood_risk == self.flood_risk)
         if self.name_contains:
             where.append(contains(enterprises.c.name, self.name_contains))
         return where
 
 
-async def enterprise(ctx: Context, enterprise_id: int | None, credit_code: str | None) -> Row | None:
+async def enterprise(ctx: Context, enterprise_id: int | None, credit_code: str | None) -> Any:
     if (enterprise_id is None) == (credit_code is None):
         raise UserInputError("enterprise: give exactly one of id and creditCode", field="id")
     if enterprise_id is not None:
@@ -55,16 +57,16 @@ async def enterprise(ctx: Context, enterprise_id: int | None, credit_code: str |
     return await ctx.load(ENTERPRISE_BY_CREDIT_CODE, code)
 
 
-async def enterprise_by_id(ctx: Context, enterprise_id: int | None) -> Row | None:
-    return None if enterprise_id is None else await ctx.load(ENTERPRISE_BY_ID, enterprise_id)
+def enterprise_by_id(ctx: Context, enterprise_id: int | None) -> Any:
+    return None if enterprise_id is None else ctx.load_now(ENTERPRISE_BY_ID, enterprise_id)
 
 
 async def list_enterprises(
-    ctx: Context, *, region_code: str | None, first: int | None, after: str | None, **filters
+    info: Info, *, region_code: str | None, first: int | None, after: str | None, **filters
 ) -> Page:
-    filter_ = EnterpriseFilter(subtree=await subtree(ctx, region_code), **filters)
-    return await root_page(ctx, enterprises.c.id, filter_.clauses(), first, after)
+    filter_ = EnterpriseFilter(subtree=await subtree(info.context, region_code), **filters)
+    return await root_page(info, "Enterprise", enterprises.c.id, filter_.clauses(), first, after)
 
 
-async def village_enterprises(ctx: Context, village: Row, first: int | None, after: str | None) -> Page:
-    return await child_page(ctx, VILLAGE_ENTERPRISES, village.id, first, after)
+async def village_enterprises(info: Info, village: Any, first: int | None, after: str | None) -> Page:
+    return await child_page(info, VILLAGE_ENTERPRISES, "Enterprise", village.id, first, after)

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Row
+from typing import Any
+
+from sqlalchemy import ColumnElement
+from strawberry.types import Info
 
 from hub.models import FloodPoint, FloodPointPhoto, FloodPointStatus, RiskLevel
 from resolvers.context import Context
-from resolvers.dataloaders import ChildPages, RowByKey, RowsByKey
+from resolvers.dataloaders import ChildPages, RowByKey, RowsByKey, equal_to
+from resolvers.enterprises import ENTERPRISE_BY_ID
 from resolvers.lists import child_page, root_page
 from resolvers.pagination import Page
-from resolvers.regions import Subtree, subtree
+from resolvers.prefetch import Relation, relations
+from resolvers.regions import REGION_BY_ID, Subtree, subtree
 
 flood_points = FloodPoint.__table__
 photos = FloodPointPhoto.__table__
@@ -19,6 +24,13 @@ photos = FloodPointPhoto.__table__
 FLOOD_POINT_BY_ID = RowByKey(flood_points.c.id)
 FLOOD_POINT_PHOTOS = RowsByKey(photos.c.flood_point_id, order_by=photos.c.id)
 VILLAGE_FLOOD_POINTS = ChildPages(flood_points.c.village_id, flood_points.c.id)
+
+relations(
+    "FloodPoint",
+    village=Relation(REGION_BY_ID, "village_id", "Region"),
+    nearbyEnterprise=Relation(ENTERPRISE_BY_ID, "nearby_enterprise_id", "Enterprise"),
+    photos=Relation(FLOOD_POINT_PHOTOS, "id", "FloodPointPhoto"),
+)
 
 
 @dataclass(frozen=True)
@@ -28,30 +40,26 @@ class FloodPointFilter:
     status: FloodPointStatus | None = None
 
     def clauses(self) -> list[ColumnElement[bool]]:
-        where = []
+        where = equal_to(flood_points, self, "risk_level", "status")
         if self.subtree is not None:
             where.append(flood_points.c.village_id.in_(self.subtree.region_ids()))
-        if self.risk_level is not None:
-            where.append(flood_points.c.risk_level == self.risk_level)
-        if self.status is not None:
-            where.append(flood_points.c.status == self.status)
         return where
 
 
-async def flood_point(ctx: Context, flood_point_id: int) -> Row | None:
+async def flood_point(ctx: Context, flood_point_id: int) -> Any:
     return await ctx.load(FLOOD_POINT_BY_ID, flood_point_id)
 
 
 async def list_flood_points(
-    ctx: Context, *, region_code: str | None, first: int | None, after: str | None, **filters
+    info: Info, *, region_code: str | None, first: int | None, after: str | None, **filters
 ) -> Page:
-    filter_ = FloodPointFilter(subtree=await subtree(ctx, region_code), **filters)
-    return await root_page(ctx, flood_points.c.id, filter_.clauses(), first, after)
+    filter_ = FloodPointFilter(subtree=await subtree(info.context, region_code), **filters)
+    return await root_page(info, "FloodPoint", flood_points.c.id, filter_.clauses(), first, after)
 
 
-async def village_flood_points(ctx: Context, village: Row, first: int | None, after: str | None) -> Page:
-    return await child_page(ctx, VILLAGE_FLOOD_POINTS, village.id, first, after)
+async def village_flood_points(info: Info, village: Any, first: int | None, after: str | None) -> Page:
+    return await child_page(info, VILLAGE_FLOOD_POINTS, "FloodPoint", village.id, first, after)
 
 
-async def flood_point_photos(ctx: Context, point: Row) -> list[Row]:
-    return await ctx.load(FLOOD_POINT_PHOTOS, point.id)
+def flood_point_photos(ctx: Context, point: Any) -> Any:
+    return ctx.load_now(FLOOD_POINT_PHOTOS, point.id)

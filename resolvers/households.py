@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, Row
+from sqlalchemy import ColumnElement
+from strawberry.types import Info
 
 from hub.models import Household, HousingSafetyGrade, Person
-from resolvers.context import Context
-from resolvers.dataloaders import ChildPages, RowByKey, RowsByKey
+from resolvers.context import Context, then
+from resolvers.dataloaders import ChildPages, RowByKey, RowsByKey, equal_to
 from resolvers.lists import child_page, root_page
 from resolvers.pagination import Page
-from resolvers.regions import Subtree, subtree
+from resolvers.prefetch import Relation, relations
+from resolvers.regions import REGION_BY_ID, Subtree, subtree
 
 households = Household.__table__
 persons = Person.__table__
@@ -19,6 +22,15 @@ persons = Person.__table__
 HOUSEHOLD_BY_ID = RowByKey(households.c.id)
 HOUSEHOLD_MEMBERS = RowsByKey(persons.c.household_id, order_by=persons.c.id)
 VILLAGE_HOUSEHOLDS = ChildPages(households.c.village_id, households.c.id)
+
+_members = Relation(HOUSEHOLD_MEMBERS, "id", "Person")
+relations(
+    "Household",
+    members=_members,
+    head=_members,
+    memberCount=_members,
+    village=Relation(REGION_BY_ID, "village_id", "Region"),
+)
 
 HEAD_RELATION = "户主"
 
@@ -33,38 +45,38 @@ class HouseholdFilter:
     housing_safety_grade: HousingSafetyGrade | None = None
 
     def clauses(self) -> list[ColumnElement[bool]]:
-        where = []
+        where = equal_to(
+            households, self, "low_income", "extreme_poverty", "elderly_alone", "poverty_monitored", "housing_safety_grade"
+        )
         if self.subtree is not None:
             where.append(households.c.village_id.in_(self.subtree.region_ids()))
-        for flag in ("low_income", "extreme_poverty", "elderly_alone", "poverty_monitored"):
-            value = getattr(self, flag)
-            if value is not None:
-                where.append(households.c[flag] == value)
-        if self.housing_safety_grade is not None:
-            where.append(households.c.housing_safety_grade == self.housing_safety_grade)
         return where
 
 
-async def household(ctx: Context, household_id: int) -> Row | None:
+async def household(ctx: Context, household_id: int) -> Any:
     return await ctx.load(HOUSEHOLD_BY_ID, household_id)
 
 
-async def list_households(
-    ctx: Context, *, region_code: str | None, first: int | None, after: str | None, **flags
-) -> Page:
-    filter_ = HouseholdFilter(subtree=await subtree(ctx, region_code), **flags)
-    return await root_page(ctx, households.c.id, filter_.clauses(), first, after)
+def household_by_id(ctx: Context, household_id: int) -> Any:
+    return ctx.load_now(HOUSEHOLD_BY_ID, household_id)
 
 
-async def village_households(
-    ctx: Context, village: Row, first: int | None, after: str | None, **flags
-) -> Page:
-    return await child_page(ctx, VILLAGE_HOUSEHOLDS, village.id, first, after, HouseholdFilter(**flags))
+async def list_households(info: Info, *, region_code: str | None, first: int | None, after: str | None, **flags) -> Page:
+    filter_ = HouseholdFilter(subtree=await subtree(info.context, region_code), **flags)
+    return await root_page(info, "Household", households.c.id, filter_.clauses(), first, after)
 
 
-async def members(ctx: Context, household: Row) -> list[Row]:
-    return await ctx.load(HOUSEHOLD_MEMBERS, household.id)
+async def village_households(info: Info, village: Any, first: int | None, after: str | None, **flags) -> Page:
+    return await child_page(info, VILLAGE_HOUSEHOLDS, "Household", village.id, first, after, HouseholdFilter(**flags))
 
 
-async def head(ctx: Context, household: Row) -> Row | None:
-    return next((m for m in await members(ctx, household) if m.relation_to_head == HEAD_RELATION), None)
+def members(ctx: Context, household: Any) -> Any:
+    return ctx.load_now(HOUSEHOLD_MEMBERS, household.id)
+
+
+def head(ctx: Context, household: Any) -> Any:
+    return then(members(ctx, household), lambda rows: next((m for m in rows if m.relation_to_head == HEAD_RELATION), None))
+
+
+def member_count(ctx: Context, household: Any) -> Any:
+    return then(members(ctx, household), len)

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Row
+from sqlalchemy import Column
 
 from resolvers.errors import UserInputError
 
@@ -26,12 +26,12 @@ class PageInfo:
 
 @dataclass(slots=True)
 class Page:
-    nodes: Sequence[Row]
+    nodes: Sequence[Any]
     page_info: PageInfo
     sort_attr: str
     count: Callable[[], Awaitable[int]]
 
-    def cursor(self, row: Row) -> str:
+    def cursor(self, row: Any) -> str:
         return encode_cursor(getattr(row, self.sort_attr))
 
 
@@ -68,7 +68,7 @@ def decode_cursor(cursor: str, sort_column: Column) -> Any:
         raise UserInputError(f"after: {cursor!r} is not a cursor returned by this list", field="after") from None
 
 
-def make_page(rows: Sequence[Row], args: PageArgs, sort_attr: str, count: Callable[[], Awaitable[int]]) -> Page:
+def make_page(rows: Sequence[Any], args: PageArgs, sort_attr: str, count: Callable[[], Awaitable[int]]) -> Page:
     """`rows` holds up to first + 1 rows: the extra one only says there is a next page."""
     has_next = len(rows) > args.first
     nodes = rows[: args.first]

@@ -5,16 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Row, select
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
+from strawberry.types import Info
 
 from hub.identifiers import InvalidIdentifier, parse_id_number
 from hub.models import Gender, HealthStatus, KeyCareReason, Person, ResidenceStatus
 from resolvers.context import Context
-from resolvers.dataloaders import RowByKey
+from resolvers.dataloaders import RowByKey, equal_to
 from resolvers.errors import UserInputError
-from resolvers.households import households
+from resolvers.households import HOUSEHOLD_BY_ID, households
 from resolvers.lists import root_page
 from resolvers.pagination import Page
+from resolvers.prefetch import Relation, relations
 from resolvers.regions import Subtree, subtree
 from resolvers.text import contains
 
@@ -22,6 +26,8 @@ persons = Person.__table__
 
 PERSON_BY_ID = RowByKey(persons.c.id)
 PERSON_BY_ID_NUMBER = RowByKey(persons.c.id_number)
+
+relations("Person", household=Relation(HOUSEHOLD_BY_ID, "household_id", "Household"))
 
 
 def age_on(birth_date: dt.date, today: dt.date) -> int:
@@ -49,16 +55,12 @@ class PersonFilter:
     today: dt.date | None = None
 
     def clauses(self) -> list[ColumnElement[bool]]:
-        where = []
+        where = equal_to(persons, self, "key_care_reason", "health_status", "gender", "residence_status")
         if self.subtree is not None:
             villages = self.subtree.region_ids()
             where.append(persons.c.household_id.in_(select(households.c.id).where(households.c.village_id.in_(villages))))
         if self.key_care is not None:
             where.append(persons.c.key_care_reason.is_not(None) if self.key_care else persons.c.key_care_reason.is_(None))
-        for name in ("key_care_reason", "health_status", "gender", "residence_status"):
-            value = getattr(self, name)
-            if value is not None:
-                where.append(persons.c[name] == value)
         today = self.today or dt.date.today()
         if self.min_age is not None:  # at least min_age: born on or before today minus min_age years
             where.append(persons.c.birth_date <= _birthday_years_ago(today, self.min_age))
@@ -69,7 +71,7 @@ class PersonFilter:
         return where
 
 
-async def person(ctx: Context, person_id: int | None, id_number: str | None) -> Row | None:
+async def person(ctx: Context, person_id: int | None, id_number: str | None) -> Any:
     if (person_id is None) == (id_number is None):
         raise UserInputError("person: give exactly one of id and idNumber", field="id")
     if person_id is not None:
@@ -82,12 +84,12 @@ async def person(ctx: Context, person_id: int | None, id_number: str | None) -> 
 
 
 async def list_persons(
-    ctx: Context, *, region_code: str | None, first: int | None, after: str | None, **filters
+    info: Info, *, region_code: str | None, first: int | None, after: str | None, **filters
 ) -> Page:
     for bound in ("min_age", "max_age"):
         value = filters.get(bound)
         if value is not None and not 0 <= value <= 150:
             name = "minAge" if bound == "min_age" else "maxAge"
             raise UserInputError(f"{name}: must be between 0 and 150, got {value}", field=name)
-    filter_ = PersonFilter(subtree=await subtree(ctx, region_code), **filters)
-    return await root_page(ctx, persons.c.id, filter_.clauses(), first, after)
+    filter_ = PersonFilter(subtree=await subtree(info.context, region_code), **filters)
+    return await root_page(info, "Person", persons.c.id, filter_.clauses(), first, after)

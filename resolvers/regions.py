@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, select
+from sqlalchemy import ColumnElement, Select, select
+from strawberry.types import Info
 
 from hub.identifiers import subtree_bounds
 from hub.models import Region, RegionLevel
@@ -13,6 +15,7 @@ from resolvers.dataloaders import ChildPages, RowByKey
 from resolvers.errors import UserInputError
 from resolvers.lists import child_page, root_page
 from resolvers.pagination import Page
+from resolvers.prefetch import Relation, relations
 from resolvers.text import contains
 
 regions = Region.__table__
@@ -20,6 +23,8 @@ regions = Region.__table__
 REGION_BY_ID = RowByKey(regions.c.id)
 REGION_BY_CODE = RowByKey(regions.c.code)
 REGION_CHILDREN = ChildPages(regions.c.parent_id, regions.c.code)
+
+relations("Region", parent=Relation(REGION_BY_ID, "parent_id", "Region"))
 
 
 @dataclass(frozen=True)
@@ -42,14 +47,14 @@ async def subtree(ctx: Context, code: str | None, field: str = "regionCode") -> 
     return Subtree(*subtree_bounds(region.code, region.level))
 
 
-async def region_by_code(ctx: Context, code: str, field: str = "code") -> Row | None:
+async def region_by_code(ctx: Context, code: str, field: str = "code") -> Any:
     if len(code) != 12 or not code.isdigit():
         raise UserInputError(f"{field}: a region code has 12 digits, got {code!r}", field=field)
     return await ctx.load(REGION_BY_CODE, code)
 
 
-async def region_by_id(ctx: Context, region_id: int | None) -> Row | None:
-    return None if region_id is None else await ctx.load(REGION_BY_ID, region_id)
+def region_by_id(ctx: Context, region_id: int | None) -> Any:
+    return None if region_id is None else ctx.load_now(REGION_BY_ID, region_id)
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,7 @@ class RegionFilter:
 
 
 async def list_regions(
-    ctx: Context,
+    info: Info,
     *,
     level: RegionLevel | None,
     parent_code: str | None,
@@ -82,6 +87,7 @@ async def list_regions(
     first: int | None,
     after: str | None,
 ) -> Page:
+    ctx = info.context
     parent_id = None
     if parent_code is not None:
         parent = await region_by_code(ctx, parent_code, "parentCode")
@@ -89,8 +95,8 @@ async def list_regions(
             raise UserInputError(f"parentCode: no region has code {parent_code}", field="parentCode")
         parent_id = parent.id
     filter_ = RegionFilter(level, parent_id, await subtree(ctx, region_code), name_contains)
-    return await root_page(ctx, regions.c.code, filter_.clauses(), first, after)
+    return await root_page(info, "Region", regions.c.code, filter_.clauses(), first, after)
 
 
-async def children(ctx: Context, region: Row, first: int | None, after: str | None) -> Page:
-    return await child_page(ctx, REGION_CHILDREN, region.id, first, after)
+async def children(info: Info, region: Any, first: int | None, after: str | None) -> Page:
+    return await child_page(info, REGION_CHILDREN, "Region", region.id, first, after)

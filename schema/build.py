@@ -11,6 +11,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as max_de
 from strawberry.schema.config import StrawberryConfig
 
 from hub.settings import Settings
+from schema.execution import FastLeafExecutionContext
 from schema.query import Query
 
 
@@ -46,4 +47,5 @@ def build_schema(settings: Settings) -> HubSchema:
         query=Query,
         config=StrawberryConfig(disable_field_suggestions=True),
         extensions=[guards(settings)],
+        execution_context_class=FastLeafExecutionContext,
     )

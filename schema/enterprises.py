@@ -35,5 +35,5 @@ class Enterprise:
     version: int = column(c.version)
 
     @strawberry.field(description="所在村（社区）")
-    async def village(self, info: Info) -> Annotated[Region, strawberry.lazy("schema.regions")]:
-        return await regions.region_by_id(info.context, self.village_id)
+    def village(self, info: Info) -> Annotated[Region, strawberry.lazy("schema.regions")]:
+        return regions.region_by_id(info.context, self.village_id)

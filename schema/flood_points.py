@@ -48,15 +48,15 @@ class FloodPoint:
     version: int = column(c.version)
 
     @strawberry.field(description="所在村（社区）")
-    async def village(self, info: Info) -> Annotated[Region, strawberry.lazy("schema.regions")]:
-        return await regions.region_by_id(info.context, self.village_id)
+    def village(self, info: Info) -> Annotated[Region, strawberry.lazy("schema.regions")]:
+        return regions.region_by_id(info.context, self.village_id)
 
     @strawberry.field(description="周边企业")
-    async def nearby_enterprise(
+    def nearby_enterprise(
         self, info: Info
     ) -> Annotated[Enterprise, strawberry.lazy("schema.enterprises")] | None:
-        return await enterprises.enterprise_by_id(info.context, self.nearby_enterprise_id)
+        return enterprises.enterprise_by_id(info.context, self.nearby_enterprise_id)
 
     @strawberry.field(description="照片")
-    async def photos(self, info: Info) -> list[FloodPointPhoto]:
-        return await flood_points.flood_point_photos(info.context, self)
+    def photos(self, info: Info) -> list[FloodPointPhoto]:
+        return flood_points.flood_point_photos(info.context, self)

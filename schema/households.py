@@ -39,17 +39,17 @@ class Household:
     version: int = column(c.version)
 
     @strawberry.field(description="所属村（社区）")
-    async def village(self, info: Info) -> Annotated[Region, strawberry.lazy("schema.regions")]:
-        return await regions.region_by_id(info.context, self.village_id)
+    def village(self, info: Info) -> Annotated[Region, strawberry.lazy("schema.regions")]:
+        return regions.region_by_id(info.context, self.village_id)
 
     @strawberry.field(description="家庭成员")
-    async def members(self, info: Info) -> list[Annotated[Person, strawberry.lazy("schema.persons")]]:
-        return await households.members(info.context, self)
+    def members(self, info: Info) -> list[Annotated[Person, strawberry.lazy("schema.persons")]]:
+        return households.members(info.context, self)
 
     @strawberry.field(description="户主")
-    async def head(self, info: Info) -> Annotated[Person, strawberry.lazy("schema.persons")] | None:
-        return await households.head(info.context, self)
+    def head(self, info: Info) -> Annotated[Person, strawberry.lazy("schema.persons")] | None:
+        return households.head(info.context, self)
 
     @strawberry.field(description="家庭人口数")
-    async def member_count(self, info: Info) -> int:
-        return len(await households.members(info.context, self))
+    def member_count(self, info: Info) -> int:
+        return households.member_count(info.context, self)

@@ -53,5 +53,5 @@ class Person:
         return persons.age_on(self.birth_date, dt.date.today())
 
     @strawberry.field(description="所属户")
-    async def household(self, info: Info) -> Annotated[Household, strawberry.lazy("schema.households")]:
-        return await households.household(info.context, self.household_id)
+    def household(self, info: Info) -> Annotated[Household, strawberry.lazy("schema.households")]:
+        return households.household_by_id(info.context, self.household_id)

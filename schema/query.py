@@ -39,7 +39,7 @@ class Query:
         after: After = None,
     ) -> Connection[Region]:
         return await regions.list_regions(
-            info.context,
+            info,
             level=level,
             parent_code=parent_code,
             region_code=region_code,
@@ -66,7 +66,7 @@ class Query:
         after: After = None,
     ) -> Connection[Household]:
         return await households.list_households(
-            info.context,
+            info,
             region_code=region_code,
             low_income=low_income,
             extreme_poverty=extreme_poverty,
@@ -103,7 +103,7 @@ class Query:
         after: After = None,
     ) -> Connection[Person]:
         return await persons.list_persons(
-            info.context,
+            info,
             region_code=region_code,
             key_care=key_care,
             key_care_reason=key_care_reason,
@@ -138,7 +138,7 @@ class Query:
         after: After = None,
     ) -> Connection[Enterprise]:
         return await enterprises.list_enterprises(
-            info.context,
+            info,
             region_code=region_code,
             industry=industry,
             flood_risk=flood_risk,
@@ -162,7 +162,7 @@ class Query:
         after: After = None,
     ) -> Connection[FloodPoint]:
         return await flood_points.list_flood_points(
-            info.context, region_code=region_code, risk_level=risk_level, status=status, first=first, after=after
+            info, region_code=region_code, risk_level=risk_level, status=status, first=first, after=after
         )
 
 

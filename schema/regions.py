@@ -40,12 +40,12 @@ class Region:
     version: int = column(c.version)
 
     @strawberry.field(description="上级区划")
-    async def parent(self, info: Info) -> Region | None:
-        return await regions.region_by_id(info.context, self.parent_id)
+    def parent(self, info: Info) -> Region | None:
+        return regions.region_by_id(info.context, self.parent_id)
 
     @strawberry.field(description="下级区划")
     async def children(self, info: Info, first: First = None, after: After = None) -> Connection[Region]:
-        return await regions.children(info.context, self, first, after)
+        return await regions.children(info, self, first, after)
 
     @strawberry.field(description="本村（社区）的户（仅村级区划有）")
     async def households(
@@ -62,7 +62,7 @@ class Region:
         ] = None,
     ) -> Connection[Annotated[Household, strawberry.lazy("schema.households")]]:
         return await households.village_households(
-            info.context,
+            info,
             self,
             first,
             after,
@@ -77,10 +77,10 @@ class Region:
     async def enterprises(
         self, info: Info, first: First = None, after: After = None
     ) -> Connection[Annotated[Enterprise, strawberry.lazy("schema.enterprises")]]:
-        return await enterprises.village_enterprises(info.context, self, first, after)
+        return await enterprises.village_enterprises(info, self, first, after)
 
     @strawberry.field(description="本村（社区）的易涝点")
     async def flood_points(
         self, info: Info, first: First = None, after: After = None
     ) -> Connection[Annotated[FloodPoint, strawberry.lazy("schema.flood_points")]]:
-        return await flood_points.village_flood_points(info.context, self, first, after)
+        return await flood_points.village_flood_points(info, self, first, after)

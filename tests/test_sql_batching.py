@@ -103,4 +103,4 @@ async def test_sibling_relations_share_batches(client, sql_counter):
     )
     # region; children page + count; parents; enterprise pages + counts; their villages;
     # flood point pages + counts; nearby enterprises; photos
-    assert sql_counter.count == 11, sql_counter.statements
+    assert sql_counter.count == 11, "\n".join(" ".join(s.split())[:150] for s in sql_counter.statements)

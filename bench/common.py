@@ -1,0 +1,67 @@
+"""What every benchmark needs: a seeded database, interleaved timing, a ratio report."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+from sqlalchemy import func, inspect, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub import migrate
+from hub.db import create_engine
+from hub.demo import seed_demo
+from hub.models import Region
+from hub.settings import Settings
+
+
+def bench_settings(scale: int) -> Settings:
+    """A database per scale, kept between runs (seeding is slow; measuring is not)."""
+    settings = Settings.from_env()
+    url = os.environ.get("HUB_BENCH_DATABASE_URL") or f"sqlite+aiosqlite:///{settings.data_dir / f'bench-scale-{scale}.sqlite3'}"
+    return replace(settings, database_url=url)
+
+
+async def seeded_engine(settings: Settings, scale: int) -> AsyncEngine:
+    engine = create_engine(settings)
+    async with engine.connect() as connection:
+        has_table = await connection.run_sync(lambda c: inspect(c).has_table("regions"))
+        seeded = has_table and (await connection.execute(select(func.count()).select_from(Region))).scalar_one() > 0
+    if not seeded:
+        print(f"seeding the benchmark database at scale {scale} (once; kept for later runs) …", flush=True)
+        started = time.perf_counter()
+        await migrate.upgrade(engine)
+        await seed_demo(engine, scale=scale)
+        print(f"seeded in {time.perf_counter() - started:.1f} s", flush=True)
+    return engine
+
+
+async def interleaved(
+    rounds: int, warmup: int, **candidates: Callable[[], Awaitable[object]]
+) -> dict[str, list[float]]:
+    """Run the candidates in turn, round after round, so machine noise hits them alike."""
+    for _ in range(warmup):
+        for run in candidates.values():
+            await run()
+    times: dict[str, list[float]] = {name: [] for name in candidates}
+    for _ in range(rounds):
+        for name, run in candidates.items():
+            started = time.perf_counter()
+            await run()
+            times[name].append(time.perf_counter() - started)
+    return times
+
+
+def report(title: str, times: dict[str, list[float]], baseline: str, target: str | None = None) -> dict[str, float]:
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    print(f"\n{title}")
+    for name, median in medians.items():
+        spread = f"(min {min(times[name]) * 1000:.1f}, max {max(times[name]) * 1000:.1f})"
+        ratio = median / medians[baseline]
+        print(f"  {name:<28} median {median * 1000:8.1f} ms {spread:<26} ratio {ratio:5.2f}")
+    if target:
+        print(f"  target: {target}")
+    return medians
