@@ -56,12 +56,16 @@ async def interleaved(
 
 
 def report(title: str, times: dict[str, list[float]], baseline: str, target: str | None = None) -> dict[str, float]:
-    medians = {name: statistics.median(values) for name, values in times.items()}
+    """Print medians, and each candidate's ratio to the baseline as the median of per-round ratios
+    (rounds are interleaved, so a ratio within one round compares like with like)."""
+    ratios = {
+        name: statistics.median(t / b for t, b in zip(values, times[baseline], strict=True))
+        for name, values in times.items()
+    }
     print(f"\n{title}")
-    for name, median in medians.items():
-        spread = f"(min {min(times[name]) * 1000:.1f}, max {max(times[name]) * 1000:.1f})"
-        ratio = median / medians[baseline]
-        print(f"  {name:<28} median {median * 1000:8.1f} ms {spread:<26} ratio {ratio:5.2f}")
+    for name, values in times.items():
+        spread = f"(min {min(values) * 1000:.1f}, max {max(values) * 1000:.1f})"
+        print(f"  {name:<28} median {statistics.median(values) * 1000:8.1f} ms {spread:<26} ratio {ratios[name]:5.2f}")
     if target:
         print(f"  target: {target}")
-    return medians
+    return ratios

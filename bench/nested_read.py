@@ -92,8 +92,8 @@ async def main(scale: int, rounds: int) -> None:
     await engine.dispose()
     print(f"\n{TOWN}: {len(villages)} villages, {households:,} households, {members:,} persons; "
           f"database {engine.dialect.name}; SQL statements per hub request: {statements}")
-    medians = report("nested read (towns → villages → households → members)", times, "floor_sql_json", "ratio ≤ 3.0")
-    print(f"RESULT nested_read ratio={medians['hub_graphql_http'] / medians['floor_sql_json']:.2f} statements={statements}")
+    ratios = report("nested read (towns → villages → households → members)", times, "floor_sql_json", "ratio ≤ 3.0")
+    print(f"RESULT nested_read ratio={ratios['hub_graphql_http']:.2f} statements={statements}")
 
 
 if __name__ == "__main__":

@@ -278,3 +278,76 @@ class FloodPointPhoto(Base):
     storage_key: Mapped[str] = mapped_column(String(256), info=label("存储位置"))
     caption: Mapped[str | None] = mapped_column(String(256), info=label("说明"))
     taken_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), info=label("拍摄时间"))
+
+
+# --- Accounts, tokens and the access log -------------------------------------------
+
+
+class OrgUnitKind(LabelledEnum):
+    DEPARTMENT = "DEPARTMENT", "部门"
+    TOWN_CENTRE = "TOWN_CENTRE", "乡镇（街道）基层治理协同中心"
+    VILLAGE_COMMITTEE = "VILLAGE_COMMITTEE", "村（居）委会"
+
+
+class Role(LabelledEnum):
+    VILLAGE_CADRE = "VILLAGE_CADRE", "村（社区）干部"
+    GRID_WORKER = "GRID_WORKER", "网格员"
+    TOWN_COORDINATOR = "TOWN_COORDINATOR", "乡镇协同中心工作人员"
+    DEPARTMENT_ANALYST = "DEPARTMENT_ANALYST", "部门数据分析人员"
+    ADMIN = "ADMIN", "系统管理员"
+
+
+class OrgUnit(Base):
+    __tablename__ = "org_units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True, info=label("单位名称"))
+    kind: Mapped[OrgUnitKind] = mapped_column(_enum(OrgUnitKind, "org_unit_kind"), info=label("单位类别"))
+    # The department's key in the policy file (e.g. "minzheng"); None for grassroots units.
+    department: Mapped[str | None] = mapped_column(String(32), info=label("部门代码"))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), info=label("所在区划"))
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True, info=label("用户名"))
+    display_name: Mapped[str] = mapped_column(String(64), info=label("姓名"))
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True, info=label("所属单位"))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"), info=label("角色"))
+    jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), info=label("管辖区划"))
+    active: Mapped[bool] = mapped_column(default=True, info=label("启用"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), info=label("创建时间"))
+
+
+class ApiToken(Base):
+    """Only the SHA-256 of a token is stored; the token itself is shown once, when issued."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True, info=label("用户"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, info=label("令牌摘要"))
+    prefix: Mapped[str] = mapped_column(String(16), info=label("令牌前缀"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), info=label("签发时间"))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), info=label("过期时间"))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), info=label("吊销时间"))
+
+
+class AccessLogEntry(Base):
+    """Who ran which operation, which sensitive fields it read, and how many rows it returned."""
+
+    __tablename__ = "access_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True, info=label("时间"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True, info=label("用户"))
+    username: Mapped[str] = mapped_column(String(64), info=label("用户名"))
+    org_unit: Mapped[str] = mapped_column(String(64), info=label("单位"))
+    request_id: Mapped[str] = mapped_column(String(64), info=label("请求编号"))
+    operation_type: Mapped[str] = mapped_column(String(16), info=label("操作类型"))
+    operation_name: Mapped[str | None] = mapped_column(String(128), info=label("操作名称"))
+    sensitive_fields: Mapped[str] = mapped_column(Text, default="", info=label("读取的敏感字段"))
+    row_count: Mapped[int] = mapped_column(Integer, default=0, info=label("返回记录数"))
+    outcome: Mapped[str] = mapped_column(String(16), info=label("结果"))
