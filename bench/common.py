@@ -11,10 +11,11 @@ from dataclasses import replace
 from sqlalchemy import func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub import migrate
+from hub import accounts, migrate
 from hub.db import create_engine
 from hub.demo import seed_demo
-from hub.models import Region
+from hub.demo.accounts import seed_accounts
+from hub.models import Region, User
 from hub.settings import Settings
 
 
@@ -30,13 +31,20 @@ async def seeded_engine(settings: Settings, scale: int) -> AsyncEngine:
     async with engine.connect() as connection:
         has_table = await connection.run_sync(lambda c: inspect(c).has_table("regions"))
         seeded = has_table and (await connection.execute(select(func.count()).select_from(Region))).scalar_one() > 0
+    await migrate.upgrade(engine)  # a database kept from an older run gets the newer tables
     if not seeded:
         print(f"seeding the benchmark database at scale {scale} (once; kept for later runs) …", flush=True)
         started = time.perf_counter()
-        await migrate.upgrade(engine)
         await seed_demo(engine, scale=scale)
         print(f"seeded in {time.perf_counter() - started:.1f} s", flush=True)
+    async with engine.begin() as connection:
+        if not (await connection.execute(select(func.count()).select_from(User))).scalar_one():
+            await seed_accounts(connection)
     return engine
+
+
+async def token_for(engine: AsyncEngine, username: str) -> str:
+    return await accounts.issue_token(engine, username, days=1)
 
 
 async def interleaved(

@@ -16,7 +16,7 @@ import httpx
 import orjson
 from sqlalchemy import text
 
-from bench.common import bench_settings, interleaved, report, seeded_engine
+from bench.common import bench_settings, interleaved, report, seeded_engine, token_for
 from hub.app import create_app
 from hub.background_server import serve_in_thread
 from hub.db import StatementCounter
@@ -71,8 +71,9 @@ async def main(scale: int, rounds: int) -> None:
     persons = len(orjson.loads(await floor()))
     app = create_app(settings)
     counter = StatementCounter(app.state.engine)
+    token = await token_for(engine, "admin")
     with serve_in_thread(app) as url:
-        async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+        async with httpx.AsyncClient(base_url=url, timeout=120, headers={"authorization": f"Bearer {token}"}) as client:
 
             async def hub() -> bytes:
                 response = await client.post("/graphql", json={"query": QUERY, "variables": {"town": town}})

@@ -12,28 +12,54 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
-from hub import graphiql
+from hub import access_log, accounts, graphiql
+from hub.accounts import Caller
 from hub.db import create_engine
 from hub.graphql_http import GraphQLEndpoint
 from hub.settings import Settings
+from hub.models import RegionLevel
 from resolvers.context import Context
-from schema.build import build_schema
+from resolvers.scope import Subtree
+from schema.build import Schemas
 
 log = logging.getLogger("hub")
 
 
-def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Starlette:
-    """`engine` may be passed in (tests share one); otherwise the app owns and disposes its own."""
+def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: Schemas | None = None) -> Starlette:
+    """`engine` and `schemas` may be passed in (tests share them); otherwise the app builds its own.
+
+    Building the schemas loads and validates the policy: a bad policy file stops start-up here.
+    """
     owns_engine = engine is None
     engine = engine or create_engine(settings)
-    schema = build_schema(settings)
+    schemas = schemas or Schemas(settings)
 
-    def make_context(request: Request, request_id: str) -> Context:
-        return Context(engine=engine, settings=settings, request_id=request_id)
+    def make_context(request: Request, request_id: str, caller: Caller) -> Context:
+        scope = None if caller.jurisdiction_level is RegionLevel.CITY else Subtree.of(caller.jurisdiction_code, caller.jurisdiction_level)
+        return Context(engine, settings, request_id, caller=caller, scope=scope, policy=schemas.policy)
+
+    async def record_access(caller: Caller, context: Context, outcome: str) -> None:
+        audit = context.audit
+        await access_log.write_entry(
+            engine,
+            {
+                "user_id": caller.user_id,
+                "username": caller.username,
+                "org_unit": caller.org_unit,
+                "request_id": context.request_id,
+                "operation_type": audit.get("operation_type", "query"),
+                "operation_name": audit.get("operation_name"),
+                "sensitive_fields": ",".join(audit.get("sensitive_fields", ())),
+                "row_count": audit.get("row_count", 0),
+                "outcome": outcome,
+            },
+        )
 
     endpoint = GraphQLEndpoint(
-        schema,
-        make_context,
+        schemas,
+        authenticate=lambda token: accounts.authenticate(engine, token),
+        make_context=make_context,
+        record_access=record_access,
         timeout=settings.request_timeout,
         html_page=lambda request: graphiql.graphiql_response(request, settings.assets_dir),
     )
@@ -65,5 +91,5 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> Starlet
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.schema = schema
+    app.state.schemas = schemas
     return app

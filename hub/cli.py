@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import logging
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub import graphiql, migrate
+from hub import accounts, graphiql, migrate
 from hub.db import create_engine, is_sqlite
-from hub.models import Base, Region
+from hub.models import Base, OrgUnitKind, Region, Role, User
 from hub.settings import Settings
 
 console = Console(stderr=True)
@@ -73,7 +78,10 @@ def install_assets(settings: Settings) -> None:
         raise SystemExit(str(error)) from None
 
 
-async def _prepare_demo(settings: Settings) -> None:
+async def _prepare_demo(settings: Settings) -> str:
+    """Seed the embedded database if it is empty; return a fresh admin token for the demo."""
+    from hub.accounts import issue_token
+
     engine = create_engine(settings)
     try:
         if not is_sqlite(settings.database_url):
@@ -82,6 +90,7 @@ async def _prepare_demo(settings: Settings) -> None:
             await seed(engine, scale=_default_scale())
         else:
             await migrate.upgrade(engine)
+        return await issue_token(engine, "admin", days=7)
     finally:
         await engine.dispose()
 
@@ -97,11 +106,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
     from hub.app import create_app
 
+    schemas = _schemas(settings)  # a bad policy file stops here, with its file and line
     if args.demo:
-        asyncio.run(_prepare_demo(settings))
+        token = asyncio.run(_prepare_demo(settings))
         install_assets(settings)
+        console.print("Demo sign-in: paste into GraphiQL's Headers tab (admin, valid 7 days; other demo users: `hub token issue USERNAME`):")
+        console.print(f'  {{"Authorization": "Bearer {token}"}}', highlight=False, soft_wrap=True)
     console.print(f"GraphiQL: http://{args.host}:{args.port}/graphql")
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", access_log=False)
+    uvicorn.run(create_app(settings, schemas=schemas), host=args.host, port=args.port, log_level="info", access_log=False)
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
@@ -130,10 +142,27 @@ def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> None:
     asyncio.run(run())
 
 
-def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> None:
-    from schema.build import build_schema
+def _schemas(settings: Settings):
+    from hub.yamlfile import DataFileError
+    from schema.build import Schemas
 
-    sdl = build_schema(settings).as_str() + "\n"
+    try:
+        return Schemas(settings)
+    except DataFileError as error:
+        raise SystemExit(str(error)) from None
+
+
+def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> None:
+    if args.department is None:
+        from schema.build import build_schema
+
+        schema = build_schema(settings)
+    else:
+        schemas = _schemas(settings)
+        if args.department not in schemas.departments:
+            raise SystemExit(f"no department `{args.department}` in {schemas.policy.source} (departments: {', '.join(schemas.departments)})")
+        schema = schemas.departments[args.department]
+    sdl = schema.as_str() + "\n"
     if args.output == "-":
         sys.stdout.write(sdl)
     else:
@@ -141,9 +170,138 @@ def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> None:
         console.print(f"wrote {args.output}")
 
 
+def cmd_policy_check(args: argparse.Namespace, settings: Settings) -> None:
+    schemas = _schemas(settings)
+    policy = schemas.policy
+    grants = sum(len(d.grants) for d in policy.departments.values())
+    console.print(f"{policy.source}: valid — {len(policy.departments)} departments, {grants} field grants, {len(policy.roles)} roles")
+
+
+def cmd_policy_show(args: argparse.Namespace, settings: Settings) -> None:
+    from rich.table import Table
+
+    from hub.policy import describe
+    from hub.yamlfile import DataFileError
+
+    policy = _schemas(settings).policy
+    try:
+        rows = list(describe(policy, args.department))
+    except DataFileError as error:
+        raise SystemExit(str(error)) from None
+    table = Table(title=f"{policy.departments[args.department].name} ({args.department})")
+    for column in ("field", "mode", "purpose / legal basis", "line"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+
+
 def cmd_assets_install(args: argparse.Namespace, settings: Settings) -> None:
     install_assets(settings)
     console.print(f"GraphiQL assets ready in {settings.assets_dir}")
+
+
+T = TypeVar("T")
+
+
+def _accounts(settings: Settings, action: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Run an accounts action on a migrated database; turn its errors into a one-line exit."""
+
+    async def run() -> T:
+        engine = create_engine(settings)
+        try:
+            async with engine.connect() as connection:
+                migrated = await connection.run_sync(lambda c: inspect(c).has_table(User.__tablename__))
+            if not migrated:
+                raise accounts.AccountError("the database has no accounts tables: run `hub db upgrade` first")
+            return await action(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except accounts.AccountError as error:
+        raise SystemExit(str(error)) from None
+    except (DBAPIError, OSError) as error:
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise SystemExit(f"database error: {first_line}") from None
+
+
+def _parsed(parse: Callable[[str], T], value: str) -> T:
+    # Parsed before touching the database, so that a typo fails at once.
+    try:
+        return parse(value)
+    except accounts.AccountError as error:
+        raise SystemExit(str(error)) from None
+
+
+def _when(value: dt.datetime | None) -> str:
+    return "" if value is None else value.astimezone().strftime("%Y-%m-%d %H:%M %Z")
+
+
+def cmd_org_unit_add(args: argparse.Namespace, settings: Settings) -> None:
+    kind = _parsed(accounts.parse_org_unit_kind, args.kind)
+    _accounts(settings, lambda engine: accounts.add_org_unit(engine, args.name, kind, args.department, args.region))
+    console.print(f"added org unit {args.name}")
+
+
+def cmd_user_add(args: argparse.Namespace, settings: Settings) -> None:
+    role = _parsed(accounts.parse_role, args.role)
+    _accounts(
+        settings,
+        lambda engine: accounts.add_user(engine, args.username, args.name, args.unit, role, args.region),
+    )
+    console.print(f"added user {args.username}; give them a token with `hub token issue {args.username}`")
+
+
+def cmd_user_list(args: argparse.Namespace, settings: Settings) -> None:
+    users = _accounts(settings, accounts.list_users)
+    table = Table("username", "name", "org unit", "department", "role", "jurisdiction", "active")
+    for user in users:
+        table.add_row(
+            user["username"],
+            user["display_name"],
+            user["org_unit"],
+            user["department"] or "",
+            user["role"].name,
+            f"{user['jurisdiction_name']} {user['jurisdiction_code']}",
+            "yes" if user["active"] else "no",
+        )
+    Console().print(table)
+
+
+def cmd_token_issue(args: argparse.Namespace, settings: Settings) -> None:
+    token = _accounts(settings, lambda engine: accounts.issue_token(engine, args.username, args.days))
+    # stdout carries the token alone, so that `TOKEN=$(hub token issue USER)` works.
+    sys.stdout.write(token + "\n")
+    console.print(
+        f"token {token[: accounts.PREFIX_LENGTH]}… for {args.username}, valid for {args.days} days;"
+        " it is shown only this once"
+    )
+
+
+def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> None:
+    count = _accounts(
+        settings, lambda engine: accounts.revoke_tokens(engine, username=args.user, prefix=args.prefix)
+    )
+    if args.prefix is not None and count == 0:
+        raise SystemExit(f"no unrevoked token has the prefix {args.prefix!r}")
+    console.print(f"revoked {count} token{'' if count == 1 else 's'}")
+
+
+def cmd_token_list(args: argparse.Namespace, settings: Settings) -> None:
+    tokens = _accounts(settings, lambda engine: accounts.list_tokens(engine, args.username))
+    now = dt.datetime.now(dt.UTC)
+    table = Table("prefix", "created", "expires", "status")
+    for token in tokens:
+        if token["revoked_at"] is not None:
+            status = f"revoked {_when(token['revoked_at'])}"
+        elif token["expires_at"] <= now:
+            status = "expired"
+        else:
+            status = "valid"
+        table.add_row(token["prefix"], _when(token["created_at"]), _when(token["expires_at"]), status)
+    Console().print(table)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -169,12 +327,56 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("-o", "--output", default="schema.graphql", help="file to write, or - for stdout")
+    export.add_argument("--department", help="write this department's view (its granted fields only)")
     export.set_defaults(func=cmd_export_schema)
+
+    policy = commands.add_parser("policy", help="the department grants file")
+    policy_commands = policy.add_subparsers(dest="policy_command", required=True)
+    policy_commands.add_parser("check", help="validate the policy against the schema").set_defaults(func=cmd_policy_check)
+    show = policy_commands.add_parser("show", help="list a department's fields, modes and purposes")
+    show.add_argument("department")
+    show.set_defaults(func=cmd_policy_show)
 
     assets = commands.add_parser("assets", help="GraphiQL's browser assets")
     assets_commands = assets.add_subparsers(dest="assets_command", required=True)
     assets_install = assets_commands.add_parser("install", help="fetch GraphiQL from the npm registry and verify it")
     assets_install.set_defaults(func=cmd_assets_install)
+
+    org_unit = commands.add_parser("org-unit", help="org units: departments, town centres, village committees")
+    org_unit_commands = org_unit.add_subparsers(dest="org_unit_command", required=True)
+    org_unit_add = org_unit_commands.add_parser("add", help="add an org unit")
+    org_unit_add.add_argument("name", help="单位名称")
+    org_unit_add.add_argument("--kind", required=True, help=f"one of {', '.join(k.name for k in OrgUnitKind)}")
+    org_unit_add.add_argument("--department", help="the department's key in the policy file, e.g. minzheng")
+    org_unit_add.add_argument("--region", help="the unit's region code (12 digits)")
+    org_unit_add.set_defaults(func=cmd_org_unit_add)
+
+    user = commands.add_parser("user", help="user accounts")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    user_add = user_commands.add_parser("add", help="add a user")
+    user_add.add_argument("username", help="2 to 64 of a-z, 0-9, '.', '_' and '-'")
+    user_add.add_argument("--name", required=True, help="姓名")
+    user_add.add_argument("--unit", required=True, help="单位名称 (an existing org unit)")
+    user_add.add_argument("--role", required=True, help=f"one of {', '.join(r.name for r in Role)}")
+    user_add.add_argument("--region", required=True, help="the jurisdiction's region code (12 digits)")
+    user_add.set_defaults(func=cmd_user_add)
+    user_list = user_commands.add_parser("list", help="list users")
+    user_list.set_defaults(func=cmd_user_list)
+
+    token = commands.add_parser("token", help="API tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    token_issue = token_commands.add_parser("issue", help="issue a token and print it (only the token) on stdout")
+    token_issue.add_argument("username")
+    token_issue.add_argument("--days", type=int, default=90, help="validity in days (default 90)")
+    token_issue.set_defaults(func=cmd_token_issue)
+    token_revoke = token_commands.add_parser("revoke", help="revoke a user's tokens, or one token by its prefix")
+    revoke_target = token_revoke.add_mutually_exclusive_group(required=True)
+    revoke_target.add_argument("--user", help="revoke all of this user's tokens")
+    revoke_target.add_argument("--prefix", help="revoke the token starting with these 12 characters")
+    token_revoke.set_defaults(func=cmd_token_revoke)
+    token_list = token_commands.add_parser("list", help="list a user's tokens (prefixes, never the tokens)")
+    token_list.add_argument("username")
+    token_list.set_defaults(func=cmd_token_list)
     return parser
 
 

@@ -19,12 +19,13 @@ import asyncio
 import logging
 import re
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from graphql import GraphQLError
 from starlette.requests import Request
+from starlette.background import BackgroundTask
 from starlette.responses import Response
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -33,7 +34,10 @@ from strawberry.types.graphql import OperationType
 
 from resolvers.context import Context
 from resolvers.errors import UserInputError
-from schema.build import HubSchema
+from schema.build import Schemas
+
+if TYPE_CHECKING:
+    from hub.accounts import Caller
 
 log = logging.getLogger("hub.graphql")
 
@@ -167,15 +171,21 @@ def _is_request_error(result: ExecutionResult) -> bool:
 
 
 class GraphQLEndpoint:
+    """`/graphql`: authenticates the caller, picks their department's schema, runs the operation."""
+
     def __init__(
         self,
-        schema: HubSchema,
-        make_context: Callable[[Request, str], Context],
+        schemas: Schemas,
+        authenticate: Callable[[str], Awaitable[Caller | None]],
+        make_context: Callable[[Request, str, Caller], Context],
+        record_access: Callable[[Caller, Context, str], Awaitable[None]],
         timeout: float,
-        html_page: Callable[[Request], Any] | None = None,
+        html_page: Callable[[Request], Awaitable[Response]] | None = None,
     ) -> None:
-        self.schema = schema
+        self.schemas = schemas
+        self.authenticate = authenticate
         self.make_context = make_context
+        self.record_access = record_access
         self.timeout = timeout
         self.html_page = html_page
 
@@ -189,31 +199,47 @@ class GraphQLEndpoint:
         headers = {"x-request-id": request_id}
         accept = request.headers.get("accept")
         if request.method == "GET" and self.html_page and accept and "text/html" in accept and "query" not in request.query_params:
-            return await self.html_page(request)
+            return await self.html_page(request)  # GraphiQL itself needs no token; its requests do
         media_type = negotiate(accept)
         if media_type is None:
             return _respond({"errors": [{"message": f"Not acceptable: use {GRAPHQL_RESPONSE} or {JSON}"}]}, 406, JSON, headers)
 
-        def request_error(message: str, status: int, extra: dict[str, str] | None = None) -> Response:
-            return _respond({"errors": [{"message": message}]}, status, media_type, {**headers, **(extra or {})})
+        def request_error(message: str, status: int, extra: dict[str, str] | None = None, code: str | None = None) -> Response:
+            error: dict[str, Any] = {"message": message}
+            if code:
+                error["extensions"] = {"code": code}
+            return _respond({"errors": [error]}, status, media_type, {**headers, **(extra or {})})
 
         # A well-formed request whose GraphQL request fails (no data): 400 under
         # graphql-response+json, 200 under legacy application/json.
         soft_status = 400 if media_type == GRAPHQL_RESPONSE else 200
         if request.method not in ("GET", "POST"):
             return request_error("use GET or POST", 405, {"allow": "GET, POST"})
+
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return request_error(MISSING_TOKEN, 401, {"www-authenticate": "Bearer"}, "UNAUTHENTICATED")
+        caller = await self.authenticate(token.strip())
+        if caller is None:
+            return request_error(BAD_TOKEN, 401, {"www-authenticate": 'Bearer error="invalid_token"'}, "UNAUTHENTICATED")
+        schema = self.schemas.for_caller(caller.role, caller.department)
+        if schema is None:
+            message = f"{caller.org_unit} (department {caller.department}) has no grants in the policy"
+            return request_error(message, 403, code="FORBIDDEN")
+
         try:
             params = await read_params(request)
         except BadRequest as error:
             return request_error(str(error), error.status, error.headers)
 
         allowed = {OperationType.QUERY} if request.method == "GET" else {OperationType.QUERY, OperationType.MUTATION}
+        context = self.make_context(request, request_id, caller)
         try:
             async with asyncio.timeout(self.timeout):
-                result = await self.schema.execute(
+                result = await schema.execute(
                     params["query"],
                     variable_values=params.get("variables"),
-                    context_value=self.make_context(request, request_id),
+                    context_value=context,
                     operation_name=params.get("operationName") or None,
                     allowed_operation_types=allowed,
                 )
@@ -227,7 +253,9 @@ class GraphQLEndpoint:
             return request_error("query is empty", soft_status)
         except TimeoutError:
             log.warning("request %s stopped after %s s", request_id, self.timeout)
-            return request_error(f"the request took longer than {self.timeout:g} s and was stopped", 504)
+            response = request_error(f"the request took longer than {self.timeout:g} s and was stopped", 504)
+            response.background = BackgroundTask(self.record_access, caller, context, "timeout")
+            return response
 
         body: dict[str, Any] = {}
         failed = _is_request_error(result)
@@ -235,7 +263,17 @@ class GraphQLEndpoint:
             body["data"] = result.data  # field errors keep data, even null: 200
         if result.errors:
             body["errors"] = [format_error(e, request_id) for e in result.errors]
-        return _respond(body, soft_status if failed else 200, media_type, headers)
+        response = _respond(body, soft_status if failed else 200, media_type, headers)
+        outcome = "refused" if failed else "error" if result.errors else "ok"
+        response.background = BackgroundTask(self.record_access, caller, context, outcome)
+        return response
+
+
+MISSING_TOKEN = (
+    "missing token: send the header `Authorization: Bearer <token>` "
+    "(an administrator issues tokens with `hub token issue USERNAME`)"
+)
+BAD_TOKEN = "invalid, expired or revoked token"
 
 
 def _respond(payload: dict[str, Any], status: int, media_type: str, headers: dict[str, str]) -> Response:

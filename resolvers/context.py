@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiodataloader import DataLoader
 from sqlalchemy import Row, Table
@@ -13,6 +13,11 @@ from sqlalchemy.sql import Executable
 
 from hub.settings import Settings
 from resolvers.records import record_class
+from resolvers.scope import Subtree
+
+if TYPE_CHECKING:
+    from hub.accounts import Caller
+    from hub.policy import Policy
 
 
 class LoaderSpec(Protocol):
@@ -26,6 +31,11 @@ class Context:
     engine: AsyncEngine
     settings: Settings
     request_id: str
+    caller: Caller | None = None
+    # The caller's jurisdiction: rows outside it do not exist for them. None: the whole city.
+    scope: Subtree | None = None
+    policy: Policy | None = None
+    audit: dict[str, Any] = field(default_factory=dict)  # filled for the access log
     _loaders: dict[LoaderSpec, DataLoader] = field(default_factory=dict)
 
     @property

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql
 
 from resolvers.context import Context
 from resolvers.pagination import PageArgs, make_page
+from resolvers.scope import Subtree
 
 
 def key_in(column: Column, keys: Sequence[Any], dialect: str) -> ColumnElement[bool]:
@@ -43,13 +44,17 @@ NO_FILTER = NoFilter()
 
 @dataclass(frozen=True)
 class RowByKey:
-    """One row per key (e.g. a region by id), or None."""
+    """One row per key (e.g. a region by id), or None — also when the row is outside the caller's scope."""
 
     column: Column
+    in_scope: Callable[[Subtree], ColumnElement[bool]]
 
     async def batch(self, ctx: Context, keys: Sequence[Any]) -> list[Any]:
         table = self.column.table
-        rows = await ctx.records(select(table).where(key_in(self.column, keys, ctx.dialect)), table)
+        stmt = select(table).where(key_in(self.column, keys, ctx.dialect))
+        if ctx.scope is not None:
+            stmt = stmt.where(self.in_scope(ctx.scope))
+        rows = await ctx.records(stmt, table)
         by_key = {getattr(row, self.column.name): row for row in rows}
         return [by_key.get(key) for key in keys]
 

@@ -17,13 +17,18 @@ from resolvers.errors import UserInputError
 from resolvers.lists import child_page, root_page
 from resolvers.pagination import Page
 from resolvers.prefetch import Relation, relations
-from resolvers.regions import REGION_BY_ID, Subtree, subtree
+from resolvers.regions import REGION_BY_ID, subtree
+from resolvers.scope import Subtree
 from resolvers.text import contains
 
 enterprises = Enterprise.__table__
 
-ENTERPRISE_BY_ID = RowByKey(enterprises.c.id)
-ENTERPRISE_BY_CREDIT_CODE = RowByKey(enterprises.c.credit_code)
+def enterprise_in(subtree: Subtree) -> ColumnElement[bool]:
+    return enterprises.c.village_id.in_(subtree.region_ids())
+
+
+ENTERPRISE_BY_ID = RowByKey(enterprises.c.id, enterprise_in)
+ENTERPRISE_BY_CREDIT_CODE = RowByKey(enterprises.c.credit_code, enterprise_in)
 VILLAGE_ENTERPRISES = ChildPages(enterprises.c.village_id, enterprises.c.id)
 
 relations("Enterprise", village=Relation(REGION_BY_ID, "village_id", "Region"))
@@ -39,7 +44,7 @@ class EnterpriseFilter:
     def clauses(self) -> list[ColumnElement[bool]]:
         where = equal_to(enterprises, self, "industry", "flood_risk")
         if self.subtree is not None:
-            where.append(enterprises.c.village_id.in_(self.subtree.region_ids()))
+            where.append(enterprise_in(self.subtree))
         if self.name_contains:
             where.append(contains(enterprises.c.name, self.name_contains))
         return where
@@ -65,7 +70,7 @@ async def list_enterprises(
     info: Info, *, region_code: str | None, first: int | None, after: str | None, **filters
 ) -> Page:
     filter_ = EnterpriseFilter(subtree=await subtree(info.context, region_code), **filters)
-    return await root_page(info, "Enterprise", enterprises.c.id, filter_.clauses(), first, after)
+    return await root_page(info, "Enterprise", enterprises.c.id, filter_.clauses(), first, after, enterprise_in)
 
 
 async def village_enterprises(info: Info, village: Any, first: int | None, after: str | None) -> Page:

@@ -11,3 +11,11 @@ class UserInputError(Exception):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+def int_id(value: str, field: str = "id") -> int:
+    """A record id from its GraphQL ID."""
+    try:
+        return int(value)
+    except ValueError:
+        raise UserInputError(f"{field}: {value!r} is not a record id", field=field) from None

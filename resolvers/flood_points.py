@@ -16,12 +16,17 @@ from resolvers.enterprises import ENTERPRISE_BY_ID
 from resolvers.lists import child_page, root_page
 from resolvers.pagination import Page
 from resolvers.prefetch import Relation, relations
-from resolvers.regions import REGION_BY_ID, Subtree, subtree
+from resolvers.regions import REGION_BY_ID, subtree
+from resolvers.scope import Subtree
 
 flood_points = FloodPoint.__table__
 photos = FloodPointPhoto.__table__
 
-FLOOD_POINT_BY_ID = RowByKey(flood_points.c.id)
+def flood_point_in(subtree: Subtree) -> ColumnElement[bool]:
+    return flood_points.c.village_id.in_(subtree.region_ids())
+
+
+FLOOD_POINT_BY_ID = RowByKey(flood_points.c.id, flood_point_in)
 FLOOD_POINT_PHOTOS = RowsByKey(photos.c.flood_point_id, order_by=photos.c.id)
 VILLAGE_FLOOD_POINTS = ChildPages(flood_points.c.village_id, flood_points.c.id)
 
@@ -42,7 +47,7 @@ class FloodPointFilter:
     def clauses(self) -> list[ColumnElement[bool]]:
         where = equal_to(flood_points, self, "risk_level", "status")
         if self.subtree is not None:
-            where.append(flood_points.c.village_id.in_(self.subtree.region_ids()))
+            where.append(flood_point_in(self.subtree))
         return where
 
 
@@ -54,7 +59,7 @@ async def list_flood_points(
     info: Info, *, region_code: str | None, first: int | None, after: str | None, **filters
 ) -> Page:
     filter_ = FloodPointFilter(subtree=await subtree(info.context, region_code), **filters)
-    return await root_page(info, "FloodPoint", flood_points.c.id, filter_.clauses(), first, after)
+    return await root_page(info, "FloodPoint", flood_points.c.id, filter_.clauses(), first, after, flood_point_in)
 
 
 async def village_flood_points(info: Info, village: Any, first: int | None, after: str | None) -> Page:

@@ -14,12 +14,17 @@ from resolvers.dataloaders import ChildPages, RowByKey, RowsByKey, equal_to
 from resolvers.lists import child_page, root_page
 from resolvers.pagination import Page
 from resolvers.prefetch import Relation, relations
-from resolvers.regions import REGION_BY_ID, Subtree, subtree
+from resolvers.regions import REGION_BY_ID, subtree
+from resolvers.scope import Subtree
 
 households = Household.__table__
 persons = Person.__table__
 
-HOUSEHOLD_BY_ID = RowByKey(households.c.id)
+def household_in(subtree: Subtree) -> ColumnElement[bool]:
+    return households.c.village_id.in_(subtree.region_ids())
+
+
+HOUSEHOLD_BY_ID = RowByKey(households.c.id, household_in)
 HOUSEHOLD_MEMBERS = RowsByKey(persons.c.household_id, order_by=persons.c.id)
 VILLAGE_HOUSEHOLDS = ChildPages(households.c.village_id, households.c.id)
 
@@ -49,7 +54,7 @@ class HouseholdFilter:
             households, self, "low_income", "extreme_poverty", "elderly_alone", "poverty_monitored", "housing_safety_grade"
         )
         if self.subtree is not None:
-            where.append(households.c.village_id.in_(self.subtree.region_ids()))
+            where.append(household_in(self.subtree))
         return where
 
 
@@ -63,7 +68,7 @@ def household_by_id(ctx: Context, household_id: int) -> Any:
 
 async def list_households(info: Info, *, region_code: str | None, first: int | None, after: str | None, **flags) -> Page:
     filter_ = HouseholdFilter(subtree=await subtree(info.context, region_code), **flags)
-    return await root_page(info, "Household", households.c.id, filter_.clauses(), first, after)
+    return await root_page(info, "Household", households.c.id, filter_.clauses(), first, after, household_in)
 
 
 async def village_households(info: Info, village: Any, first: int | None, after: str | None, **flags) -> Page:

@@ -5,23 +5,35 @@ from __future__ import annotations
 
 import asyncio
 
+from collections.abc import Callable
+
 from sqlalchemy import Column, ColumnElement, func, select
 from strawberry.types import Info
 
 from resolvers.dataloaders import NO_FILTER, ChildPages, Filter
 from resolvers.pagination import Page, PageArgs, make_page
 from resolvers.prefetch import fields_of, node_selections, prefetch
+from resolvers.scope import Subtree
 
 
 async def root_page(
-    info: Info, node_type: str, sort: Column, where: list[ColumnElement[bool]], first: int | None, after: str | None
+    info: Info,
+    node_type: str,
+    sort: Column,
+    where: list[ColumnElement[bool]],
+    first: int | None,
+    after: str | None,
+    in_scope: Callable[[Subtree], ColumnElement[bool]],
+    descending: bool = False,
 ) -> Page:
     ctx = info.context
     args = PageArgs.parse(first, after, sort, ctx.settings)
     table = sort.table
-    stmt = select(table).where(*where).order_by(sort).limit(args.first + 1)
+    if ctx.scope is not None:
+        where = [*where, in_scope(ctx.scope)]
+    stmt = select(table).where(*where).order_by(sort.desc() if descending else sort).limit(args.first + 1)
     if args.after is not None:
-        stmt = stmt.where(sort > args.after)
+        stmt = stmt.where(sort < args.after if descending else sort > args.after)
 
     async def count_rows() -> int:
         return await ctx.scalar(select(func.count()).select_from(table).where(*where))

@@ -10,22 +10,28 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from strawberry.types import Info
 
-from hub.identifiers import InvalidIdentifier, parse_id_number
+from hub.identifiers import InvalidIdentifier, parse_id_number, validate_mobile
 from hub.models import Gender, HealthStatus, KeyCareReason, Person, ResidenceStatus
 from resolvers.context import Context
 from resolvers.dataloaders import RowByKey, equal_to
-from resolvers.errors import UserInputError
-from resolvers.households import HOUSEHOLD_BY_ID, households
+from resolvers.errors import UserInputError, int_id
+from resolvers.households import HOUSEHOLD_BY_ID, household_in, households
 from resolvers.lists import root_page
 from resolvers.pagination import Page
 from resolvers.prefetch import Relation, relations
-from resolvers.regions import Subtree, subtree
+from resolvers.regions import subtree
+from resolvers.scope import Subtree
 from resolvers.text import contains
+from resolvers.writes import WriteResult, changes_from, update_record
 
 persons = Person.__table__
 
-PERSON_BY_ID = RowByKey(persons.c.id)
-PERSON_BY_ID_NUMBER = RowByKey(persons.c.id_number)
+def person_in(subtree: Subtree) -> ColumnElement[bool]:
+    return persons.c.household_id.in_(select(households.c.id).where(household_in(subtree)))
+
+
+PERSON_BY_ID = RowByKey(persons.c.id, person_in)
+PERSON_BY_ID_NUMBER = RowByKey(persons.c.id_number, person_in)
 
 relations("Person", household=Relation(HOUSEHOLD_BY_ID, "household_id", "Household"))
 
@@ -57,8 +63,7 @@ class PersonFilter:
     def clauses(self) -> list[ColumnElement[bool]]:
         where = equal_to(persons, self, "key_care_reason", "health_status", "gender", "residence_status")
         if self.subtree is not None:
-            villages = self.subtree.region_ids()
-            where.append(persons.c.household_id.in_(select(households.c.id).where(households.c.village_id.in_(villages))))
+            where.append(person_in(self.subtree))
         if self.key_care is not None:
             where.append(persons.c.key_care_reason.is_not(None) if self.key_care else persons.c.key_care_reason.is_(None))
         today = self.today or dt.date.today()
@@ -92,4 +97,37 @@ async def list_persons(
             name = "minAge" if bound == "min_age" else "maxAge"
             raise UserInputError(f"{name}: must be between 0 and 150, got {value}", field=name)
     filter_ = PersonFilter(subtree=await subtree(info.context, region_code), **filters)
-    return await root_page(info, "Person", persons.c.id, filter_.clauses(), first, after)
+    return await root_page(info, "Person", persons.c.id, filter_.clauses(), first, after, person_in)
+
+
+def _not_in_future(day: dt.date) -> dt.date:
+    if day > dt.date.today():
+        raise ValueError(f"{day.isoformat()} is in the future")
+    return day
+
+
+def _mobile(value: str) -> str:
+    try:
+        return validate_mobile(value)
+    except InvalidIdentifier as error:
+        raise ValueError(str(error)) from None
+
+
+PERSON_VALIDATORS = {"phone": _mobile, "recent_status_date": _not_in_future}
+
+
+async def update_person(info: Info, person_id: str, version: int, input_: Any) -> WriteResult:
+    ctx = info.context
+    result = await update_record(
+        ctx,
+        type_name="Person",
+        table=persons,
+        record_id=int_id(person_id),
+        version=version,
+        changes=changes_from(input_),
+        validators=PERSON_VALIDATORS,
+        in_scope=person_in,
+    )
+    if result.record is not None:  # later fields of this request read the new values
+        ctx.loader(PERSON_BY_ID).clear(result.record.id).prime(result.record.id, result.record)
+    return result

@@ -5,37 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement
 from strawberry.types import Info
 
-from hub.identifiers import subtree_bounds
 from hub.models import Region, RegionLevel
 from resolvers.context import Context
 from resolvers.dataloaders import ChildPages, RowByKey
 from resolvers.errors import UserInputError
 from resolvers.lists import child_page, root_page
 from resolvers.pagination import Page
+from resolvers.scope import Subtree
 from resolvers.prefetch import Relation, relations
 from resolvers.text import contains
 
 regions = Region.__table__
 
-REGION_BY_ID = RowByKey(regions.c.id)
-REGION_BY_CODE = RowByKey(regions.c.code)
+REGION_BY_ID = RowByKey(regions.c.id, Subtree.regions)
+REGION_BY_CODE = RowByKey(regions.c.code, Subtree.regions)
 REGION_CHILDREN = ChildPages(regions.c.parent_id, regions.c.code)
 
 relations("Region", parent=Relation(REGION_BY_ID, "parent_id", "Region"))
-
-
-@dataclass(frozen=True)
-class Subtree:
-    """All regions whose code lies in [low, high]: a region and everything below it."""
-
-    low: str
-    high: str
-
-    def region_ids(self) -> Select:
-        return select(regions.c.id).where(regions.c.code.between(self.low, self.high))
 
 
 async def subtree(ctx: Context, code: str | None, field: str = "regionCode") -> Subtree | None:
@@ -44,7 +33,7 @@ async def subtree(ctx: Context, code: str | None, field: str = "regionCode") -> 
     region = await region_by_code(ctx, code, field)
     if region is None:
         raise UserInputError(f"{field}: no region has code {code}", field=field)
-    return Subtree(*subtree_bounds(region.code, region.level))
+    return Subtree.of(region.code, region.level)
 
 
 async def region_by_code(ctx: Context, code: str, field: str = "code") -> Any:
@@ -71,7 +60,7 @@ class RegionFilter:
         if self.parent_id is not None:
             where.append(regions.c.parent_id == self.parent_id)
         if self.subtree is not None:
-            where.append(regions.c.code.between(self.subtree.low, self.subtree.high))
+            where.append(self.subtree.regions())
         if self.name_contains:
             where.append(contains(regions.c.name, self.name_contains))
         return where
@@ -95,7 +84,7 @@ async def list_regions(
             raise UserInputError(f"parentCode: no region has code {parent_code}", field="parentCode")
         parent_id = parent.id
     filter_ = RegionFilter(level, parent_id, await subtree(ctx, region_code), name_contains)
-    return await root_page(info, "Region", regions.c.code, filter_.clauses(), first, after)
+    return await root_page(info, "Region", regions.c.code, filter_.clauses(), first, after, Subtree.regions)
 
 
 async def children(info: Info, region: Any, first: int | None, after: str | None) -> Page:

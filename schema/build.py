@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.field import StrawberryField
 
+from hub.access_log import AccessLogExtension
+from hub.models import Role
+from hub.policy import Policy, ReadScope, load_policy
 from hub.settings import Settings
 from schema.execution import FastLeafExecutionContext
+from schema.projection import Projection, relation_targets
+from schema.mutations import Mutation
 from schema.query import Query
 
 
 class HubSchema(strawberry.Schema):
-    """The one schema. Department projections (field grants) hook in through `get_fields`."""
+    """The one schema, or a department's projection of it (see `schema.projection`)."""
+
+    def __init__(self, *args: Any, projection: Projection | None = None, **kwargs: Any) -> None:
+        self.projection = projection  # set first: strawberry calls get_fields while it builds
+        super().__init__(*args, **kwargs)
+
+    def get_fields(self, type_definition: StrawberryObjectDefinition) -> list[StrawberryField]:
+        fields = super().get_fields(type_definition)
+        return fields if self.projection is None else self.projection.fields(type_definition.name, fields)
 
     def process_errors(self, errors, execution_context=None) -> None:
         # Client errors are answers, not incidents; the HTTP layer logs the
@@ -42,10 +58,38 @@ def guards(settings: Settings) -> type[SchemaExtension]:
     return Guards
 
 
-def build_schema(settings: Settings) -> HubSchema:
+def build_schema(settings: Settings, projection: Projection | None = None) -> HubSchema:
+    writes = projection is None or projection.writable
     return HubSchema(
+        projection=projection,
         query=Query,
+        mutation=Mutation if writes else None,
         config=StrawberryConfig(disable_field_suggestions=True),
-        extensions=[guards(settings)],
+        extensions=[guards(settings), AccessLogExtension],
         execution_context_class=FastLeafExecutionContext,
     )
+
+
+class Schemas:
+    """The full schema and every projection the policy defines, built once at start-up."""
+
+    def __init__(self, settings: Settings, policy: Policy | None = None) -> None:
+        self.full = build_schema(settings)
+        self.policy = policy or load_policy(self.full._schema)
+        targets = relation_targets(self.full._schema)
+        self.base_data = build_schema(
+            settings, Projection(self.policy.base_visibility(), targets, self.policy.base_data_writable())
+        )
+        self.departments = {
+            key: build_schema(settings, Projection(self.policy.department_visibility(key), targets))
+            for key in self.policy.departments
+        }
+
+    def for_caller(self, role: Role, department: str | None) -> HubSchema | None:
+        """The caller's view; None for an analyst whose department the policy does not know."""
+        scope = self.policy.roles[role].read
+        if scope is ReadScope.EVERYTHING:
+            return self.full
+        if scope is ReadScope.BASE_DATA:
+            return self.base_data
+        return self.departments.get(department or "")

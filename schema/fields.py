@@ -15,6 +15,11 @@ def column(col: Column, description: str | None = None) -> Any:
     return strawberry.field(description=description or col.info["label"])
 
 
+def input_column(col: Column) -> Any:
+    """An optional input field for a column: left out (UNSET) means "keep", null means "clear"."""
+    return strawberry.field(default=strawberry.UNSET, description=col.info["label"])
+
+
 def gql_enum(model_enum: type[LabelledEnum], description: str) -> Any:
     """Expose a model enum in GraphQL, each value described by its Chinese label.
 
@@ -27,11 +32,19 @@ def gql_enum(model_enum: type[LabelledEnum], description: str) -> Any:
     return model_enum
 
 
+def filter_arg(description: str, reveals: str) -> Any:
+    """An argument that filters on `reveals` (a `Type.field`): shown only to callers who may read that field."""
+    return strawberry.argument(description=description, metadata={"reveals": reveals})
+
+
 First = Annotated[int | None, strawberry.argument(description="每页条数（默认与上限见服务器配置）")]
 After = Annotated[str | None, strawberry.argument(description="从此游标之后开始（上一页的 pageInfo.endCursor）")]
 RegionCode = Annotated[
     str | None, strawberry.argument(description="统计用区划代码：只返回该区划及其下级区划内的记录")
 ]
-NameContains = Annotated[str | None, strawberry.argument(description="名称包含")]
+
+
+def name_contains(reveals: str) -> Any:
+    return Annotated[str | None, filter_arg("名称包含", reveals)]
 RecordId = Annotated[strawberry.ID, strawberry.argument(description="记录ID")]
 OptionalRecordId = Annotated[strawberry.ID | None, strawberry.argument(description="记录ID")]

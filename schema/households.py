@@ -11,7 +11,7 @@ from strawberry.types import Info
 from hub.models import Household as HouseholdModel
 from hub.models import HousingSafetyGrade as HousingSafetyGradeModel
 from resolvers import households, regions
-from schema.fields import column, gql_enum
+from schema.fields import column, filter_arg, gql_enum
 
 if TYPE_CHECKING:
     from schema.persons import Person
@@ -20,6 +20,13 @@ if TYPE_CHECKING:
 c = HouseholdModel.__table__.c
 
 HousingSafetyGrade = gql_enum(HousingSafetyGradeModel, "农村住房安全性鉴定等级")
+
+# Filters on households, shared by `Query.households` and `Region.households`.
+LowIncome = Annotated[bool | None, filter_arg("低保户", "Household.lowIncome")]
+ExtremePoverty = Annotated[bool | None, filter_arg("特困户", "Household.extremePoverty")]
+ElderlyAlone = Annotated[bool | None, filter_arg("独居老人户", "Household.elderlyAlone")]
+PovertyMonitored = Annotated[bool | None, filter_arg("防返贫监测户", "Household.povertyMonitored")]
+HousingSafetyGradeFilter = Annotated[HousingSafetyGrade | None, filter_arg("住房安全等级", "Household.housingSafetyGrade")]
 
 
 @strawberry.type(description="户：家庭住址、类别（低保、特困、独居老人、防返贫监测）与成员")

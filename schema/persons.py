@@ -10,7 +10,8 @@ from strawberry.types import Info
 
 from hub import models
 from resolvers import households, persons
-from schema.fields import column, gql_enum
+from schema.errors import FieldError
+from schema.fields import column, gql_enum, input_column
 
 if TYPE_CHECKING:
     from schema.households import Household
@@ -55,3 +56,25 @@ class Person:
     @strawberry.field(description="所属户")
     def household(self, info: Info) -> Annotated[Household, strawberry.lazy("schema.households")]:
         return households.household_by_id(info.context, self.household_id)
+
+
+@strawberry.input(description="人员信息中可修改的字段；不传的字段保持不变")
+class PersonInput:
+    name: str | None = input_column(c.name)
+    ethnicity: str | None = input_column(c.ethnicity)
+    relation_to_head: str | None = input_column(c.relation_to_head)
+    phone: str | None = input_column(c.phone)
+    residence_status: ResidenceStatus | None = input_column(c.residence_status)
+    employment_status: EmploymentStatus | None = input_column(c.employment_status)
+    employer: str | None = input_column(c.employer)
+    health_status: HealthStatus | None = input_column(c.health_status)
+    chronic_diseases: str | None = input_column(c.chronic_diseases)
+    key_care_reason: KeyCareReason | None = input_column(c.key_care_reason)
+    recent_status: str | None = input_column(c.recent_status)
+    recent_status_date: dt.date | None = input_column(c.recent_status_date)
+
+
+@strawberry.type(description="修改人员的结果：成功时返回修改后的人员，否则返回每个字段的错误（什么都没有写入）")
+class PersonPayload:
+    person: Person | None = strawberry.field(description="修改后的人员")
+    errors: list[FieldError] = strawberry.field(description="错误；为空表示成功")

@@ -7,12 +7,21 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from resolvers import enterprises, flood_points, households, persons, regions
+from resolvers import access_log, enterprises, flood_points, households, persons, regions
+from resolvers.errors import int_id
+from schema.access_log import AccessLogEntry
 from schema.connections import Connection
 from schema.enterprises import Enterprise, RiskLevel
-from schema.fields import After, First, NameContains, OptionalRecordId, RecordId, RegionCode
+from schema.fields import After, First, OptionalRecordId, RecordId, RegionCode, filter_arg, name_contains
 from schema.flood_points import FloodPoint, FloodPointStatus
-from schema.households import Household, HousingSafetyGrade
+from schema.households import (
+    ElderlyAlone,
+    ExtremePoverty,
+    Household,
+    HousingSafetyGradeFilter,
+    LowIncome,
+    PovertyMonitored,
+)
 from schema.persons import Gender, HealthStatus, KeyCareReason, Person, ResidenceStatus
 from schema.regions import Region, RegionLevel
 
@@ -31,10 +40,10 @@ class Query:
     async def regions(
         self,
         info: Info,
-        level: Annotated[RegionLevel | None, _arg("层级")] = None,
+        level: Annotated[RegionLevel | None, filter_arg("层级", "Region.level")] = None,
         parent_code: Annotated[str | None, _arg("上级区划代码：只返回其直接下级")] = None,
         region_code: RegionCode = None,
-        name_contains: NameContains = None,
+        name_contains: name_contains("Region.name") = None,
         first: First = None,
         after: After = None,
     ) -> Connection[Region]:
@@ -50,18 +59,18 @@ class Query:
 
     @strawberry.field(description="按记录ID查户")
     async def household(self, info: Info, id: RecordId) -> Household | None:
-        return await households.household(info.context, _int_id(id))
+        return await households.household(info.context, int_id(id))
 
     @strawberry.field(description="户列表")
     async def households(
         self,
         info: Info,
         region_code: RegionCode = None,
-        low_income: Annotated[bool | None, _arg("低保户")] = None,
-        extreme_poverty: Annotated[bool | None, _arg("特困户")] = None,
-        elderly_alone: Annotated[bool | None, _arg("独居老人户")] = None,
-        poverty_monitored: Annotated[bool | None, _arg("防返贫监测户")] = None,
-        housing_safety_grade: Annotated[HousingSafetyGrade | None, _arg("住房安全等级")] = None,
+        low_income: LowIncome = None,
+        extreme_poverty: ExtremePoverty = None,
+        elderly_alone: ElderlyAlone = None,
+        poverty_monitored: PovertyMonitored = None,
+        housing_safety_grade: HousingSafetyGradeFilter = None,
         first: First = None,
         after: After = None,
     ) -> Connection[Household]:
@@ -82,23 +91,24 @@ class Query:
         self,
         info: Info,
         id: OptionalRecordId = None,
-        id_number: Annotated[str | None, _arg("公民身份号码")] = None,
+        # Exact match on the full number: only for callers who may read it unmasked.
+        id_number: Annotated[str | None, filter_arg("公民身份号码", "Person.idNumber")] = None,
     ) -> Person | None:
-        return await persons.person(info.context, None if id is None else _int_id(id), id_number)
+        return await persons.person(info.context, None if id is None else int_id(id), id_number)
 
     @strawberry.field(description="人员列表")
     async def persons(
         self,
         info: Info,
         region_code: RegionCode = None,
-        key_care: Annotated[bool | None, _arg("是否重点照顾人员")] = None,
-        key_care_reason: Annotated[KeyCareReason | None, _arg("重点照顾原因")] = None,
-        health_status: Annotated[HealthStatus | None, _arg("健康状况")] = None,
-        gender: Annotated[Gender | None, _arg("性别")] = None,
-        residence_status: Annotated[ResidenceStatus | None, _arg("人员状态")] = None,
-        min_age: Annotated[int | None, _arg("最小年龄（含）")] = None,
-        max_age: Annotated[int | None, _arg("最大年龄（含）")] = None,
-        name_contains: NameContains = None,
+        key_care: Annotated[bool | None, filter_arg("是否重点照顾人员", "Person.keyCareReason")] = None,
+        key_care_reason: Annotated[KeyCareReason | None, filter_arg("重点照顾原因", "Person.keyCareReason")] = None,
+        health_status: Annotated[HealthStatus | None, filter_arg("健康状况", "Person.healthStatus")] = None,
+        gender: Annotated[Gender | None, filter_arg("性别", "Person.gender")] = None,
+        residence_status: Annotated[ResidenceStatus | None, filter_arg("人员状态", "Person.residenceStatus")] = None,
+        min_age: Annotated[int | None, filter_arg("最小年龄（含）", "Person.age")] = None,
+        max_age: Annotated[int | None, filter_arg("最大年龄（含）", "Person.age")] = None,
+        name_contains: name_contains("Person.name") = None,
         first: First = None,
         after: After = None,
     ) -> Connection[Person]:
@@ -122,18 +132,18 @@ class Query:
         self,
         info: Info,
         id: OptionalRecordId = None,
-        credit_code: Annotated[str | None, _arg("统一社会信用代码")] = None,
+        credit_code: Annotated[str | None, filter_arg("统一社会信用代码", "Enterprise.creditCode")] = None,
     ) -> Enterprise | None:
-        return await enterprises.enterprise(info.context, None if id is None else _int_id(id), credit_code)
+        return await enterprises.enterprise(info.context, None if id is None else int_id(id), credit_code)
 
     @strawberry.field(description="企业列表")
     async def enterprises(
         self,
         info: Info,
         region_code: RegionCode = None,
-        industry: Annotated[str | None, _arg("所属行业")] = None,
-        flood_risk: Annotated[RiskLevel | None, _arg("防汛风险等级")] = None,
-        name_contains: NameContains = None,
+        industry: Annotated[str | None, filter_arg("所属行业", "Enterprise.industry")] = None,
+        flood_risk: Annotated[RiskLevel | None, filter_arg("防汛风险等级", "Enterprise.floodRisk")] = None,
+        name_contains: name_contains("Enterprise.name") = None,
         first: First = None,
         after: After = None,
     ) -> Connection[Enterprise]:
@@ -149,15 +159,15 @@ class Query:
 
     @strawberry.field(description="按记录ID查易涝点")
     async def flood_point(self, info: Info, id: RecordId) -> FloodPoint | None:
-        return await flood_points.flood_point(info.context, _int_id(id))
+        return await flood_points.flood_point(info.context, int_id(id))
 
     @strawberry.field(description="易涝点列表")
     async def flood_points(
         self,
         info: Info,
         region_code: RegionCode = None,
-        risk_level: Annotated[RiskLevel | None, _arg("风险等级")] = None,
-        status: Annotated[FloodPointStatus | None, _arg("整治状态")] = None,
+        risk_level: Annotated[RiskLevel | None, filter_arg("风险等级", "FloodPoint.riskLevel")] = None,
+        status: Annotated[FloodPointStatus | None, filter_arg("整治状态", "FloodPoint.status")] = None,
         first: First = None,
         after: After = None,
     ) -> Connection[FloodPoint]:
@@ -166,10 +176,12 @@ class Query:
         )
 
 
-def _int_id(value: str) -> int:
-    from resolvers.errors import UserInputError
-
-    try:
-        return int(value)
-    except ValueError:
-        raise UserInputError(f"id: {value!r} is not a record id", field="id") from None
+    @strawberry.field(description="访问日志（仅系统管理员），最新的在前")
+    async def access_log(
+        self,
+        info: Info,
+        username: Annotated[str | None, _arg("用户名")] = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[AccessLogEntry]:
+        return await access_log.list_entries(info, username=username, first=first, after=after)

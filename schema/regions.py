@@ -12,7 +12,7 @@ from hub.models import RegionLevel as RegionLevelModel
 from resolvers import enterprises, flood_points, households, regions
 from schema.connections import Connection
 from schema.fields import After, First, column, gql_enum
-from schema.households import HousingSafetyGrade
+from schema.households import ElderlyAlone, ExtremePoverty, HousingSafetyGradeFilter, LowIncome, PovertyMonitored
 
 if TYPE_CHECKING:
     from schema.enterprises import Enterprise
@@ -53,13 +53,11 @@ class Region:
         info: Info,
         first: First = None,
         after: After = None,
-        low_income: Annotated[bool | None, strawberry.argument(description="低保户")] = None,
-        extreme_poverty: Annotated[bool | None, strawberry.argument(description="特困户")] = None,
-        elderly_alone: Annotated[bool | None, strawberry.argument(description="独居老人户")] = None,
-        poverty_monitored: Annotated[bool | None, strawberry.argument(description="防返贫监测户")] = None,
-        housing_safety_grade: Annotated[
-            HousingSafetyGrade | None, strawberry.argument(description="住房安全等级")
-        ] = None,
+        low_income: LowIncome = None,
+        extreme_poverty: ExtremePoverty = None,
+        elderly_alone: ElderlyAlone = None,
+        poverty_monitored: PovertyMonitored = None,
+        housing_safety_grade: HousingSafetyGradeFilter = None,
     ) -> Connection[Annotated[Household, strawberry.lazy("schema.households")]]:
         return await households.village_households(
             info,

@@ -7,6 +7,7 @@ database named there is emptied and rebuilt through the Alembic migrations.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -16,14 +17,19 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub import migrate
+from hub import accounts, migrate
 from hub.app import create_app
 from hub.background_server import serve_in_thread
 from hub.db import StatementCounter, create_engine
 from hub.demo import seed_demo
 from hub.models import Base
 from hub.settings import Settings
+from schema.build import Schemas
 
+DEMO_USERS = (
+    "admin", "minzheng", "weijian", "renshe", "yingji", "zhujian", "canlian", "shichang", "nongye",
+    "licheng-minzheng", "xitianwei", "dongxing", "dongxing-wangge",
+)
 TEST_SCALE = 20  # the demo default: 东星社区's 16 low-income households need at least this
 
 
@@ -50,15 +56,40 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture(scope="session")
-async def app(settings: Settings, engine: AsyncEngine):
-    return create_app(settings, engine=engine)
+def schemas(settings: Settings) -> Schemas:
+    return Schemas(settings)
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings, engine: AsyncEngine, schemas: Schemas):
+    return create_app(settings, engine=engine, schemas=schemas)
+
+
+@pytest.fixture(scope="session")
+async def tokens(engine: AsyncEngine) -> dict[str, str]:
+    """A token for every demo user, issued once per session."""
+    return {name: await accounts.issue_token(engine, name) for name in DEMO_USERS}
+
+
+@contextlib.asynccontextmanager
+async def client_as(app, token: str | None) -> AsyncIterator[httpx.AsyncClient]:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test", headers=headers) as client:
+        yield client
 
 
 @pytest.fixture
-async def client(app) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+async def client(app, tokens) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client signed in as `admin` (the whole city, the whole schema)."""
+    async with client_as(app, tokens["admin"]) as client:
         yield client
+
+
+@pytest.fixture
+def as_user(app, tokens):
+    """`async with as_user("dongxing") as client:` — a client signed in as that demo user."""
+    return lambda username: client_as(app, tokens[username])
 
 
 @pytest.fixture
@@ -78,7 +109,7 @@ async def graphql(client: httpx.AsyncClient, query: str, variables: dict | None 
 
 
 @pytest.fixture(scope="session")
-def live_server(settings: Settings, engine: AsyncEngine) -> Iterator[str]:
+def live_server(settings: Settings, engine: AsyncEngine, schemas: Schemas) -> Iterator[str]:
     """A real uvicorn server on 127.0.0.1 over the seeded test database (own engine, own loop)."""
-    with serve_in_thread(create_app(settings)) as url:
+    with serve_in_thread(create_app(settings, schemas=schemas)) as url:
         yield url

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -215,7 +216,9 @@ def _browser_or_skip() -> None:
         pytest.skip(reason)
 
 
-async def test_graphiql_renders_and_runs_a_query_offline(live_server: str, graphiql_assets: Path) -> None:
+async def test_graphiql_renders_and_runs_a_query_offline(
+    live_server: str, graphiql_assets: Path, tokens: dict[str, str]
+) -> None:
     _browser_or_skip()
     from playwright.async_api import Request as BrowserRequest
     from playwright.async_api import Response as BrowserResponse
@@ -254,9 +257,11 @@ async def test_graphiql_renders_and_runs_a_query_offline(live_server: str, graph
             page.on("console", lambda message: record_console(message.type, message.text))
             page.on("pageerror", lambda error: errors.append(str(error)))
 
-            # The page prefills its query editor from the `q` URL parameter, read with
-            # decodeURIComponent (which leaves "+" alone, hence quote rather than urlencode).
-            response = await page.goto(f"{base}/graphql?q={quote(QUERY, safe='')}")
+            # The page prefills its query editor from the `q` URL parameter and its header
+            # editor from `headers`, read with decodeURIComponent (which leaves "+" alone,
+            # hence quote rather than urlencode). The API answers signed-in callers only.
+            headers = json.dumps({"Authorization": f"Bearer {tokens['admin']}"})
+            response = await page.goto(f"{base}/graphql?q={quote(QUERY, safe='')}&headers={quote(headers, safe='')}")
             assert response is not None
             assert response.status == 200, (
                 f"GET /graphql answered {response.status}; the live_server hub needs its GraphiQL "

@@ -35,7 +35,7 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"graphql-http audit not run: {reason} (set HUB_REQUIRE_AUDIT=1 to make this a failure)")
 
 
-async def _run(cmd: list[str], timeout: float) -> tuple[int, str]:
+async def _run(cmd: list[str], timeout: float, env: dict[str, str] | None = None) -> tuple[int, str]:
     """Run cmd in AUDIT_DIR without blocking the event loop (the hub under test may
     be served from this same loop); return (exit code, combined stdout+stderr)."""
     proc = await asyncio.create_subprocess_exec(
@@ -44,6 +44,7 @@ async def _run(cmd: list[str], timeout: float) -> tuple[int, str]:
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
+        env=None if env is None else {**os.environ, **env},
     )
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), timeout)
@@ -73,7 +74,7 @@ async def _ensure_node_modules(npm: str) -> None:
 
 
 @pytest.mark.asyncio
-async def test_graphql_http_audit_has_no_warnings_or_errors(live_server: str) -> None:
+async def test_graphql_http_audit_has_no_warnings_or_errors(live_server: str, tokens: dict[str, str]) -> None:
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
         _unavailable("`node` and `npm` must both be on PATH")
@@ -85,7 +86,7 @@ async def test_graphql_http_audit_has_no_warnings_or_errors(live_server: str) ->
     await _ensure_node_modules(npm)
 
     url = f"{live_server.rstrip('/')}/graphql"
-    code, out = await _run([node, "audit.mjs", url], AUDIT_TIMEOUT_S)
+    code, out = await _run([node, "audit.mjs", url], AUDIT_TIMEOUT_S, {"GRAPHQL_AUDIT_TOKEN": tokens["admin"]})
 
     summary = SUMMARY_RE.search(out)
     assert summary, f"no summary line from the audit of {url} (exit {code}):\n{out}"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import httpx
 import pytest
 
 from hub.app import create_app
 from resolvers import regions
+from tests.conftest import client_as
 
 GQL = "application/graphql-response+json"
 
@@ -159,9 +159,9 @@ async def test_unexpected_errors_are_masked_and_logged(client, monkeypatch, capl
     assert any("req-42" in record.getMessage() and record.exc_info for record in caplog.records)
 
 
-async def test_request_timeout(settings, engine):
-    app = create_app(replace(settings, request_timeout=0.001), engine=engine)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub.test") as client:
+async def test_request_timeout(settings, engine, schemas, tokens):
+    app = create_app(replace(settings, request_timeout=0.001), engine=engine, schemas=schemas)
+    async with client_as(app, tokens["admin"]) as client:
         response = await client.post(
             "/graphql",
             json={"query": "{ persons(first: 1000) { totalCount nodes { name household { members { name } } } } }"},

@@ -33,10 +33,16 @@ try {
   fail(`not an http(s) URL: ${url}\n${USAGE}`);
 }
 
+// The hub answers only signed-in callers: GRAPHQL_AUDIT_TOKEN is sent as a bearer token.
+const AUTHORIZATION = process.env.GRAPHQL_AUDIT_TOKEN ? `Bearer ${process.env.GRAPHQL_AUDIT_TOKEN}` : null;
+
 // Every audit request gets a timeout so a hung server fails the run instead of
 // blocking CI forever. A timeout is fatal to auditServer (exit 2 below).
-const fetchFn = (input, init = {}) =>
-  fetch(input, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+const fetchFn = (input, init = {}) => {
+  const headers = new Headers(init.headers);
+  if (AUTHORIZATION) headers.set('authorization', AUTHORIZATION);
+  return fetch(input, { ...init, headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+};
 
 // Best-effort description of the response that made an audit fail.
 async function describeResponse(res) {

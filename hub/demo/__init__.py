@@ -9,6 +9,7 @@ from typing import cast
 from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.demo.accounts import seed_accounts
 from hub.demo.generator import REFERENCE_DATE, DemoGenerator, load_geography
 from hub.models import Enterprise, FloodPoint, FloodPointPhoto, Household, Person, Region
 
@@ -116,7 +117,8 @@ async def seed_demo(
             raise
         if conn.dialect.name == "postgresql":
             await _advance_sequences(conn, totals)
-    return writer.done
+        accounts = await seed_accounts(conn)
+    return writer.done | accounts
 
 
 async def _advance_sequences(conn: AsyncConnection, totals: dict[str, int]) -> None:

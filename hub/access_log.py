@@ -1,0 +1,89 @@
+"""The access log: who ran which operation, which sensitive fields it read, how many rows.
+
+An extension notes what the operation selected while it runs; the HTTP layer
+writes one row per request after the response has gone out, so logging adds
+no latency.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import FieldNode, OperationDefinitionNode, TypeInfo, TypeInfoVisitor, Visitor, visit
+from sqlalchemy.ext.asyncio import AsyncEngine
+from strawberry.extensions import SchemaExtension
+
+from hub.models import AccessLogEntry
+
+log = logging.getLogger("hub.access_log")
+entries = AccessLogEntry.__table__
+
+
+def selected_fields(schema, document) -> set[str]:
+    """Every `Type.field` the operation selects (fragments included)."""
+    type_info = TypeInfo(schema)
+    found: set[str] = set()
+
+    class Collect(Visitor):
+        def enter_field(self, node: FieldNode, *_: Any) -> None:
+            parent = type_info.get_parent_type()
+            if parent is not None:
+                found.add(f"{parent.name}.{node.name.value}")
+
+    visit(document, TypeInfoVisitor(type_info, Collect()))
+    return found
+
+
+def count_rows(data: Any) -> int:
+    """Objects returned in lists, plus single lookups at the root."""
+
+    def in_lists(value: Any) -> int:
+        if isinstance(value, list):
+            return sum(1 + in_lists(v) if isinstance(v, dict) else in_lists(v) for v in value)
+        if isinstance(value, dict):
+            return sum(in_lists(v) for v in value.values())
+        return 0
+
+    if not isinstance(data, dict):
+        return 0
+    roots = sum(1 for v in data.values() if isinstance(v, dict) and "nodes" not in v and "edges" not in v)
+    return roots + in_lists(data)
+
+
+class AccessLogExtension(SchemaExtension):
+    """Notes the operation and the sensitive fields it selected on `context.audit`."""
+
+    def on_execute(self) -> Iterator[None]:
+        execution = self.execution_context
+        context = execution.context
+        operation = next(
+            (
+                d
+                for d in execution.graphql_document.definitions
+                if isinstance(d, OperationDefinitionNode)
+                and (execution.operation_name is None or (d.name and d.name.value == execution.operation_name))
+            ),
+            None,
+        )
+        selected = selected_fields(execution.schema._schema, execution.graphql_document)
+        projection = execution.schema.projection
+        masked = projection.masked_fields() if projection is not None else set()
+        context.audit.update(
+            operation_type=operation.operation.value if operation else "query",
+            operation_name=operation.name.value if operation and operation.name else None,
+            sensitive_fields=sorted(f + " (masked)" if f in masked else f for f in selected & context.policy.sensitive),
+        )
+        yield
+        result = execution.result
+        context.audit["row_count"] = count_rows(result.data) if result is not None else 0
+
+
+async def write_entry(engine: AsyncEngine, values: dict[str, Any]) -> None:
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(entries.insert().values(at=dt.datetime.now(dt.UTC), **values))
+    except Exception:  # noqa: BLE001 - a lost log row must not fail requests; it is reported
+        log.exception("could not write the access log entry for request %s", values.get("request_id"))

@@ -1,0 +1,29 @@
+"""The write check: may this caller change this field of this record?
+
+One function, called by every mutation for every field it changes. Rows
+outside the caller's jurisdiction are not found before this is asked (the
+lookups are scoped), so this decides on role and grants.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hub.policy import Policy
+
+if TYPE_CHECKING:
+    from hub.accounts import Caller
+
+
+class WriteRefused(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_write(policy: Policy, caller: Caller, type_name: str, field: str) -> None:
+    """Raise `WriteRefused` naming the field unless the caller's role may write `type_name.field`."""
+    ref = f"{type_name}.{field}"
+    if ref not in policy.roles[caller.role].writes:
+        who = caller.role.label if caller.department is None else f"{caller.role.label}（{caller.org_unit}）"
+        raise WriteRefused(field, f"{field}: {who} may not change {ref}")

@@ -1,0 +1,200 @@
+"""Who may read and write which fields: a data file, validated against the schema at start-up.
+
+The policy (hub/policy.yaml, or HUB_POLICY_FILE) lists departments and their
+field grants — `Type.field`, a mode (`read` or `masked`) and the purpose or
+legal basis — and what each role reads and writes. A mistake in it stops
+start-up with an error naming the file and line; changing a grant changes no
+code.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from importlib.resources import files
+from pathlib import Path
+
+from graphql import GraphQLObjectType, GraphQLSchema, get_named_type, is_leaf_type
+
+from hub.identifiers import mask_id_number, mask_phone
+from hub.models import Role
+from hub.yamlfile import DataFileError, Node, load
+
+# The base-data types grants are about; other types (connections, the access log) follow from them.
+BASE_TYPES = ("Region", "Household", "Person", "Enterprise", "FloodPoint", "FloodPointPhoto")
+
+# Fields that may be granted `masked`, and how each is masked.
+MASKS = {
+    "Person.idNumber": mask_id_number,
+    "Person.phone": mask_phone,
+    "Household.phone": mask_phone,
+    "Region.phone": mask_phone,
+    "Enterprise.phone": mask_phone,
+    "Enterprise.safetyContactPhone": mask_phone,
+    "FloodPoint.responsiblePhone": mask_phone,
+}
+
+
+class Mode(str, Enum):
+    READ = "read"
+    MASKED = "masked"
+
+
+class ReadScope(str, Enum):
+    EVERYTHING = "everything"  # the whole schema, the access log included
+    BASE_DATA = "base-data"  # every field of the base-data types
+    DEPARTMENT = "department"  # the grants of the user's department
+
+
+@dataclass(frozen=True)
+class Grant:
+    type_name: str
+    field_name: str
+    mode: Mode
+    purpose: str
+    line: int  # where in the policy file, for `hub policy show` and duplicate errors
+
+
+@dataclass(frozen=True)
+class Department:
+    key: str
+    name: str
+    grants: dict[str, Grant]  # "Type.field" -> grant
+
+
+@dataclass(frozen=True)
+class RoleRule:
+    read: ReadScope
+    writes: frozenset[str]  # "Type.field"
+
+
+@dataclass(frozen=True)
+class Policy:
+    source: str
+    departments: dict[str, Department]
+    roles: dict[Role, RoleRule]
+    sensitive: frozenset[str]
+    base_fields: dict[str, frozenset[str]] = field(repr=False)  # type -> its grantable fields
+
+    def base_visibility(self) -> dict[str, dict[str, Mode]]:
+        """Every field of the base-data types, readable in full (grassroots roles)."""
+        return {t: dict.fromkeys(fields, Mode.READ) for t, fields in self.base_fields.items()}
+
+    def base_data_writable(self) -> frozenset[str]:
+        """Types some base-data role may write: their mutations show in the base-data view."""
+        return frozenset(
+            ref.partition(".")[0] for rule in self.roles.values() if rule.read is ReadScope.BASE_DATA for ref in rule.writes
+        )
+
+    def department_visibility(self, key: str) -> dict[str, dict[str, Mode]]:
+        """type -> field -> mode, as the department's grants say."""
+        visible: dict[str, dict[str, Mode]] = {}
+        for grant in self.departments[key].grants.values():
+            visible.setdefault(grant.type_name, {})[grant.field_name] = grant.mode
+        return visible
+
+
+def policy_path() -> Path:
+    return Path(os.environ.get("HUB_POLICY_FILE") or str(files("hub") / "policy.yaml"))
+
+
+def load_policy(schema: GraphQLSchema, path: Path | None = None) -> Policy:
+    path = path or policy_path()
+    root = load(path)
+    # `x-…` keys hold YAML anchors shared by several grants.
+    extras = {key for key in root.mapping("the policy") if key.startswith("x-")}
+    root.only_keys({"sensitive", "roles", "departments", *extras}, "the policy")
+    base_fields = _grantable_fields(schema)
+    known = {f"{t}.{f}" for t, fields in base_fields.items() for f in fields}
+
+    def field_ref(node: Node, what: str) -> tuple[str, str]:
+        ref = node.text(what)
+        type_name, _, field_name = ref.partition(".")
+        if type_name not in base_fields:
+            raise node.error(f"{what}: unknown type `{type_name}` in `{ref}` (types: {', '.join(BASE_TYPES)})")
+        if ref not in known:
+            object_type = schema.get_type(type_name)
+            if isinstance(object_type, GraphQLObjectType) and field_name in object_type.fields:
+                raise node.error(
+                    f"{what}: `{ref}` is a relation; it is visible when its type has granted fields, grant those instead"
+                )
+            raise node.error(f"{what}: `{type_name}` has no field `{field_name}`")
+        return type_name, field_name
+
+    sensitive = frozenset(
+        ".".join(field_ref(n, "sensitive field")) for n in root.require("sensitive", "the policy").sequence("sensitive")
+    )
+
+    roles: dict[Role, RoleRule] = {}
+    for name, node in root.require("roles", "the policy").mapping("roles").items():
+        if name not in Role.__members__:
+            raise node.error(f"unknown role `{name}` (roles: {', '.join(Role.__members__)})")
+        node.only_keys({"read", "writes"}, f"role {name}")
+        read_node = node.require("read", f"role {name}")
+        try:
+            read = ReadScope(read_node.text(f"role {name}: read"))
+        except ValueError:
+            raise read_node.error(
+                f"role {name}: read must be one of {', '.join(s.value for s in ReadScope)}, got `{read_node.value}`"
+            ) from None
+        writes = node.get("writes")
+        roles[Role[name]] = RoleRule(
+            read, frozenset(".".join(field_ref(w, f"role {name}: writes")) for w in (writes.sequence("writes") if writes else []))
+        )
+    missing = [r.name for r in Role if r not in roles]
+    if missing:
+        raise root.error(f"roles: no rule for {', '.join(missing)}")
+
+    departments: dict[str, Department] = {}
+    for key, node in root.require("departments", "the policy").mapping("departments").items():
+        node.only_keys({"name", "grants"}, f"department {key}")
+        name = node.require("name", f"department {key}").text(f"department {key}: name")
+        grants: dict[str, Grant] = {}
+        for grant_node in node.require("grants", f"department {key}").sequence(f"department {key}: grants"):
+            what = f"department {key}: grant"
+            grant_node.only_keys({"fields", "mode", "purpose"}, what)
+            purpose_node = grant_node.get("purpose")
+            if purpose_node is None:
+                raise grant_node.error(f"{what} has no purpose: give its purpose or legal basis")
+            purpose = purpose_node.text(f"{what}: purpose")
+            mode_node = grant_node.require("mode", what)
+            try:
+                mode = Mode(mode_node.value)
+            except ValueError:
+                raise mode_node.error(f"{what}: unknown mode `{mode_node.value}` (expected read or masked)") from None
+            for field_node in grant_node.require("fields", what).sequence(f"{what}: fields"):
+                type_name, field_name = field_ref(field_node, what)
+                ref = f"{type_name}.{field_name}"
+                if mode is Mode.MASKED and ref not in MASKS:
+                    raise field_node.error(
+                        f"{what}: `{ref}` cannot be masked (maskable: {', '.join(sorted(MASKS))})"
+                    )
+                if ref in grants:
+                    raise field_node.error(f"{what}: `{ref}` is already granted at line {grants[ref].line}")
+                grants[ref] = Grant(type_name, field_name, mode, purpose, field_node.line)
+        departments[key] = Department(key, name, grants)
+
+    return Policy(str(path), departments, roles, sensitive, base_fields)
+
+
+def _grantable_fields(schema: GraphQLSchema) -> dict[str, frozenset[str]]:
+    """Leaf fields (scalars and enums, computed or stored) of the base-data types."""
+    grantable = {}
+    for type_name in BASE_TYPES:
+        object_type = schema.get_type(type_name)
+        assert isinstance(object_type, GraphQLObjectType), type_name
+        grantable[type_name] = frozenset(
+            name for name, f in object_type.fields.items() if is_leaf_type(get_named_type(f.type))
+        )
+    return grantable
+
+
+def describe(policy: Policy, key: str) -> Iterable[tuple[str, str, str, str]]:
+    """(field, mode, purpose, line) for `hub policy show`."""
+    department = policy.departments.get(key)
+    if department is None:
+        raise DataFileError(f"no department `{key}` in {policy.source} (departments: {', '.join(policy.departments)})")
+    for ref, grant in sorted(department.grants.items()):
+        yield ref, grant.mode.value, grant.purpose, str(grant.line)

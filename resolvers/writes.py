@@ -1,0 +1,117 @@
+"""The one write path: permission, validation, optimistic version check — all or nothing.
+
+Every mutation describes its changes as {column: value}; this applies them in
+one transaction, or refuses them all with errors that name each field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Column, ColumnElement, Table, select, update
+from strawberry import UNSET
+from strawberry.utils.str_converters import to_camel_case
+
+from hub.permissions import WriteRefused, check_write
+from resolvers.context import Context
+from resolvers.records import record_class
+from resolvers.scope import Subtree
+
+
+@dataclass
+class FieldProblem:
+    field: str
+    code: str  # INVALID, FORBIDDEN, NOT_FOUND, CONFLICT
+    message: str
+    current_version: int | None = None
+
+
+@dataclass
+class WriteResult:
+    record: Any | None
+    problems: list[FieldProblem]
+
+
+Validator = Callable[[Any], Any]  # returns the normalised value or raises ValueError with the reason
+
+
+def changes_from(input_: Any) -> dict[str, tuple[str, Any]]:
+    """The fields a GraphQL input object actually carries: column -> (GraphQL name, value)."""
+    return {
+        f.python_name: (f.graphql_name or to_camel_case(f.python_name), value)
+        for f in input_.__strawberry_definition__.fields
+        if (value := getattr(input_, f.python_name)) is not UNSET
+    }
+
+
+def normalise(column: Column, value: Any, validate: Validator | None) -> Any:
+    """Trim text, treat blank as null, enforce NOT NULL and the column's length, then the field's own rule."""
+    if isinstance(value, str):
+        value = value.strip() or None
+    if value is None:
+        if not column.nullable:
+            raise ValueError("cannot be empty")
+        return None
+    length = getattr(column.type, "length", None)
+    if isinstance(value, str) and length and len(value) > length:
+        raise ValueError(f"must be at most {length} characters, got {len(value)}")
+    return validate(value) if validate is not None else value
+
+
+async def update_record(
+    ctx: Context,
+    *,
+    type_name: str,
+    table: Table,
+    record_id: int,
+    version: int,
+    changes: dict[str, tuple[str, Any]],  # column -> (GraphQL field name, value)
+    validators: dict[str, Validator],
+    in_scope: Callable[[Subtree], ColumnElement[bool]],
+) -> WriteResult:
+    problems: list[FieldProblem] = []
+    values: dict[str, Any] = {}
+    for column, (field, value) in changes.items():
+        try:
+            check_write(ctx.policy, ctx.caller, type_name, field)
+            values[column] = normalise(table.c[column], value, validators.get(column))
+        except WriteRefused as refused:
+            problems.append(FieldProblem(field, "FORBIDDEN", str(refused)))
+        except ValueError as error:
+            problems.append(FieldProblem(field, "INVALID", f"{field}: {error}"))
+    if not changes:
+        problems.append(FieldProblem("input", "INVALID", "input: give at least one field to change"))
+    if problems:
+        return WriteResult(None, problems)
+
+    where = [table.c.id == record_id]
+    if ctx.scope is not None:
+        where.append(in_scope(ctx.scope))
+    async with ctx.engine.begin() as connection:
+        current = (await connection.execute(select(table.c.version).where(*where))).scalar_one_or_none()
+        if current is None:  # outside the caller's jurisdiction looks the same: existence does not leak
+            return WriteResult(None, [FieldProblem("id", "NOT_FOUND", f"id: no {type_name} has id {record_id}")])
+        changed = await connection.execute(
+            update(table)
+            .where(table.c.id == record_id, table.c.version == version)
+            .values(**values, version=table.c.version + 1, updated_at=dt.datetime.now(dt.UTC))
+        )
+        if changed.rowcount != 1:  # someone else saved first
+            current = (await connection.execute(select(table.c.version).where(table.c.id == record_id))).scalar_one()
+            return WriteResult(
+                None,
+                [
+                    FieldProblem(
+                        "version",
+                        "CONFLICT",
+                        f"version: {type_name} {record_id} is at version {current}, not {version}; "
+                        "reload it and apply your change again",
+                        current,
+                    )
+                ],
+            )
+        row = (await connection.execute(select(table).where(table.c.id == record_id))).one()
+    return WriteResult(record_class(table)(*row), [])

@@ -1,0 +1,371 @@
+"""Each department sees exactly its granted fields, within its jurisdiction — and nothing leaks."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from graphql import GraphQLObjectType, get_named_type, is_leaf_type
+from sqlalchemy import select
+
+from hub.models import AccessLogEntry, Person
+from hub.policy import BASE_TYPES, Mode
+from tests.conftest import DEMO_USERS, graphql
+from tests.test_queries import region_code
+
+GQL = "application/graphql-response+json"
+MASKED_ID = re.compile(r"^\d{6}\*{8}[\dX]{4}$")
+MASKED_PHONE = re.compile(r"^\d{3}\*{4}\d{4}$")
+
+ANALYSTS = {  # demo user -> department
+    "minzheng": "minzheng",
+    "weijian": "weijian",
+    "renshe": "renshe",
+    "yingji": "yingji",
+    "zhujian": "zhujian",
+    "canlian": "canlian",
+    "shichang": "shichang",
+    "nongye": "nongye",
+    "licheng-minzheng": "minzheng",
+}
+
+
+async def refused(client, query: str, variables: dict | None = None) -> str:
+    """POST a query that must be refused before execution; return the first error message."""
+    response = await client.post("/graphql", json={"query": query, "variables": variables}, headers={"accept": GQL})
+    body = response.json()
+    assert response.status_code == 400, body
+    assert "data" not in body, body
+    return body["errors"][0]["message"]
+
+
+INTROSPECT = """{ __schema { types { name kind fields { name args { name } } } } }"""
+
+
+def granted_leaves(policy, department: str) -> dict[str, set[str]]:
+    expected: dict[str, set[str]] = {}
+    for grant in policy.departments[department].grants.values():
+        expected.setdefault(grant.type_name, set()).add(grant.field_name)
+    return expected
+
+
+@pytest.mark.parametrize("department", ["minzheng", "weijian", "renshe", "yingji", "zhujian", "canlian", "shichang", "nongye", "shuziban"])
+def test_each_department_schema_has_exactly_its_granted_fields(schemas, department):
+    schema = schemas.departments[department]._schema
+    expected = granted_leaves(schemas.policy, department)
+    for type_name in BASE_TYPES:
+        object_type = schema.type_map.get(type_name)
+        if type_name not in expected:
+            assert object_type is None, f"{department} sees type {type_name}"
+            continue
+        leaves = {n for n, f in object_type.fields.items() if is_leaf_type(get_named_type(f.type))}
+        assert leaves == expected[type_name], department
+    assert "AccessLogEntry" not in schema.type_map
+    assert schema.mutation_type is None  # departments own no writable fields in this policy
+
+
+@pytest.mark.parametrize("username", sorted(ANALYSTS))
+async def test_introspection_over_http_matches_the_policy(as_user, schemas, username):
+    async with as_user(username) as client:
+        data = await graphql(client, INTROSPECT)
+    types = {t["name"]: t for t in data["__schema"]["types"]}
+    expected = granted_leaves(schemas.policy, ANALYSTS[username])
+    for type_name in BASE_TYPES:
+        if type_name not in expected:
+            assert type_name not in types
+            continue
+        object_type = schemas.full._schema.type_map[type_name]
+        leaves = {f["name"] for f in types[type_name]["fields"] if is_leaf_type(get_named_type(object_type.fields[f["name"]].type))}
+        assert leaves == expected[type_name]
+
+
+def test_relations_follow_the_grants(schemas):
+    shichang = schemas.departments["shichang"]._schema
+    assert set(shichang.query_type.fields) == {"region", "regions", "enterprise", "enterprises"}
+    assert "households" not in shichang.type_map["Region"].fields
+    weijian = schemas.departments["weijian"]._schema
+    assert {"members", "head", "village"} <= set(weijian.type_map["Household"].fields)
+    assert "enterprises" not in weijian.type_map["Region"].fields
+
+
+def test_filters_only_on_fields_granted_in_full(schemas):
+    weijian = schemas.departments["weijian"]._schema
+    persons_args = set(weijian.query_type.fields["persons"].args)
+    assert {"healthStatus", "keyCareReason", "minAge", "nameContains"} <= persons_args
+    assert "residenceStatus" not in persons_args  # not granted
+    assert set(weijian.query_type.fields["person"].args) == {"id"}  # idNumber is masked: no exact match
+    assert "ResidenceStatus" not in weijian.type_map
+
+
+# --- adversarial: every way round a grant is refused, naming the field ---------------
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("{ persons { nodes { employer } } }", "Cannot query field 'employer' on type 'Person'."),
+        ("{ persons { nodes { boss: employer } } }", "Cannot query field 'employer' on type 'Person'."),
+        ("{ persons { nodes { ...F } } } fragment F on Person { employer }", "Cannot query field 'employer' on type 'Person'."),
+        ("{ persons { nodes { ... on Person { employer } } } }", "Cannot query field 'employer' on type 'Person'."),
+        (
+            "{ households { nodes { members { household { members { household { incomePerPersonMonthly } } } } } } }",
+            "Cannot query field 'incomePerPersonMonthly' on type 'Household'.",
+        ),
+        ("{ enterprises { totalCount } }", "Cannot query field 'enterprises' on type 'Query'."),
+        ("{ regions { nodes { enterprises { totalCount } } } }", "Cannot query field 'enterprises' on type 'Region'."),
+        ('{ person(idNumber: "350304199001011231") { name } }', "Unknown argument 'idNumber' on field 'Query.person'."),
+        ("{ persons(residenceStatus: RESIDENT) { totalCount } }", "Unknown argument 'residenceStatus' on field 'Query.persons'."),
+        ("{ accessLog { totalCount } }", "Cannot query field 'accessLog' on type 'Query'."),
+        ('mutation { updatePerson(id: "1", version: 1, input: {phone: "13800000000"}) { errors { message } } }', "The mutation operation is not supported by the schema."),
+        ('{ __type(name: "Enterprise") { fields { name } } e: enterprise(id: "1") { name } }', "Cannot query field 'enterprise' on type 'Query'."),
+    ],
+)
+async def test_health_cannot_reach_ungranted_fields(as_user, query, message):
+    async with as_user("weijian") as client:
+        assert await refused(client, query) == message
+
+
+async def test_refused_through_variables_too(as_user):
+    async with as_user("weijian") as client:
+        message = await refused(client, "query($n: String) { person(idNumber: $n) { name } }", {"n": "350304199001011231"})
+    assert message == "Unknown argument 'idNumber' on field 'Query.person'."
+
+
+async def test_type_introspection_hides_ungranted_fields_and_types(as_user, schemas):
+    async with as_user("weijian") as client:
+        data = await graphql(client, '{ p: __type(name: "Person") { fields { name } } e: __type(name: "Enterprise") { name } }')
+    assert {f["name"] for f in data["p"]["fields"]} == set(schemas.departments["weijian"]._schema.type_map["Person"].fields)
+    assert "employer" not in {f["name"] for f in data["p"]["fields"]}
+    assert data["e"] is None
+
+
+async def test_batched_requests_are_refused(as_user):
+    async with as_user("weijian") as client:
+        response = await client.post("/graphql", json=[{"query": "{ persons { totalCount } }"}], headers={"accept": GQL})
+    assert response.status_code == 400
+    assert response.json() == {"errors": [{"message": "the request body must be a JSON object (batched requests are not supported)"}]}
+
+
+async def test_masked_fields_stay_masked_at_every_depth(as_user):
+    async with as_user("weijian") as client:
+        data = await graphql(
+            client,
+            "{ persons(first: 30) { nodes { idNumber phone household { members { idNumber household { head { idNumber phone } } } } } } }",
+        )
+    people = data["persons"]["nodes"]
+    numbers = [p["idNumber"] for p in people]
+    numbers += [m["idNumber"] for p in people for m in p["household"]["members"]]
+    numbers += [m["household"]["head"]["idNumber"] for p in people for m in p["household"]["members"]]
+    assert numbers and all(MASKED_ID.match(n) for n in numbers), numbers
+    phones = [p["phone"] for p in people if p["phone"]]
+    assert phones and all(MASKED_PHONE.match(p) for p in phones)
+
+
+async def test_masked_values_keep_the_right_characters(as_user, client, engine):
+    async with as_user("weijian") as health:
+        masked = (await graphql(health, "{ persons(first: 5) { nodes { id idNumber } } }"))["persons"]["nodes"]
+    async with engine.connect() as conn:
+        full = dict((await conn.execute(select(Person.id, Person.id_number).where(Person.id.in_([int(p["id"]) for p in masked])))).all())
+    for person in masked:
+        number = full[int(person["id"])]
+        assert person["idNumber"] == number[:6] + "*" * 8 + number[-4:]
+
+
+async def test_unmasked_grant_reads_full_numbers(as_user):
+    async with as_user("minzheng") as client:
+        data = await graphql(client, "{ persons(first: 5) { nodes { idNumber } } }")
+    assert all(len(p["idNumber"]) == 18 and "*" not in p["idNumber"] for p in data["persons"]["nodes"])
+
+
+async def test_no_field_suggestions_in_refusals(as_user):
+    async with as_user("shichang") as client:
+        message = await refused(client, "{ enterprises { nodes { legalRep } } }")
+    assert message == "Cannot query field 'legalRep' on type 'Enterprise'."
+
+
+# --- jurisdiction ------------------------------------------------------------------
+
+
+async def test_district_analyst_sees_only_her_district(as_user, client):
+    licheng = await region_code(client, "荔城区")
+    chengxiang = await region_code(client, "城厢区")
+    admin_view = await graphql(
+        client,
+        "query($d: String) { persons(regionCode: $d) { totalCount } households(regionCode: $d) { totalCount } "
+        "outside: persons(regionCode: $o, first: 1) { nodes { id } } "
+        "outsideHousehold: households(regionCode: $o, first: 1) { nodes { id } } }".replace("$o", f'"{chengxiang}"'),
+        {"d": licheng},
+    )
+    outside_person = admin_view["outside"]["nodes"][0]["id"]
+    outside_household = admin_view["outsideHousehold"]["nodes"][0]["id"]
+    async with as_user("licheng-minzheng") as analyst:
+        data = await graphql(
+            analyst,
+            "query($p: ID!, $h: ID!, $c: String!) { persons { totalCount } households { totalCount } "
+            "regions(level: DISTRICT) { totalCount nodes { name } } person(id: $p) { name } household(id: $h) { address } "
+            "region(code: $c) { name } }",
+            {"p": outside_person, "h": outside_household, "c": chengxiang},
+        )
+        assert data["persons"]["totalCount"] == admin_view["persons"]["totalCount"]
+        assert data["households"]["totalCount"] == admin_view["households"]["totalCount"]
+        assert data["regions"] == {"totalCount": 1, "nodes": [{"name": "荔城区"}]}
+        # Outside the jurisdiction is "not found", never "forbidden".
+        assert data["person"] is None and data["household"] is None and data["region"] is None
+        response = await analyst.post("/graphql", json={"query": f'{{ households(regionCode: "{chengxiang}") {{ totalCount }} }}'})
+        assert response.json()["errors"][0]["message"] == f"regionCode: no region has code {chengxiang}"
+
+
+async def test_village_cadre_sees_only_her_village(as_user, client):
+    dongxing = await region_code(client, "东星社区")
+    xitianwei = await region_code(client, "西天尾镇")
+    admin_count = (await graphql(client, "query($v: String) { persons(regionCode: $v) { totalCount } }", {"v": dongxing}))["persons"]["totalCount"]
+    async with as_user("dongxing") as cadre:
+        data = await graphql(
+            cadre,
+            "query($t: String!) { regions { totalCount nodes { name parent { name } } } persons { totalCount } "
+            "town: region(code: $t) { name } households(first: 1) { nodes { village { name parent { name } } } } }",
+            {"t": xitianwei},
+        )
+    assert data["regions"] == {"totalCount": 1, "nodes": [{"name": "东星社区", "parent": None}]}
+    assert data["persons"]["totalCount"] == admin_count
+    assert data["town"] is None
+    assert data["households"]["nodes"][0]["village"] == {"name": "东星社区", "parent": None}
+
+
+async def test_town_coordinator_sees_the_town(as_user):
+    async with as_user("xitianwei") as coordinator:
+        data = await graphql(coordinator, "{ regions(level: VILLAGE) { totalCount } floodPoints { totalCount } }")
+    assert data == {"regions": {"totalCount": 17}, "floodPoints": {"totalCount": 24}}
+
+
+# --- authentication ----------------------------------------------------------------
+
+
+async def test_no_token_is_401_but_graphiql_still_loads(app):
+    from tests.conftest import client_as
+
+    async with client_as(app, None) as anonymous:
+        response = await anonymous.post("/graphql", json={"query": "{ regions { totalCount } }"})
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert response.json()["errors"][0]["message"].startswith("missing token: send the header `Authorization: Bearer <token>`")
+        page = await anonymous.get("/graphql", headers={"accept": "text/html"})
+        assert page.status_code in (200, 503)  # 503 only when GraphiQL's assets are not installed
+    async with client_as(app, "hub_not-a-real-token") as stranger:
+        response = await stranger.post("/graphql", json={"query": "{ regions { totalCount } }"})
+        assert response.status_code == 401
+        assert response.json() == {"errors": [{"message": "invalid, expired or revoked token", "extensions": {"code": "UNAUTHENTICATED"}}]}
+
+
+# --- writes ------------------------------------------------------------------------
+
+UPDATE = """mutation($id: ID!, $v: Int!, $input: PersonInput!) {
+  updatePerson(id: $id, version: $v, input: $input) { person { id phone version } errors { field code message currentVersion } }
+}"""
+
+
+async def _person_in(client, village: str) -> dict:
+    code = await region_code(client, village)
+    data = await graphql(client, "query($c: String) { persons(regionCode: $c, first: 1) { nodes { id phone version } } }", {"c": code})
+    return data["persons"]["nodes"][0]
+
+
+async def _stored(engine, person_id: str) -> tuple[str | None, int]:
+    async with engine.connect() as conn:
+        return tuple((await conn.execute(select(Person.phone, Person.version).where(Person.id == int(person_id)))).one())
+
+
+async def test_village_cadre_updates_a_phone_in_her_village(as_user, client, engine):
+    person = await _person_in(client, "东星社区")
+    async with as_user("dongxing") as cadre:
+        data = await graphql(cadre, UPDATE, {"id": person["id"], "v": person["version"], "input": {"phone": "139 5000 1234"}})
+    assert data["updatePerson"] == {"person": {"id": person["id"], "phone": "13950001234", "version": person["version"] + 1}, "errors": []}
+    assert await _stored(engine, person["id"]) == ("13950001234", person["version"] + 1)
+
+
+async def test_village_cadre_cannot_update_a_neighbouring_village(as_user, client, engine):
+    person = await _person_in(client, "溪白村")
+    before = await _stored(engine, person["id"])
+    async with as_user("dongxing") as cadre:
+        data = await graphql(cadre, UPDATE, {"id": person["id"], "v": person["version"], "input": {"phone": "13950001234"}})
+    assert data["updatePerson"] == {
+        "person": None,
+        "errors": [{"field": "id", "code": "NOT_FOUND", "message": f"id: no Person has id {person['id']}", "currentVersion": None}],
+    }
+    assert await _stored(engine, person["id"]) == before
+
+
+async def test_refused_fields_write_nothing(as_user, client, engine):
+    person = await _person_in(client, "东星社区")
+    before = await _stored(engine, person["id"])
+    async with as_user("dongxing-wangge") as grid_worker:
+        data = await graphql(
+            grid_worker, UPDATE, {"id": person["id"], "v": person["version"], "input": {"phone": "12345", "name": "改名"}}
+        )
+    assert data["updatePerson"]["person"] is None
+    assert data["updatePerson"]["errors"] == [
+        {"field": "name", "code": "FORBIDDEN", "message": "name: 网格员 may not change Person.name", "currentVersion": None},
+        {"field": "phone", "code": "INVALID", "message": "phone: must be 11 digits, got 5", "currentVersion": None},
+    ]
+    assert await _stored(engine, person["id"]) == before
+
+
+async def test_stale_version_is_a_conflict(as_user, client, engine):
+    person = await _person_in(client, "东星社区")
+    async with as_user("dongxing") as cadre:
+        first = await graphql(cadre, UPDATE, {"id": person["id"], "v": person["version"], "input": {"phone": "13700000001"}})
+        assert first["updatePerson"]["errors"] == []
+        second = await graphql(cadre, UPDATE, {"id": person["id"], "v": person["version"], "input": {"phone": "13700000002"}})
+    current = person["version"] + 1
+    assert second["updatePerson"]["errors"] == [
+        {
+            "field": "version",
+            "code": "CONFLICT",
+            "message": f"version: Person {person['id']} is at version {current}, not {person['version']}; reload it and apply your change again",
+            "currentVersion": current,
+        }
+    ]
+    assert await _stored(engine, person["id"]) == ("13700000001", current)
+
+
+async def test_departments_and_coordinators_cannot_write(as_user, client):
+    person = await _person_in(client, "东星社区")
+    async with as_user("minzheng") as analyst:
+        message = await refused(analyst, UPDATE, {"id": person["id"], "v": person["version"], "input": {"phone": "13950001234"}})
+    assert message == "The mutation operation is not supported by the schema."
+    async with as_user("xitianwei") as coordinator:
+        data = await graphql(coordinator, UPDATE, {"id": person["id"], "v": person["version"], "input": {"phone": "13950001234"}})
+    assert data["updatePerson"]["errors"][0]["code"] == "FORBIDDEN"
+
+
+# --- the access log ----------------------------------------------------------------
+
+
+async def test_access_log_records_sensitive_reads(as_user, client, engine):
+    async with as_user("weijian") as health:
+        await graphql(health, "query HealthCheck { persons(first: 7) { nodes { name idNumber healthStatus } } }")
+    data = await graphql(client, '{ accessLog(username: "weijian", first: 1) { nodes { username orgUnit operationType operationName sensitiveFields rowCount outcome } } }')
+    assert data["accessLog"]["nodes"] == [
+        {
+            "username": "weijian",
+            "orgUnit": "卫健委",
+            "operationType": "query",
+            "operationName": "HealthCheck",
+            "sensitiveFields": ["Person.healthStatus", "Person.idNumber (masked)"],
+            "rowCount": 7,
+            "outcome": "ok",
+        }
+    ]
+
+
+async def test_refusals_are_logged_too(as_user, client):
+    async with as_user("shichang") as market:
+        await refused(market, "query Peek { persons { totalCount } }")
+    data = await graphql(client, '{ accessLog(username: "shichang", first: 1) { nodes { outcome rowCount sensitiveFields } } }')
+    assert data["accessLog"]["nodes"] == [{"outcome": "refused", "rowCount": 0, "sensitiveFields": []}]
+
+
+def test_demo_users_cover_every_role(schemas):
+    assert set(ANALYSTS) <= set(DEMO_USERS)
+    assert all(rule.read for rule in schemas.policy.roles.values())
+    assert schemas.policy.departments["weijian"].grants["Person.idNumber"].mode is Mode.MASKED
