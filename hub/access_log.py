@@ -37,22 +37,6 @@ def selected_fields(schema, document) -> set[str]:
     return found
 
 
-def count_rows(data: Any) -> int:
-    """Objects returned in lists, plus single lookups at the root."""
-
-    def in_lists(value: Any) -> int:
-        if isinstance(value, list):
-            return sum(1 + in_lists(v) if isinstance(v, dict) else in_lists(v) for v in value)
-        if isinstance(value, dict):
-            return sum(in_lists(v) for v in value.values())
-        return 0
-
-    if not isinstance(data, dict):
-        return 0
-    roots = sum(1 for v in data.values() if isinstance(v, dict) and "nodes" not in v and "edges" not in v)
-    return roots + in_lists(data)
-
-
 class AccessLogExtension(SchemaExtension):
     """Notes the operation and the sensitive fields it selected on `context.audit`."""
 
@@ -77,8 +61,7 @@ class AccessLogExtension(SchemaExtension):
             sensitive_fields=sorted(f + " (masked)" if f in masked else f for f in selected & context.policy.sensitive),
         )
         yield
-        result = execution.result
-        context.audit["row_count"] = count_rows(result.data) if result is not None else 0
+        context.audit["row_count"] = context.rows_returned
 
 
 async def write_entry(engine: AsyncEngine, values: dict[str, Any]) -> None:

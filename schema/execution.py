@@ -13,10 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphql import GraphQLLeafType, GraphQLNonNull, GraphQLObjectType, Undefined
+from collections.abc import Sized
+
+from graphql import GraphQLLeafType, GraphQLNonNull, GraphQLObjectType, Undefined, get_named_type
 from graphql.execution.collect_fields import GroupedFieldSet
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
+
+from hub.models import LabelledEnum
 
 
 class _NotPlain:
@@ -38,10 +42,71 @@ def plain_leaf(parent_type: GraphQLObjectType, field_name: str) -> tuple[str, An
     leaf = field_def.type.of_type if isinstance(field_def.type, GraphQLNonNull) else field_def.type
     if not isinstance(leaf, GraphQLLeafType):
         return NOT_PLAIN
-    return definition.python_name, leaf.coerce_output_value, nullable
+    return definition.python_name, _serialiser(leaf), nullable
+
+
+def _serialiser(leaf: GraphQLLeafType) -> Any:
+    """The leaf type's output coercion; for our enums, the member's name read directly.
+
+    strawberry's enum coercion compares `.value` with every member, and `Enum.value`
+    is a slow descriptor; the database layer already hands us members of the class.
+    """
+    enum_class = getattr(leaf, "wrapped_cls", None)
+    if enum_class is None or not issubclass(enum_class, LabelledEnum):
+        return leaf.coerce_output_value
+    coerce = leaf.coerce_output_value
+
+    def serialise(value: Any) -> Any:
+        return value._name_ if type(value) is enum_class else coerce(value)
+
+    return serialise
 
 
 class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Plain leaves take the short path (see above); lists of objects are counted for the access log."""
+
+    def complete_list_value(self, return_type, field_details_list, info, path, result, position_context):  # type: ignore[override]
+        item_type = return_type.of_type
+        object_type = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+        if isinstance(object_type, GraphQLObjectType) and isinstance(result, Sized):
+            self.context_value.rows_returned += len(result)
+            if object_type.is_type_of is None:
+                rows = self._leaf_rows(object_type, field_details_list, result)
+                if rows is not None:
+                    return rows
+        return super().complete_list_value(return_type, field_details_list, info, path, result, position_context)
+
+    def _leaf_rows(self, object_type: GraphQLObjectType, field_details_list: Any, items: Any) -> list | None:
+        """A list of objects whose selection is plain leaves only, completed in one loop;
+        None (the full path) as soon as any value needs graphql-core's handling."""
+        collected = self.collect_subfields(object_type, field_details_list)
+        if collected.new_defer_usages:
+            return None
+        _, leaves, others = self._plan(object_type, collected.grouped_field_set)
+        if others:
+            return None
+        rows = []
+        for item in items:
+            if item is None:
+                return None
+            row = {}
+            for response_name, (attribute, serialise, nullable) in leaves:
+                value = getattr(item, attribute, None)
+                if value is None:
+                    if not nullable:
+                        return None
+                    row[response_name] = None
+                    continue
+                try:
+                    coerced = serialise(value)
+                except Exception:  # noqa: BLE001 - the full path reports it properly
+                    return None
+                if coerced is None or coerced is Undefined:
+                    return None
+                row[response_name] = coerced
+            rows.append(row)
+        return rows
+
     # Plans per (type, field), shared by all requests; keyed by the type object, not its id.
     _leaf_plans: dict[tuple[GraphQLObjectType, str], tuple[str, Any, bool] | _NotPlain] = {}
 
@@ -60,7 +125,8 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
             plan = self._leaf_plans[key] = plain_leaf(parent_type, node.name.value)
         return None if plan is NOT_PLAIN else plan
 
-    def execute_fields(self, parent_type, source_value, path, grouped_field_set, position_context):  # type: ignore[override]
+    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> tuple:
+        """(grouped field set, [(response name, leaf plan)], {response name: details} of the others)."""
         plan = self._selection_plans.get(id(grouped_field_set))
         if plan is None:
             leaves = []
@@ -71,7 +137,10 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     others[response_name] = details
                 leaves.append((response_name, leaf))
             plan = self._selection_plans[id(grouped_field_set)] = (grouped_field_set, leaves, others)
-        _, leaves, others = plan
+        return plan
+
+    def execute_fields(self, parent_type, source_value, path, grouped_field_set, position_context):  # type: ignore[override]
+        _, leaves, others = self._plan(parent_type, grouped_field_set)
         if len(others) == len(leaves):
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
 
