@@ -16,9 +16,11 @@ from starlette.routing import Route
 from hub import access_log, accounts, graphiql
 from hub.accounts import Caller
 from hub.db import create_engine
+from hub.export_endpoint import ExportEndpoint
 from hub.graphql_http import GraphQLEndpoint
-from hub.settings import Settings
 from hub.models import RegionLevel
+from hub.settings import Settings
+from hub.templates import load_templates
 from resolvers.context import Context
 from resolvers.scope import Subtree
 from schema.build import Schemas
@@ -37,7 +39,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
 
     def make_context(request: Request, request_id: str, caller: Caller) -> Context:
         scope = None if caller.jurisdiction_level is RegionLevel.CITY else Subtree.of(caller.jurisdiction_code, caller.jurisdiction_level)
-        return Context(engine, settings, request_id, caller=caller, scope=scope, policy=schemas.policy)
+        return Context(engine, settings, request_id, caller=caller, scope=scope, policy=schemas.policy, templates=templates)
 
     async def record_access(caller: Caller, context: Context, outcome: str) -> None:
         audit = context.audit
@@ -55,6 +57,15 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
                 "outcome": outcome,
             },
         )
+
+    templates = load_templates(schemas.full._schema, {k: s._schema for k, s in schemas.departments.items()})
+    exports = ExportEndpoint(
+        templates,
+        schemas,
+        authenticate=lambda token: accounts.authenticate(engine, token),
+        make_context=make_context,
+        record_access=record_access,
+    )
 
     endpoint = GraphQLEndpoint(
         schemas,
@@ -91,6 +102,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
             Route("/", home),
             Route("/graphql", endpoint),  # no methods=: the endpoint answers 405 itself
             Route("/healthz", healthz),
+            Route("/exports/{template}.xlsx", exports, methods=["GET"]),
             *graphiql.graphiql_routes(settings.assets_dir),
         ],
         lifespan=lifespan,
@@ -98,4 +110,5 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
     app.state.settings = settings
     app.state.engine = engine
     app.state.schemas = schemas
+    app.state.templates = templates
     return app

@@ -24,14 +24,18 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from graphql import GraphQLError
-from starlette.requests import Request
 from starlette.background import BackgroundTask
+from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.exceptions import MissingQueryError
-from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.schema.exceptions import (
+    CannotGetOperationTypeError,
+    InvalidOperationTypeError,
+)
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from hub.auth import SignInError, sign_in
 from resolvers.context import Context
 from resolvers.errors import UserInputError
 from schema.build import Schemas
@@ -216,16 +220,10 @@ class GraphQLEndpoint:
         if request.method not in ("GET", "POST"):
             return request_error("use GET or POST", 405, {"allow": "GET, POST"})
 
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return request_error(MISSING_TOKEN, 401, {"www-authenticate": "Bearer"}, "UNAUTHENTICATED")
-        caller = await self.authenticate(token.strip())
-        if caller is None:
-            return request_error(BAD_TOKEN, 401, {"www-authenticate": 'Bearer error="invalid_token"'}, "UNAUTHENTICATED")
-        schema = self.schemas.for_caller(caller.role, caller.department)
-        if schema is None:
-            message = f"{caller.org_unit} (department {caller.department}) has no grants in the policy"
-            return request_error(message, 403, code="FORBIDDEN")
+        try:
+            caller, schema = await sign_in(request, self.authenticate, self.schemas)
+        except SignInError as refused:
+            return request_error(str(refused), refused.status, refused.headers, refused.code)
 
         try:
             params = await read_params(request)
@@ -267,13 +265,6 @@ class GraphQLEndpoint:
         outcome = "refused" if failed else "error" if result.errors else "ok"
         response.background = BackgroundTask(self.record_access, caller, context, outcome)
         return response
-
-
-MISSING_TOKEN = (
-    "missing token: send the header `Authorization: Bearer <token>` "
-    "(an administrator issues tokens with `hub token issue USERNAME`)"
-)
-BAD_TOKEN = "invalid, expired or revoked token"
 
 
 def _respond(payload: dict[str, Any], status: int, media_type: str, headers: dict[str, str]) -> Response:

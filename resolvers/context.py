@@ -37,6 +37,7 @@ class Context:
     policy: Policy | None = None
     audit: dict[str, Any] = field(default_factory=dict)  # filled for the access log
     rows_returned: int = 0  # objects returned in lists, counted as execution completes them
+    templates: dict[str, Any] = field(default_factory=dict)
     _loaders: dict[LoaderSpec, DataLoader] = field(default_factory=dict)
 
     @property

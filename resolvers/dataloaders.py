@@ -13,7 +13,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Column, ColumnElement, Table, any_, bindparam, func, literal_column, select
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Table,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects import postgresql
 
 from resolvers.context import Context

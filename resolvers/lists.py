@@ -4,7 +4,6 @@ and relation connections (one batched window query per level)."""
 from __future__ import annotations
 
 import asyncio
-
 from collections.abc import Callable
 
 from sqlalchemy import Column, ColumnElement, func, select

@@ -14,8 +14,8 @@ from resolvers.dataloaders import ChildPages, RowByKey
 from resolvers.errors import UserInputError
 from resolvers.lists import child_page, root_page
 from resolvers.pagination import Page
-from resolvers.scope import Subtree
 from resolvers.prefetch import Relation, relations
+from resolvers.scope import Subtree
 from resolvers.text import contains
 
 regions = Region.__table__

@@ -18,8 +18,8 @@ from hub.models import Role
 from hub.policy import Policy, ReadScope, load_policy
 from hub.settings import Settings
 from schema.execution import FastLeafExecutionContext
-from schema.projection import Projection, relation_targets
 from schema.mutations import Mutation
+from schema.projection import Projection, relation_targets
 from schema.query import Query
 
 

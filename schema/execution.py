@@ -11,11 +11,15 @@ graphql-core's full path, with its error handling.
 
 from __future__ import annotations
 
+from collections.abc import Sized
 from typing import Any
 
-from collections.abc import Sized
-
-from graphql import GraphQLLeafType, GraphQLNonNull, GraphQLObjectType, Undefined, get_named_type
+from graphql import (
+    GraphQLLeafType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    Undefined,
+)
 from graphql.execution.collect_fields import GroupedFieldSet
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Any
-
 from dataclasses import dataclass
 
 from graphql import GraphQLNamedType, GraphQLObjectType, GraphQLSchema, get_named_type

@@ -7,12 +7,28 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from resolvers import access_log, enterprises, flood_points, households, persons, regions
+from hub.templates import runnable
+from resolvers import (
+    access_log,
+    enterprises,
+    flood_points,
+    households,
+    persons,
+    regions,
+)
 from resolvers.errors import int_id
 from schema.access_log import AccessLogEntry
 from schema.connections import Connection
 from schema.enterprises import Enterprise, RiskLevel
-from schema.fields import After, First, OptionalRecordId, RecordId, RegionCode, filter_arg, name_contains
+from schema.fields import (
+    After,
+    First,
+    OptionalRecordId,
+    RecordId,
+    RegionCode,
+    filter_arg,
+    name_contains,
+)
 from schema.flood_points import FloodPoint, FloodPointStatus
 from schema.households import (
     ElderlyAlone,
@@ -24,6 +40,7 @@ from schema.households import (
 )
 from schema.persons import Gender, HealthStatus, KeyCareReason, Person, ResidenceStatus
 from schema.regions import Region, RegionLevel
+from schema.templates import Template
 
 
 def _arg(description: str):
@@ -175,6 +192,10 @@ class Query:
             info, region_code=region_code, risk_level=risk_level, status=status, first=first, after=after
         )
 
+
+    @strawberry.field(description="我可以运行的表样（所需字段均已授权）")
+    def templates(self, info: Info) -> list[Template]:
+        return [t for t in info.context.templates.values() if runnable(t, info.schema._schema)]
 
     @strawberry.field(description="访问日志（仅系统管理员），最新的在前")
     async def access_log(

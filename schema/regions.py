@@ -12,7 +12,13 @@ from hub.models import RegionLevel as RegionLevelModel
 from resolvers import enterprises, flood_points, households, regions
 from schema.connections import Connection
 from schema.fields import After, First, column, gql_enum
-from schema.households import ElderlyAlone, ExtremePoverty, HousingSafetyGradeFilter, LowIncome, PovertyMonitored
+from schema.households import (
+    ElderlyAlone,
+    ExtremePoverty,
+    HousingSafetyGradeFilter,
+    LowIncome,
+    PovertyMonitored,
+)
 
 if TYPE_CHECKING:
     from schema.enterprises import Enterprise

@@ -11,7 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.demo.accounts import seed_accounts
 from hub.demo.generator import REFERENCE_DATE, DemoGenerator, load_geography
-from hub.models import Enterprise, FloodPoint, FloodPointPhoto, Household, Person, Region
+from hub.models import (
+    Enterprise,
+    FloodPoint,
+    FloodPointPhoto,
+    Household,
+    Person,
+    Region,
+)
 
 __all__ = ["DEFAULT_SCALE", "DEFAULT_SEED", "REFERENCE_DATE", "Progress", "seed_demo"]
 

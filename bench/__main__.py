@@ -1,0 +1,23 @@
+"""Run every benchmark: `python -m bench [--scale 300] [--rounds 10]`.
+
+Each prints its ratio against a baseline measured in the same run, and a
+`RESULT name ratio=…` line to grep for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from bench import nested_read, permissions
+
+BENCHMARKS = {"nested_read": nested_read.main, "permissions": permissions.main}
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=int, default=300, help="demo scale of the benchmark database (kept in var/)")
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("only", nargs="*", choices=[*BENCHMARKS, []], help="benchmarks to run (default: all)")
+    args = parser.parse_args()
+    for name in args.only or BENCHMARKS:
+        asyncio.run(BENCHMARKS[name](args.scale, args.rounds))

@@ -1,0 +1,238 @@
+"""Writing a template's rows into an xlsx in the department's paper format.
+
+openpyxl's write-only workbook: rows go to disk as they arrive, page by page,
+so memory stays flat however many rows there are. Layout: merged title and
+subtitle, merged multi-level headers, borders, wrapped headers, frozen header
+rows repeated on every printed page, paper size and orientation, margins,
+page numbers, optional village subtotals, and the signature block.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.page import PageMargins
+
+from hub.templates import PAPERS, Column, Template
+
+THIN = Side(style="thin", color="000000")
+BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+TITLE_FONT = Font(name="宋体", size=16, bold=True)
+HEADER_FONT = Font(name="宋体", size=11, bold=True)
+BODY_FONT = Font(name="宋体", size=10)
+HEADER_FILL = PatternFill("solid", fgColor="F2F2F2")
+CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+SIGNATURE = ("填报单位（盖章）：", "填报人：", "审核人：", "填报日期：")
+BOOLEAN = {True: "是", False: "否"}
+
+
+def value_at(node: Any, path: tuple[str, ...], join: str) -> Any:
+    """The value at a dot path; through lists, all values joined."""
+    values = [node]
+    for name in path:
+        next_values = []
+        for value in values:
+            item = value.get(name) if isinstance(value, dict) else None
+            next_values.extend(item if isinstance(item, list) else [item])
+        values = next_values
+    present = [v for v in values if v is not None]
+    if len(values) == 1:
+        return values[0]
+    return join.join(str(v) for v in present) if present else None
+
+
+def _age(born: str | None, today: dt.date) -> int | None:
+    if not born:
+        return None
+    birth = dt.date.fromisoformat(born)
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+class SheetWriter:
+    def __init__(self, template: Template, unit: str, today: dt.date) -> None:
+        self.template = template
+        self.today = today
+        self.workbook = Workbook(write_only=True)
+        self.sheet = self.workbook.create_sheet(title=template.title[:31])
+        self.columns = template.columns
+        self.levels = max(len(c.headers) for c in self.columns)
+        self.row = 0
+        self.number = 0
+        self.totals: dict[tuple[str, ...], float] = {p: 0 for p in template.subtotals}
+        self._body_styles = [self._body_style(c) for c in self.columns]
+        self._set_up(unit)
+
+    # --- layout before the first row: widths, freeze, print titles, page setup -------------
+
+    def _set_up(self, unit: str) -> None:
+        sheet, template, width = self.sheet, self.template, len(self.columns)
+        for index, column in enumerate(self.columns, 1):
+            sheet.column_dimensions[get_column_letter(index)].width = column.width or max(8, 2 * max(len(h) for h in column.headers) + 2)
+        first_header = 3
+        last_header = first_header + self.levels - 1
+        sheet.freeze_panes = f"A{last_header + 1}"
+        sheet.print_title_rows = f"{first_header}:{last_header}"
+        sheet.page_setup.paperSize = PAPERS[template.paper]
+        sheet.page_setup.orientation = template.orientation
+        if template.fit_to_width:
+            sheet.sheet_properties.pageSetUpPr.fitToPage = True
+            sheet.page_setup.fitToWidth = 1
+            sheet.page_setup.fitToHeight = 0
+        sheet.page_margins = PageMargins(left=0.4, right=0.4, top=0.6, bottom=0.7, header=0.3, footer=0.3)
+        sheet.print_options.horizontalCentered = True
+        sheet.oddFooter.center.text = "第 &P 页 共 &N 页"
+        sheet.evenFooter.center.text = "第 &P 页 共 &N 页"
+
+        self._append([self._cell(template.title, TITLE_FONT, CENTER)], height=32)
+        self._merge(1, 1, 1, width)
+        subtitle = f"填报单位：{unit}        导出日期：{self.today.year}年{self.today.month}月{self.today.day}日"
+        self._append([self._cell(subtitle, BODY_FONT, Alignment(horizontal="left", vertical="center"))], height=20)
+        self._merge(2, 1, 2, width)
+        for level in range(self.levels):
+            cells = []
+            for column in self.columns:
+                text = column.headers[level] if level < len(column.headers) else None
+                cells.append(self._cell(text, HEADER_FONT, CENTER, BORDER, HEADER_FILL))
+            self._append(cells, height=30)
+        self._merge_headers(first_header)
+
+    def _merge_headers(self, top: int) -> None:
+        columns = self.columns
+        for index, column in enumerate(columns, 1):  # a shorter header spans down to the last header row
+            depth = len(column.headers)
+            if depth < self.levels:
+                self._merge(top + depth - 1, index, top + self.levels - 1, index)
+        for level in range(self.levels):  # a group header over its columns merges across
+            start = 0
+            while start < len(columns):
+                end = start
+                if len(columns[start].headers) > level + 1:
+                    key = columns[start].headers[: level + 1]
+                    while (
+                        end + 1 < len(columns)
+                        and len(columns[end + 1].headers) > level + 1
+                        and columns[end + 1].headers[: level + 1] == key
+                    ):
+                        end += 1
+                self._merge(top + level, start + 1, top + level, end + 1)
+                start = end + 1
+
+    # --- rows --------------------------------------------------------------------------
+
+    def add_nodes(self, nodes: Iterable[dict]) -> None:
+        if self.template.group_by is None:
+            for node in nodes:
+                self._data_row(node)
+            return
+        self._grouped = getattr(self, "_grouped", [])
+        self._grouped.extend(nodes)  # groups need all rows of a group together (per-town forms are small)
+
+    def finish(self, path: Path) -> None:
+        template = self.template
+        if template.group_by is not None:
+            key = lambda node: str(value_at(node, template.group_by, "、") or "")  # noqa: E731
+            for group, nodes in groupby(sorted(getattr(self, "_grouped", []), key=key), key=key):
+                self.number = 0
+                group_totals = {p: 0 for p in template.subtotals}
+                for node in nodes:
+                    for p in template.subtotals:
+                        group_totals[p] += value_at(node, p, "") or 0
+                    self._data_row(node)
+                self._total_row(f"{group} 小计", group_totals)
+        if template.subtotals:
+            self._total_row("合计", self.totals)
+        if template.signature:
+            self._signature()
+        self.workbook.save(path)
+
+    def _data_row(self, node: dict) -> None:
+        self.number += 1
+        for p in self.template.subtotals:
+            self.totals[p] += value_at(node, p, "") or 0
+        cells = [self._cell(self._value(column, node), *style) for column, style in zip(self.columns, self._body_styles, strict=True)]
+        self._append(cells)
+
+    def _value(self, column: Column, node: dict) -> Any:
+        if column.value == "row_number":
+            return self.number
+        if column.path is None:
+            return None  # a blank column to fill in
+        raw = value_at(node, column.path, column.join)
+        if column.value == "age":
+            return _age(raw, self.today)
+        if raw is None:
+            return None
+        if column.kind == "enum":
+            return column.labels.get(raw, raw) if isinstance(raw, str) else raw
+        if column.kind == "boolean":
+            return BOOLEAN.get(raw, raw)
+        if column.kind == "date" and isinstance(raw, str) and len(raw) == 10:
+            return dt.date.fromisoformat(raw)
+        return raw
+
+    def _total_row(self, label: str, totals: dict[tuple[str, ...], float]) -> None:
+        cells = []
+        for index, (column, style) in enumerate(zip(self.columns, self._body_styles, strict=True)):
+            value = label if index == 0 else totals.get(column.path) if column.path in totals else None
+            font = Font(name="宋体", size=10, bold=True)
+            cells.append(self._cell(value, font, *style[1:]))
+        self._append(cells)
+
+    def _signature(self) -> None:
+        self._append([])
+        width = len(self.columns)
+        parts = len(SIGNATURE)
+        span = max(1, width // parts)
+        cells = [None] * width
+        for i, text in enumerate(SIGNATURE):
+            start = min(i * span, width - 1)
+            if cells[start] is None:
+                cells[start] = self._cell(text, BODY_FONT, Alignment(horizontal="left", vertical="center"))
+        row = self.row + 1
+        self._append([c if c is not None else self._cell(None, BODY_FONT) for c in cells], height=28)
+        for i in range(parts):
+            start = i * span + 1
+            end = width if i == parts - 1 else min((i + 1) * span, width)
+            if start < end:
+                self._merge(row, start, row, end)
+
+    # --- cells -------------------------------------------------------------------------
+
+    def _body_style(self, column: Column) -> tuple:
+        align = Alignment(vertical="center", wrap_text=column.wrap, horizontal="center" if column.value == "row_number" else None)
+        number_format = column.number_format or ("yyyy-mm-dd" if column.kind == "date" else None)
+        return BODY_FONT, align, BORDER, None, number_format
+
+    def _cell(self, value: Any, font: Font, alignment: Alignment | None = None, border: Border | None = None,
+              fill: PatternFill | None = None, number_format: str | None = None) -> WriteOnlyCell:
+        cell = WriteOnlyCell(self.sheet, value=value)
+        if isinstance(value, str):
+            cell.data_type = "s"  # text, never a formula, whatever it starts with
+        cell.font = font
+        if alignment is not None:
+            cell.alignment = alignment
+        if border is not None:
+            cell.border = border
+        if fill is not None:
+            cell.fill = fill
+        if number_format is not None:
+            cell.number_format = number_format
+        return cell
+
+    def _append(self, cells: list, height: float | None = None) -> None:
+        self.row += 1
+        if height is not None:
+            self.sheet.row_dimensions[self.row].height = height
+        self.sheet.append(cells)
+
+    def _merge(self, first_row: int, first_column: int, last_row: int, last_column: int) -> None:
+        if (first_row, first_column) != (last_row, last_column):
+            self.sheet.merged_cells.add(f"{get_column_letter(first_column)}{first_row}:{get_column_letter(last_column)}{last_row}")

@@ -1,0 +1,309 @@
+"""Templates (表样): saved queries with a spreadsheet layout, read from `templates/*.yaml`.
+
+Loaded and validated at start-up against the schema — the query validates (also
+in its owner department's view), `rows` names a paged connection, every column
+path is selected — with errors naming the file and line. See docs/templates.md.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLEnumType,
+    GraphQLError,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+    get_named_type,
+    parse,
+    validate,
+)
+
+from hub.yamlfile import DataFileError, Node, load
+
+PAPERS = {"A3": 8, "A4": 9}  # openpyxl / Excel paper size codes
+ORIENTATIONS = ("portrait", "landscape")
+COMPUTED = ("row_number", "age")
+PAGE_VARIABLES = ("first", "after")
+TEMPLATE_KEYS = {
+    "id", "title", "department", "description", "query", "rows", "variables", "page",
+    "group_by", "subtotals", "signature", "columns",
+}
+COLUMN_KEYS = {"header", "path", "value", "width", "number_format", "wrap", "join", "fill"}
+
+
+@dataclass(frozen=True)
+class Column:
+    headers: tuple[str, ...]
+    path: tuple[str, ...] | None
+    value: str | None  # computed: row_number or age
+    width: float | None
+    number_format: str | None
+    wrap: bool
+    join: str
+    fill: bool
+    kind: str = "text"  # text, number, date, boolean, enum
+    labels: dict[str, str] = field(default_factory=dict, hash=False)  # enum name -> Chinese label
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    label: str
+    type: str  # GraphQL type as declared, e.g. "String!"
+    default: Any
+    required: bool
+
+
+@dataclass(frozen=True)
+class Template:
+    id: str
+    title: str
+    department: str
+    description: str | None
+    query: str
+    document: DocumentNode = field(repr=False, hash=False)
+    rows: str
+    variables: tuple[Variable, ...]
+    paper: str
+    orientation: str
+    fit_to_width: bool
+    group_by: tuple[str, ...] | None
+    subtotals: tuple[tuple[str, ...], ...]
+    signature: bool
+    columns: tuple[Column, ...]
+    source: str
+
+
+@cache
+def runnable(template: Template, schema: GraphQLSchema) -> bool:
+    """Whether every field and filter the template asks exists in this (department's) schema."""
+    return not validate(schema, template.document)
+
+
+def templates_dir() -> Path:
+    return Path(os.environ.get("HUB_TEMPLATES_DIR") or Path(__file__).resolve().parent.parent / "templates")
+
+
+def load_templates(full: GraphQLSchema, departments: dict[str, GraphQLSchema], directory: Path | None = None) -> dict[str, Template]:
+    directory = directory or templates_dir()
+    templates = {}
+    for path in sorted(directory.glob("*.yaml")):
+        template = load_template(path, full, departments)
+        templates[template.id] = template
+    return templates
+
+
+def load_template(path: Path, full: GraphQLSchema, departments: dict[str, GraphQLSchema]) -> Template:
+    root = load(path)
+    root.only_keys(TEMPLATE_KEYS, "the template")
+    what = f"template {path.stem}"
+    template_id = root.require("id", what).text("id")
+    if template_id != path.stem:
+        raise root.require("id", what).error(f"id `{template_id}` must equal the file name `{path.stem}`")
+    title = root.require("title", what).text("title")
+    department_node = root.require("department", what)
+    department = department_node.text("department")
+    if department not in departments:
+        raise department_node.error(f"unknown department `{department}` (departments: {', '.join(departments)})")
+    description = root.get("description").text("description") if root.get("description") else None
+
+    query_node = root.require("query", what)
+    query = query_node.text("query")
+    try:
+        document = parse(query)
+    except GraphQLSyntaxError as error:
+        raise _query_error(query_node, error) from None
+    for schema, whose in ((full, "the schema"), (departments[department], f"the view of department {department}")):
+        errors = validate(schema, document)
+        if errors:
+            raise _query_error(query_node, errors[0], f"does not validate against {whose}")
+    operation = _only_query(document, query_node)
+    declared = {d.variable.name.value: d for d in operation.variable_definitions}
+    for name in PAGE_VARIABLES:
+        if name not in declared:
+            raise query_node.error(f"the query must declare ${name} (the exporter pages the rows with $first and $after)")
+
+    rows_node = root.require("rows", what)
+    rows = rows_node.text("rows")
+    rows_field, node_type = _rows_connection(operation, rows, full, rows_node)
+
+    variables = _variables(root.get("variables"), declared, full, root)
+    columns = tuple(_column(node, rows_field, node_type, full) for node in root.require("columns", what).sequence("columns"))
+    if not columns:
+        raise root.require("columns", what).error("columns: give at least one column")
+    selected = {c.path for c in columns if c.path}
+
+    page = root.get("page")
+    paper, orientation, fit = "A4", "portrait", True
+    if page is not None:
+        page.only_keys({"paper", "orientation", "fit_to_width"}, "page")
+        if page.get("paper") is not None:
+            paper = page.get("paper").text("page.paper")
+            if paper not in PAPERS:
+                raise page.get("paper").error(f"page.paper must be one of {', '.join(PAPERS)}, got `{paper}`")
+        if page.get("orientation") is not None:
+            orientation = page.get("orientation").text("page.orientation")
+            if orientation not in ORIENTATIONS:
+                raise page.get("orientation").error(f"page.orientation must be portrait or landscape, got `{orientation}`")
+        if page.get("fit_to_width") is not None:
+            fit = _bool(page.get("fit_to_width"), "page.fit_to_width")
+
+    group_by = None
+    if root.get("group_by") is not None:
+        group_node = root.get("group_by")
+        group_by = tuple(group_node.text("group_by").split("."))
+        _selected_path(rows_field, group_by, group_node, "group_by")
+    subtotals: tuple[tuple[str, ...], ...] = ()
+    if root.get("subtotals") is not None:
+        subtotal_paths = []
+        for node in root.get("subtotals").sequence("subtotals"):
+            sub_path = tuple(node.text("subtotals").split("."))
+            if sub_path not in selected:
+                raise node.error(f"subtotals: `{'.'.join(sub_path)}` is not the path of a column")
+            if next(c for c in columns if c.path == sub_path).kind != "number":
+                raise node.error(f"subtotals: `{'.'.join(sub_path)}` is not a number column")
+            subtotal_paths.append(sub_path)
+        subtotals = tuple(subtotal_paths)
+    signature = _bool(root.get("signature"), "signature") if root.get("signature") is not None else True
+
+    return Template(
+        template_id, title, department, description, query, document, rows, variables, paper, orientation, fit,
+        group_by, subtotals, signature, columns, str(path),
+    )
+
+
+def _query_error(node: Node, error: GraphQLError, what: str = "is not valid GraphQL") -> DataFileError:
+    # The query is a block scalar starting on the line after `query:`.
+    line = node.line + (error.locations[0].line if error.locations else 0)
+    return DataFileError(f"{node.file}:{line}: query {what}: {error.message}")
+
+
+def _only_query(document: DocumentNode, node: Node) -> OperationDefinitionNode:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) != 1 or operations[0].operation.value != "query":
+        raise node.error("the query must hold exactly one query operation")
+    return operations[0]
+
+
+def _rows_connection(operation: OperationDefinitionNode, rows: str, schema: GraphQLSchema, node: Node) -> tuple[FieldNode, GraphQLObjectType]:
+    """The root field named (or aliased) `rows`, which must be a connection selecting pageInfo and nodes."""
+    for selection in operation.selection_set.selections:
+        if isinstance(selection, FieldNode) and (selection.alias or selection.name).value == rows:
+            connection = get_named_type(schema.query_type.fields[selection.name.value].type)
+            if not isinstance(connection, GraphQLObjectType) or "nodes" not in connection.fields:
+                raise node.error(f"rows: `{rows}` is not a list with pages (a connection)")
+            sub = {s.name.value: s for s in selection.selection_set.selections if isinstance(s, FieldNode)}
+            page_info = sub.get("pageInfo")
+            page_fields = {s.name.value for s in page_info.selection_set.selections} if page_info else set()
+            if not {"hasNextPage", "endCursor"} <= page_fields:
+                raise node.error(f"rows: select `pageInfo {{ hasNextPage endCursor }}` on `{rows}` so it can be paged")
+            args = {a.name.value for a in selection.arguments}
+            if not {"first", "after"} <= args:
+                raise node.error(f"rows: pass `first: $first, after: $after` to `{rows}`")
+            if "nodes" not in sub:
+                raise node.error(f"rows: select `nodes {{ … }}` on `{rows}`")
+            return sub["nodes"], get_named_type(connection.fields["nodes"].type)
+    raise node.error(f"rows: the query has no root field `{rows}`")
+
+
+def _variables(node: Node | None, declared: dict, schema: GraphQLSchema, root: Node) -> tuple[Variable, ...]:
+    given = node.mapping("variables") if node is not None else {}
+    variables = []
+    for name, definition in declared.items():
+        if name in PAGE_VARIABLES:
+            continue
+        entry = given.get(name)
+        if entry is None:
+            raise (node or root).error(f"variables: give a label for ${name}")
+        entry.only_keys({"label", "default"}, f"variable {name}")
+        label = entry.require("label", f"variable {name}").text(f"variable {name}: label")
+        default_node = entry.get("default")
+        type_text = _type_text(definition.type)
+        variables.append(
+            Variable(name, label, type_text, default_node.value if default_node else None, type_text.endswith("!") and default_node is None)
+        )
+    for name, entry in given.items():
+        if name not in declared:
+            raise entry.error(f"variables: the query declares no ${name}")
+    return tuple(variables)
+
+
+def _type_text(type_node) -> str:
+    from graphql import print_ast
+
+    return print_ast(type_node)
+
+
+def _column(node: Node, rows_field: FieldNode, node_type: GraphQLObjectType, schema: GraphQLSchema) -> Column:
+    node.only_keys(COLUMN_KEYS, "column")
+    header_node = node.require("header", "column")
+    if isinstance(header_node.value, list):
+        headers = tuple(h.text("header") for h in header_node.sequence("header"))
+    else:
+        headers = (header_node.text("header"),)
+    value = node.get("value").text("value") if node.get("value") else None
+    if value is not None and value not in COMPUTED:
+        raise node.get("value").error(f"value must be one of {', '.join(COMPUTED)}, got `{value}`")
+    path = tuple(node.get("path").text("path").split(".")) if node.get("path") else None
+    fill = _bool(node.get("fill"), "fill") if node.get("fill") else False
+    if path is None and value != "row_number" and not fill:
+        raise node.error(f"column {'/'.join(headers)}: give a `path`, `value: row_number`, or `fill: true` for a blank column to fill in")
+    if value == "age" and path is None:
+        raise node.error("value: age needs the `path` of a birth date")
+    kind, labels = "number" if value in COMPUTED else "text", {}
+    if path is not None:
+        leaf = _selected_path(rows_field, path, node.get("path"), "path", node_type, schema)
+        kind, labels = _kind(leaf)
+    width = node.get("width")
+    if width is not None and (not isinstance(width.value, (int, float)) or not 1 <= width.value <= 200):
+        raise width.error(f"width must be a number of characters from 1 to 200, got {width.value!r}")
+    join = node.get("join").value if node.get("join") else "、"
+    return Column(
+        headers, path, value, width.value if width else None,
+        node.get("number_format").text("number_format") if node.get("number_format") else None,
+        _bool(node.get("wrap"), "wrap") if node.get("wrap") else False, join, fill,
+        "number" if value == "age" else kind, labels,
+    )
+
+
+def _selected_path(rows_field: FieldNode, path: tuple[str, ...], node: Node, what: str, node_type=None, schema=None):
+    """Check the query selects `path` under the rows' nodes; return the leaf's GraphQL type."""
+    selection = rows_field.selection_set
+    current = node_type
+    leaf = None
+    for depth, name in enumerate(path):
+        match = None
+        if selection is not None:
+            match = next((s for s in selection.selections if isinstance(s, FieldNode) and (s.alias or s.name).value == name), None)
+        if match is None:
+            raise node.error(f"{what}: `{'.'.join(path)}` is not selected by the query (no `{name}` under `{'.'.join(path[:depth]) or 'nodes'}`)")
+        if current is not None:
+            leaf = current.fields[match.name.value].type
+            current = get_named_type(leaf)
+        selection = match.selection_set
+    if selection is not None:
+        raise node.error(f"{what}: `{'.'.join(path)}` is an object; name one of its fields")
+    return leaf
+
+
+def _kind(leaf) -> tuple[str, dict[str, str]]:
+    named = get_named_type(leaf) if leaf is not None else None
+    if isinstance(named, GraphQLEnumType):
+        return "enum", {name: value.description or name for name, value in named.values.items()}
+    name = getattr(named, "name", "")
+    return {"Int": "number", "Float": "number", "Date": "date", "DateTime": "date", "Boolean": "boolean"}.get(name, "text"), {}
+
+
+def _bool(node: Node, what: str) -> bool:
+    if not isinstance(node.value, bool):
+        raise node.error(f"{what} must be true or false, got {node.value!r}")
+    return node.value

@@ -1,0 +1,36 @@
+"""Templates (表样) a caller may run: every field they ask is granted to the caller."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.type(description="表样的查询变量")
+class TemplateVariable:
+    name: str = strawberry.field(description="变量名（导出链接的参数名）")
+    label: str = strawberry.field(description="中文名称")
+    type: str = strawberry.field(description="GraphQL 类型")
+    default: str | None = strawberry.field(description="默认值")
+    required: bool = strawberry.field(description="是否必填")
+
+
+@strawberry.type(description="表样：保存的查询加表格版式，一键导出 xlsx")
+class Template:
+    id: str = strawberry.field(description="表样编号")
+    title: str = strawberry.field(description="表名")
+    department: str = strawberry.field(description="所属部门")
+    description: str | None = strawberry.field(description="说明")
+    paper: str = strawberry.field(description="纸张（A3、A4）")
+    orientation: str = strawberry.field(description="方向（portrait 纵向、landscape 横向）")
+    query: str = strawberry.field(description="GraphQL 查询")
+
+    @strawberry.field(description="变量")
+    def variables(self) -> list[TemplateVariable]:
+        return [
+            TemplateVariable(name=v.name, label=v.label, type=v.type, default=None if v.default is None else str(v.default), required=v.required)
+            for v in self.variables  # type: ignore[attr-defined]
+        ]
+
+    @strawberry.field(description="导出链接（带上令牌 GET，变量作为查询参数）")
+    def download_path(self) -> str:
+        return f"/exports/{self.id}.xlsx"
