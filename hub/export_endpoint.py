@@ -135,6 +135,12 @@ class ExportEndpoint:
 
     async def _write(self, request, request_id, caller, schema, template: Template, variables: dict) -> Path:
         writer = SheetWriter(template, caller.org_unit, dt.date.today())
+        try:
+            return await self._fill(request, request_id, caller, schema, template, variables, writer)
+        finally:
+            writer.close()
+
+    async def _fill(self, request, request_id, caller, schema, template: Template, variables: dict, writer: SheetWriter) -> Path:
         after = None
         rows = 0
         while True:

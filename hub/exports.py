@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -34,19 +33,22 @@ SIGNATURE = ("填报单位（盖章）：", "填报人：", "审核人：", "填
 BOOLEAN = {True: "是", False: "否"}
 
 
-def value_at(node: Any, path: tuple[str, ...], join: str) -> Any:
-    """The value at a dot path; through lists, all values joined."""
-    values = [node]
+def values_at(node: Any, path: tuple[str, ...]) -> tuple[list[Any], bool]:
+    """The values at a dot path, and whether the path went through a list."""
+    values, through_list = [node], False
     for name in path:
         next_values = []
         for value in values:
             item = value.get(name) if isinstance(value, dict) else None
+            through_list |= isinstance(item, list)
             next_values.extend(item if isinstance(item, list) else [item])
         values = next_values
-    present = [v for v in values if v is not None]
-    if len(values) == 1:
-        return values[0]
-    return join.join(str(v) for v in present) if present else None
+    return values, through_list
+
+
+def value_at(node: Any, path: tuple[str, ...]) -> Any:
+    values, _ = values_at(node, path)
+    return values[0] if len(values) == 1 else None
 
 
 def _age(born: str | None, today: dt.date) -> int | None:
@@ -67,6 +69,7 @@ class SheetWriter:
         self.row = 0
         self.number = 0
         self.totals: dict[tuple[str, ...], float] = {p: 0 for p in template.subtotals}
+        self._groups: dict[str, list[dict]] = {}
         self._body_styles = [self._body_style(c) for c in self.columns]
         self._set_up(unit)
 
@@ -132,31 +135,37 @@ class SheetWriter:
             for node in nodes:
                 self._data_row(node)
             return
-        self._grouped = getattr(self, "_grouped", [])
-        self._grouped.extend(nodes)  # groups need all rows of a group together (per-town forms are small)
+        # A group's rows must sit together: they are held until the end, in the order
+        # their groups first appear (per-town forms are small).
+        for node in nodes:
+            self._groups.setdefault(str(value_at(node, self.template.group_by) or ""), []).append(node)
 
     def finish(self, path: Path) -> None:
         template = self.template
-        if template.group_by is not None:
-            key = lambda node: str(value_at(node, template.group_by, "、") or "")  # noqa: E731
-            for group, nodes in groupby(sorted(getattr(self, "_grouped", []), key=key), key=key):
-                self.number = 0
-                group_totals = {p: 0 for p in template.subtotals}
-                for node in nodes:
-                    for p in template.subtotals:
-                        group_totals[p] += value_at(node, p, "") or 0
-                    self._data_row(node)
-                self._total_row(f"{group} 小计", group_totals)
+        for group, nodes in self._groups.items():
+            self.number = 0
+            group_totals = {p: 0 for p in template.subtotals}
+            for node in nodes:
+                for p in template.subtotals:
+                    group_totals[p] += value_at(node, p) or 0
+                self._data_row(node)
+            self._total_row(f"{group} 小计", group_totals)
         if template.subtotals:
             self._total_row("合计", self.totals)
         if template.signature:
             self._signature()
         self.workbook.save(path)
 
+    def close(self) -> None:
+        """Release the sheet's temporary file when the export failed halfway (saving releases it too)."""
+        if not self.sheet.closed:
+            self.sheet.close()
+            self.sheet._writer.cleanup()
+
     def _data_row(self, node: dict) -> None:
         self.number += 1
         for p in self.template.subtotals:
-            self.totals[p] += value_at(node, p, "") or 0
+            self.totals[p] += value_at(node, p) or 0
         cells = [self._cell(self._value(column, node), *style) for column, style in zip(self.columns, self._body_styles, strict=True)]
         self._append(cells)
 
@@ -165,13 +174,18 @@ class SheetWriter:
             return self.number
         if column.path is None:
             return None  # a blank column to fill in
-        raw = value_at(node, column.path, column.join)
+        values, through_list = values_at(node, column.path)
         if column.value == "age":
-            return _age(raw, self.today)
-        if raw is None:
-            return None
+            return _age(values[0], self.today)
+        shown = [self._shown(column, v) for v in values if v is not None]
+        if through_list:  # every member's value, each in its own words, joined
+            return column.join.join(str(v) for v in shown) if shown else None
+        return shown[0] if shown else None
+
+    @staticmethod
+    def _shown(column: Column, raw: Any) -> Any:
         if column.kind == "enum":
-            return column.labels.get(raw, raw) if isinstance(raw, str) else raw
+            return column.labels.get(raw, raw)
         if column.kind == "boolean":
             return BOOLEAN.get(raw, raw)
         if column.kind == "date" and isinstance(raw, str) and len(raw) == 10:
@@ -179,12 +193,15 @@ class SheetWriter:
         return raw
 
     def _total_row(self, label: str, totals: dict[tuple[str, ...], float]) -> None:
+        font = Font(name="宋体", size=10, bold=True)
         cells = []
         for index, (column, style) in enumerate(zip(self.columns, self._body_styles, strict=True)):
             value = label if index == 0 else totals.get(column.path) if column.path in totals else None
-            font = Font(name="宋体", size=10, bold=True)
             cells.append(self._cell(value, font, *style[1:]))
         self._append(cells)
+        # The label spans the columns before the first total, so it is readable in a narrow 序号 column.
+        first_total = next((i for i, c in enumerate(self.columns) if c.path in totals), len(self.columns))
+        self._merge(self.row, 1, self.row, max(1, first_total))
 
     def _signature(self) -> None:
         self._append([])

@@ -1,0 +1,277 @@
+"""Templates exported to xlsx: read back with openpyxl, cell by cell."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import textwrap
+from urllib.parse import quote
+
+import pytest
+from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
+
+from hub.exports import SIGNATURE
+from hub.templates import PAPERS, load_template, templates_dir
+from hub.yamlfile import DataFileError
+from tests.conftest import graphql
+from tests.test_queries import region_code
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+OWNERS = {"shuziban": "admin"}  # department -> a demo user of it (the others are named after their department)
+
+
+def owner(template) -> str:
+    return OWNERS.get(template.department, template.department)
+
+
+def sheet_of(response):
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == XLSX
+    return load_workbook(io.BytesIO(response.content)).active
+
+
+def anchor(ws, row: int, column: int):
+    """The cell that shows the text at (row, column): itself, or its merged range's top-left."""
+    for merged in ws.merged_cells.ranges:
+        if merged.min_row <= row <= merged.max_row and merged.min_col <= column <= merged.max_col:
+            return ws.cell(row=merged.min_row, column=merged.min_col)
+    return ws.cell(row=row, column=column)
+
+
+def header_rows(template) -> int:
+    return max(len(c.headers) for c in template.columns)
+
+
+def data_rows(ws, template) -> list[tuple]:
+    """Rows between the headers and the first 合计/小计 or blank row."""
+    first = 3 + header_rows(template)
+    rows = []
+    for row in ws.iter_rows(min_row=first, values_only=True):
+        if row[0] is None or (isinstance(row[0], str) and ("合计" in row[0] or "小计" in row[0])):
+            break
+        rows.append(row)
+    return rows
+
+
+@pytest.fixture(scope="module")
+def shipped(app):
+    return app.state.templates
+
+
+def test_all_nine_forms_ship(shipped):
+    assert set(shipped) == {
+        "dibao-dongtai", "dibao-shouru", "dibao-jiankang", "yinbing-yincan", "taifeng-mopai",
+        "yilao-qingdan", "yicun-yidang", "yiqi-yidang", "jiuye-shebao",
+    }
+    assert len(shipped["dibao-dongtai"].columns) == 12
+    assert shipped["dibao-dongtai"].columns[-1].headers[-1] == "近期动态"
+    assert (shipped["dibao-shouru"].paper, shipped["dibao-shouru"].orientation) == ("A3", "landscape")
+    assert (shipped["dibao-jiankang"].paper, shipped["dibao-jiankang"].orientation, shipped["dibao-jiankang"].department) == ("A4", "portrait", "weijian")
+
+
+@pytest.mark.parametrize(
+    "template_id",
+    ["dibao-dongtai", "dibao-shouru", "dibao-jiankang", "yinbing-yincan", "taifeng-mopai", "yilao-qingdan", "yicun-yidang", "yiqi-yidang", "jiuye-shebao"],
+)
+async def test_each_form_exports_in_its_paper_format(as_user, shipped, template_id):
+    template = shipped[template_id]
+    async with as_user(owner(template)) as client:
+        response = await client.get(f"/exports/{template_id}.xlsx")
+    ws = sheet_of(response)
+    width = len(template.columns)
+    last = get_column_letter(width)
+    levels = header_rows(template)
+    merged = {str(r) for r in ws.merged_cells.ranges}
+    assert ws["A1"].value == template.title
+    assert f"A1:{last}1" in merged and f"A2:{last}2" in merged
+    assert ws["A2"].value.startswith("填报单位：")
+    for index, column in enumerate(template.columns, 1):
+        for level, text in enumerate(column.headers):
+            assert anchor(ws, 3 + level, index).value == text
+        cell = anchor(ws, 3, index)
+        assert cell.font.b and cell.alignment.wrap_text and cell.border.left.style == "thin"
+    assert ws.print_title_rows == f"$3:${2 + levels}"
+    assert ws.freeze_panes == f"A{3 + levels}"
+    assert ws.page_setup.paperSize == PAPERS[template.paper]
+    assert ws.page_setup.orientation == template.orientation
+    assert ws.oddFooter.center.text == "第 &P 页 共 &N 页"
+    if template.signature:
+        texts = [c for row in ws.iter_rows(min_row=ws.max_row, values_only=True) for c in row if c]
+        assert texts == list(SIGNATURE)
+    assert data_rows(ws, template), "the form has rows on the demo data"
+    disposition = response.headers["content-disposition"]
+    assert disposition == f"attachment; filename=\"{template_id}.xlsx\"; filename*=UTF-8''{quote(template.title + '.xlsx')}"
+
+
+async def test_low_income_form_holds_dongxing_16_households(as_user, client, shipped):
+    template = shipped["dibao-dongtai"]
+    dongxing = await region_code(client, "东星社区")
+    async with as_user("minzheng") as civil_affairs:
+        ws = sheet_of(await civil_affairs.get("/exports/dibao-dongtai.xlsx", params={"region": dongxing}))
+        expected = await graphql(
+            civil_affairs,
+            "query($r: String) { households(regionCode: $r, lowIncome: true) { nodes { address memberCount subsidyMonthly lowIncomeSince head { name gender age idNumber recentStatus } } } }",
+            {"r": dongxing},
+        )
+    rows = data_rows(ws, template)
+    assert len(rows) == 16
+    first, household = rows[0], expected["households"]["nodes"][0]
+    head = household["head"]
+    by_header = {c.headers[-1]: value for c, value in zip(template.columns, first, strict=True)}
+    assert by_header["序号"] == 1
+    assert by_header["户主姓名"] == head["name"]
+    assert by_header["性别"] == {"MALE": "男", "FEMALE": "女"}[head["gender"]]
+    assert by_header["年龄"] == head["age"]
+    assert by_header["公民身份号码"] == head["idNumber"]
+    assert by_header["家庭住址"] == household["address"]
+    assert by_header["家庭人口（人）"] == household["memberCount"]
+    assert by_header["近期动态"] == head["recentStatus"]
+    if household["lowIncomeSince"]:
+        assert by_header["低保认定日期"] == dt.datetime.fromisoformat(household["lowIncomeSince"])
+    total = next(row for row in ws.iter_rows(min_row=3, values_only=True) if row[0] == "合计")
+    members = [c.path for c in template.columns].index(("memberCount",))
+    assert total[members] == sum(h["memberCount"] for h in expected["households"]["nodes"])
+
+
+async def test_masked_grants_stay_masked_in_the_file(as_user, shipped):
+    template = shipped["dibao-jiankang"]
+    async with as_user("weijian") as health:
+        ws = sheet_of(await health.get("/exports/dibao-jiankang.xlsx"))
+    id_columns = [i for i, c in enumerate(template.columns) if c.path and c.path[-1] == "idNumber"]
+    values = [row[i] for row in data_rows(ws, template) for i in id_columns if row[i]]
+    assert all("********" in v for v in values)
+
+
+async def test_two_departments_with_different_grants(as_user):
+    async with as_user("weijian") as health:
+        response = await health.get("/exports/dibao-dongtai.xlsx")
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["message"].startswith("template dibao-dongtai needs Household.")
+    assert response.json()["errors"][0]["message"].endswith(", which 卫健委 may not read")
+    async with as_user("shichang") as market:
+        response = await market.get("/exports/dibao-jiankang.xlsx")
+    assert response.status_code == 403
+    assert "which 市场监管局 may not read" in response.json()["errors"][0]["message"]
+
+
+async def test_templates_query_lists_what_the_caller_may_run(as_user):
+    async with as_user("shichang") as market:
+        data = await graphql(market, "{ templates { id downloadPath variables { name label required default } } }")
+    assert [t["id"] for t in data["templates"]] == ["yiqi-yidang"]
+    assert data["templates"][0]["downloadPath"] == "/exports/yiqi-yidang.xlsx"
+    async with as_user("minzheng") as civil_affairs:
+        ids = {t["id"] for t in (await graphql(civil_affairs, "{ templates { id } }"))["templates"]}
+    assert {"dibao-dongtai", "dibao-shouru"} <= ids and "yiqi-yidang" not in ids
+
+
+async def test_jurisdiction_applies_to_exports(as_user, client):
+    chengxiang = await region_code(client, "城厢区")
+    async with as_user("licheng-minzheng") as analyst:
+        response = await analyst.get("/exports/dibao-dongtai.xlsx", params={"region": chengxiang})
+    assert response.status_code == 403
+    assert response.json() == {"errors": [{"message": f"regionCode: no region has code {chengxiang}"}]}
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "message"),
+    [
+        ("/exports/nope.xlsx", {}, 404, "no template `nope`"),
+        ("/exports/dibao-dongtai.xlsx", {"regoin": "350304100001"}, 400, "unknown variable `regoin` (template dibao-dongtai takes: region)"),
+        ("/exports/jiuye-shebao.xlsx", {"minAge": "sixteen"}, 400, None),
+    ],
+)
+async def test_bad_requests(as_user, shipped, path, params, status, message):
+    async with as_user("renshe" if "jiuye" in path else "minzheng") as client:
+        response = await client.get(path, params=params)
+    assert response.status_code == status
+    if message is None:
+        variable = next(v for v in shipped["jiuye-shebao"].variables if v.name == "minAge")
+        message = f"variable `minAge` ({variable.label}) must be an integer, got 'sixteen'"
+    assert response.json() == {"errors": [{"message": message}]}
+
+
+async def test_no_token_no_file(app):
+    from tests.conftest import client_as
+
+    async with client_as(app, None) as anonymous:
+        response = await anonymous.get("/exports/dibao-dongtai.xlsx")
+    assert response.status_code == 401
+
+
+async def test_text_is_never_a_formula(as_user, client, shipped):
+    dongxing = await region_code(client, "东星社区")
+    data = await graphql(client, "query($r: String) { households(regionCode: $r, lowIncome: true, first: 1) { nodes { head { id version } } } }", {"r": dongxing})
+    head = data["households"]["nodes"][0]["head"]
+    payload = "=HYPERLINK(\"http://evil.example\",\"点我\")"
+    async with as_user("dongxing") as cadre:
+        result = await graphql(
+            cadre,
+            "mutation($id: ID!, $v: Int!, $s: String) { updatePerson(id: $id, version: $v, input: {recentStatus: $s}) { errors { message } } }",
+            {"id": head["id"], "v": head["version"], "s": payload},
+        )
+    assert result["updatePerson"]["errors"] == []
+    async with as_user("minzheng") as civil_affairs:
+        response = await civil_affairs.get("/exports/dibao-dongtai.xlsx", params={"region": dongxing})
+    ws = load_workbook(io.BytesIO(response.content)).active
+    cells = [c for row in ws.iter_rows() for c in row if c.value == payload]
+    assert cells and all(c.data_type == "s" for c in cells)
+
+
+# --- template files are validated at start-up ---------------------------------------------
+
+GOOD = """\
+id: {id}
+title: 测试表
+department: weijian
+query: |
+  query T($region: String!, $first: Int, $after: String) {{
+    persons(regionCode: $region, first: $first, after: $after) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ name healthStatus }}
+    }}
+  }}
+rows: persons
+variables:
+  region: {{label: 区划}}
+columns:
+  - header: 姓名
+    path: name
+  - header: 健康状况
+    path: healthStatus
+"""
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "message"),
+    [
+        (("nodes { name healthStatus }", "nodes { name employer }"), 8, "query does not validate against the view of department weijian: Cannot query field 'employer' on type 'Person'."),
+        (("nodes { name healthStatus }", "nodes { name healthStatus nope }"), 8, "query does not validate against the schema: Cannot query field 'nope' on type 'Person'. Did you mean 'name'?"),
+        (("    path: healthStatus", "    path: gender"), 18, "path: `gender` is not selected by the query (no `gender` under `nodes`)"),
+        (("department: weijian", "department: nobody"), 3, "unknown department `nobody` (departments: shuziban, minzheng, weijian, renshe, yingji, zhujian, canlian, shichang, nongye)"),
+        (("rows: persons", "rows: people"), 11, "rows: the query has no root field `people`"),
+        (("  region: {label: 区划}", "  area: {label: 区划}"), 13, "variables: give a label for $region"),
+    ],
+)
+def test_template_mistakes_name_file_and_line(tmp_path, schemas, change, line, message):
+    path = tmp_path / "t.yaml"
+    path.write_text(GOOD.format(id="t").replace(*change), encoding="utf-8")
+    departments = {k: s._schema for k, s in schemas.departments.items()}
+    with pytest.raises(DataFileError) as error:
+        load_template(path, schemas.full._schema, departments)
+    assert str(error.value) == f"{path}:{line}: {message}"
+
+
+def test_shipped_templates_dir_is_the_repository_folder():
+    assert templates_dir().name == "templates" and any(templates_dir().glob("*.yaml"))
+
+
+def test_template_docs_example_is_valid(tmp_path, schemas):
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "templates.md").read_text(encoding="utf-8")
+    example = docs.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "dibao-dongtai.yaml"
+    path.write_text(textwrap.dedent(example), encoding="utf-8")
+    template = load_template(path, schemas.full._schema, {k: s._schema for k, s in schemas.departments.items()})
+    assert template.group_by == ("village", "name")
