@@ -20,6 +20,7 @@ from hub.export_endpoint import ExportEndpoint
 from hub.graphql_http import GraphQLEndpoint
 from hub.models import RegionLevel
 from hub.settings import Settings
+from hub.template_store import TemplateStore
 from hub.templates import load_templates
 from resolvers.context import Context
 from resolvers.scope import Subtree
@@ -58,7 +59,8 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
             },
         )
 
-    templates = load_templates(schemas.full._schema, {k: s._schema for k, s in schemas.departments.items()})
+    department_schemas = {k: s._schema for k, s in schemas.departments.items()}
+    templates = TemplateStore(engine, load_templates(schemas.full._schema, department_schemas), schemas.full._schema, department_schemas)
     exports = ExportEndpoint(
         templates,
         schemas,

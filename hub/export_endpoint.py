@@ -25,6 +25,7 @@ from starlette.responses import Response, StreamingResponse
 from hub.auth import SignInError, sign_in
 from hub.exports import SheetWriter
 from hub.graphql_http import request_id_of
+from hub.template_store import TemplateStore
 from hub.templates import Template
 from resolvers.context import Context
 from resolvers.errors import UserInputError
@@ -91,7 +92,7 @@ def template_variables(template: Template, params: dict[str, str]) -> dict[str, 
 class ExportEndpoint:
     def __init__(
         self,
-        templates: dict[str, Template],
+        templates: TemplateStore,
         schemas: Schemas,
         authenticate: Callable[[str], Awaitable[Caller | None]],
         make_context: Callable[[Request, str, Caller], Context],
@@ -110,7 +111,7 @@ class ExportEndpoint:
 
     async def handle(self, request: Request) -> Response:
         request_id = request_id_of(request)
-        template = self.templates.get(request.path_params["template"])
+        template = await self.templates.get(request.path_params["template"])
         try:
             if template is None:
                 raise ExportError(404, f"no template `{request.path_params['template']}`")

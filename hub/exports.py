@@ -51,6 +51,21 @@ def value_at(node: Any, path: tuple[str, ...]) -> Any:
     return values[0] if len(values) == 1 else None
 
 
+def text_width(text: str) -> int:
+    """Width in Excel's character units: CJK and full-width characters take two."""
+    return sum(2 if ord(ch) >= 0x2E80 else 1 for ch in text)
+
+
+def lines_needed(value: Any, width: float) -> int:
+    if value is None:
+        return 1
+    usable = max(1.0, width - 1)
+    return sum(max(1, -(-text_width(part) // int(usable))) for part in str(value).split("\n"))
+
+
+LINE_HEIGHT = 14  # points per line of 10–11 pt text
+
+
 def _age(born: str | None, today: dt.date) -> int | None:
     if not born:
         return None
@@ -71,14 +86,18 @@ class SheetWriter:
         self.totals: dict[tuple[str, ...], float] = {p: 0 for p in template.subtotals}
         self._groups: dict[str, list[dict]] = {}
         self._body_styles = [self._body_style(c) for c in self.columns]
+        # Wide enough for a short header on one line; long headers wrap.
+        self.widths = [
+            max(c.width or 0, text_width(c.headers[-1]) + 3 if text_width(c.headers[-1]) <= 16 else 8, 4) for c in self.columns
+        ]
         self._set_up(unit)
 
     # --- layout before the first row: widths, freeze, print titles, page setup -------------
 
     def _set_up(self, unit: str) -> None:
         sheet, template, width = self.sheet, self.template, len(self.columns)
-        for index, column in enumerate(self.columns, 1):
-            sheet.column_dimensions[get_column_letter(index)].width = column.width or max(8, 2 * max(len(h) for h in column.headers) + 2)
+        for index, column_width in enumerate(self.widths, 1):
+            sheet.column_dimensions[get_column_letter(index)].width = column_width
         first_header = 3
         last_header = first_header + self.levels - 1
         sheet.freeze_panes = f"A{last_header + 1}"
@@ -100,11 +119,13 @@ class SheetWriter:
         self._append([self._cell(subtitle, BODY_FONT, Alignment(horizontal="left", vertical="center"))], height=20)
         self._merge(2, 1, 2, width)
         for level in range(self.levels):
-            cells = []
-            for column in self.columns:
+            cells, lines = [], 1
+            for column, width in zip(self.columns, self.widths, strict=True):
                 text = column.headers[level] if level < len(column.headers) else None
                 cells.append(self._cell(text, HEADER_FONT, CENTER, BORDER, HEADER_FILL))
-            self._append(cells, height=30)
+                if text is not None and len(column.headers) == level + 1:  # group headers span wider
+                    lines = max(lines, lines_needed(text, width * 0.9))  # bold text runs wider
+            self._append(cells, height=max(24, lines * LINE_HEIGHT + 6))
         self._merge_headers(first_header)
 
     def _merge_headers(self, top: int) -> None:
@@ -166,8 +187,14 @@ class SheetWriter:
         self.number += 1
         for p in self.template.subtotals:
             self.totals[p] += value_at(node, p) or 0
-        cells = [self._cell(self._value(column, node), *style) for column, style in zip(self.columns, self._body_styles, strict=True)]
-        self._append(cells)
+        values = [self._value(column, node) for column in self.columns]
+        cells = [self._cell(value, *style) for value, style in zip(values, self._body_styles, strict=True)]
+        # Rows do not grow by themselves in every spreadsheet program: give wrapped text its height.
+        lines = max(
+            (lines_needed(v, w) for c, v, w in zip(self.columns, values, self.widths, strict=True) if c.wrap and v is not None),
+            default=1,
+        )
+        self._append(cells, height=lines * LINE_HEIGHT + 4 if lines > 1 else None)
 
     def _value(self, column: Column, node: dict) -> Any:
         if column.value == "row_number":
@@ -204,22 +231,20 @@ class SheetWriter:
         self._merge(self.row, 1, self.row, max(1, first_total))
 
     def _signature(self) -> None:
+        """The four labels spread over the table's printed width, each with room to sign after it."""
         self._append([])
-        width = len(self.columns)
-        parts = len(SIGNATURE)
-        span = max(1, width // parts)
-        cells = [None] * width
-        for i, text in enumerate(SIGNATURE):
-            start = min(i * span, width - 1)
-            if cells[start] is None:
-                cells[start] = self._cell(text, BODY_FONT, Alignment(horizontal="left", vertical="center"))
-        row = self.row + 1
-        self._append([c if c is not None else self._cell(None, BODY_FONT) for c in cells], height=28)
-        for i in range(parts):
-            start = i * span + 1
-            end = width if i == parts - 1 else min((i + 1) * span, width)
-            if start < end:
-                self._merge(row, start, row, end)
+        total, starts, passed = sum(self.widths), [], 0.0
+        for index, width in enumerate(self.widths):
+            if len(starts) < len(SIGNATURE) and passed >= total * len(starts) / len(SIGNATURE):
+                starts.append(index)
+            passed += width
+        cells = [self._cell(None, BODY_FONT) for _ in self.widths]
+        for start, text in zip(starts, SIGNATURE):  # a table narrower than four columns shows fewer labels
+            cells[start] = self._cell(text, BODY_FONT, Alignment(horizontal="left", vertical="center"))
+        self._append(cells, height=32)
+        for number, start in enumerate(starts):
+            end = starts[number + 1] - 1 if number + 1 < len(starts) else len(self.widths) - 1
+            self._merge(self.row, start + 1, self.row, end + 1)
 
     # --- cells -------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -351,3 +352,21 @@ class AccessLogEntry(Base):
     sensitive_fields: Mapped[str] = mapped_column(Text, default="", info=label("读取的敏感字段"))
     row_count: Mapped[int] = mapped_column(Integer, default=0, info=label("返回记录数"))
     outcome: Mapped[str] = mapped_column(String(16), info=label("结果"))
+
+
+class SavedTemplate(Base):
+    """A department's own template, saved through the API. Every save or delete adds a
+    version; the newest version of an id is the template (or its deletion)."""
+
+    __tablename__ = "saved_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[str] = mapped_column(String(64), index=True, info=label("表样编号"))
+    version: Mapped[int] = mapped_column(Integer, info=label("版本"))
+    department: Mapped[str] = mapped_column(String(32), info=label("所属部门"))
+    definition: Mapped[str] = mapped_column(Text, info=label("表样定义（YAML）"))
+    deleted: Mapped[bool] = mapped_column(default=False, info=label("已删除"))
+    saved_by: Mapped[str] = mapped_column(String(64), info=label("保存人"))
+    saved_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), info=label("保存时间"))
+
+    __table_args__ = (UniqueConstraint("template_id", "version"),)

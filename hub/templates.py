@@ -8,6 +8,7 @@ path is selected — with errors naming the file and line. See docs/templates.md
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -29,6 +30,7 @@ from graphql import (
 
 from hub.yamlfile import DataFileError, Node, load
 
+TEMPLATE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 PAPERS = {"A3": 8, "A4": 9}  # openpyxl / Excel paper size codes
 ORIENTATIONS = ("portrait", "landscape")
 COMPUTED = ("row_number", "age")
@@ -81,6 +83,7 @@ class Template:
     signature: bool
     columns: tuple[Column, ...]
     source: str
+    version: int | None = None  # saved templates: their version; shipped files are versioned by git
 
 
 @cache
@@ -103,12 +106,18 @@ def load_templates(full: GraphQLSchema, departments: dict[str, GraphQLSchema], d
 
 
 def load_template(path: Path, full: GraphQLSchema, departments: dict[str, GraphQLSchema]) -> Template:
-    root = load(path)
+    template = parse_template(load(path), full, departments)
+    if template.id != path.stem:
+        raise DataFileError(f"{path}:1: id `{template.id}` must equal the file name `{path.stem}`")
+    return template
+
+
+def parse_template(root: Node, full: GraphQLSchema, departments: dict[str, GraphQLSchema]) -> Template:
     root.only_keys(TEMPLATE_KEYS, "the template")
-    what = f"template {path.stem}"
+    what = "the template"
     template_id = root.require("id", what).text("id")
-    if template_id != path.stem:
-        raise root.require("id", what).error(f"id `{template_id}` must equal the file name `{path.stem}`")
+    if not TEMPLATE_ID.match(template_id):
+        raise root.require("id", what).error(f"id `{template_id}` must be 2 to 64 of a-z, 0-9 and '-'")
     title = root.require("title", what).text("title")
     department_node = root.require("department", what)
     department = department_node.text("department")
@@ -177,7 +186,7 @@ def load_template(path: Path, full: GraphQLSchema, departments: dict[str, GraphQ
 
     return Template(
         template_id, title, department, description, query, document, rows, variables, paper, orientation, fit,
-        group_by, subtotals, signature, columns, str(path),
+        group_by, subtotals, signature, columns, root.file,
     )
 
 

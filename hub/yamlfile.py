@@ -69,6 +69,11 @@ def load(path: Path) -> Node:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DataFileError(f"{path}: no such file") from None
+    return loads(text, str(path))
+
+
+def loads(text: str, path: str) -> Node:
+    """Parse YAML text; `path` names it in errors (a file, or e.g. `saveTemplate`)."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:

@@ -18,6 +18,7 @@ from resolvers.scope import Subtree
 if TYPE_CHECKING:
     from hub.accounts import Caller
     from hub.policy import Policy
+    from hub.template_store import TemplateStore
 
 
 class LoaderSpec(Protocol):
@@ -37,7 +38,7 @@ class Context:
     policy: Policy | None = None
     audit: dict[str, Any] = field(default_factory=dict)  # filled for the access log
     rows_returned: int = 0  # objects returned in lists, counted as execution completes them
-    templates: dict[str, Any] = field(default_factory=dict)
+    templates: TemplateStore | None = None
     _loaders: dict[LoaderSpec, DataLoader] = field(default_factory=dict)
 
     @property

@@ -6,10 +6,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import strawberry
+from graphql import validate
 from strawberry.extensions import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
@@ -55,6 +58,18 @@ def guards(settings: Settings) -> type[SchemaExtension]:
             context.validation_rules = (*context.validation_rules, *rules)
             yield
 
+        def on_validate(self) -> Iterator[None]:
+            # Validate here, with every "Did you mean …" hidden: suggestions would name
+            # types and fields of other departments' views. strawberry then skips its own pass.
+            context = self.execution_context
+            context.pre_execution_errors = validate(
+                context.schema._schema,
+                context.graphql_document,
+                (*context.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule),
+                hide_suggestions=True,
+            )
+            yield
+
     return Guards
 
 
@@ -81,7 +96,8 @@ class Schemas:
             settings, Projection(self.policy.base_visibility(), targets, self.policy.base_data_writable())
         )
         self.departments = {
-            key: build_schema(settings, Projection(self.policy.department_visibility(key), targets))
+            # Departments keep their own templates: the template mutations show in their views.
+            key: build_schema(settings, Projection(self.policy.department_visibility(key), targets, frozenset({"Template"})))
             for key in self.policy.departments
         }
 

@@ -194,8 +194,8 @@ class Query:
 
 
     @strawberry.field(description="我可以运行的表样（所需字段均已授权）")
-    def templates(self, info: Info) -> list[Template]:
-        return [t for t in info.context.templates.values() if runnable(t, info.schema._schema)]
+    async def templates(self, info: Info) -> list[Template]:
+        return [t for t in (await info.context.templates.all()).values() if runnable(t, info.schema._schema)]
 
     @strawberry.field(description="访问日志（仅系统管理员），最新的在前")
     async def access_log(

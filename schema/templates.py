@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
+from schema.errors import FieldError
+
 
 @strawberry.type(description="表样的查询变量")
 class TemplateVariable:
@@ -23,6 +25,7 @@ class Template:
     paper: str = strawberry.field(description="纸张（A3、A4）")
     orientation: str = strawberry.field(description="方向（portrait 纵向、landscape 横向）")
     query: str = strawberry.field(description="GraphQL 查询")
+    version: int | None = strawberry.field(description="版本（通过接口保存的表样；随仓库发布的表样为空）")
 
     @strawberry.field(description="变量")
     def variables(self) -> list[TemplateVariable]:
@@ -34,3 +37,9 @@ class Template:
     @strawberry.field(description="导出链接（带上令牌 GET，变量作为查询参数）")
     def download_path(self) -> str:
         return f"/exports/{self.id}.xlsx"
+
+
+@strawberry.type(description="保存或删除表样的结果：成功时返回表样，否则返回错误（什么都没有写入）")
+class TemplatePayload:
+    template: Template | None = strawberry.field(description="保存后的表样")
+    errors: list[FieldError] = strawberry.field(description="错误；为空表示成功")

@@ -12,7 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hub.demo import DEFAULT_SCALE, REFERENCE_DATE, seed_demo
 from hub.demo.generator import DemoGenerator, load_geography
-from hub.identifiers import parse_id_number, validate_credit_code, validate_mobile, validate_region_code
+from hub.identifiers import (
+    parse_id_number,
+    validate_credit_code,
+    validate_mobile,
+    validate_region_code,
+)
 from hub.models import Base
 
 SCALE = 5  # ~5k households, ~15k persons: about two seconds

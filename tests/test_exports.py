@@ -56,7 +56,7 @@ def data_rows(ws, template) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def shipped(app):
-    return app.state.templates
+    return app.state.templates.files
 
 
 def test_all_nine_forms_ship(shipped):
@@ -254,8 +254,8 @@ columns:
     ],
 )
 def test_template_mistakes_name_file_and_line(tmp_path, schemas, change, line, message):
-    path = tmp_path / "t.yaml"
-    path.write_text(GOOD.format(id="t").replace(*change), encoding="utf-8")
+    path = tmp_path / "test-form.yaml"
+    path.write_text(GOOD.format(id="test-form").replace(*change), encoding="utf-8")
     departments = {k: s._schema for k, s in schemas.departments.items()}
     with pytest.raises(DataFileError) as error:
         load_template(path, schemas.full._schema, departments)

@@ -11,6 +11,7 @@ from hub import migrate
 from hub.cli import main
 from hub.models import Base
 
+
 async def test_migrated_database_matches_the_models(engine):
     def diff(connection):
         return compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)

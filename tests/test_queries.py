@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import graphql
 
+
 async def region_code(client, name: str) -> str:
     data = await graphql(client, "query($n: String) { regions(nameContains: $n) { nodes { code name } } }", {"n": name})
     (match,) = [r for r in data["regions"]["nodes"] if r["name"] == name]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from graphql import GraphQLObjectType, find_breaking_changes, build_schema as parse_sdl
+from graphql import GraphQLObjectType, find_breaking_changes
+from graphql import build_schema as parse_sdl
 
 from hub.settings import Settings
 from schema.build import build_schema

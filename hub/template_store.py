@@ -1,0 +1,148 @@
+"""All templates a hub serves: the shipped files, plus those departments save through the API.
+
+Saved templates live in the database (so every hub process behind a load
+balancer sees the same ones), versioned: each save or delete adds a version,
+and a change must name the version it read. Only the owner department changes
+its templates; shipped files are changed through the repository.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from graphql import GraphQLSchema
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.models import Role, SavedTemplate
+from hub.templates import Template, parse_template
+from hub.yamlfile import DataFileError, loads
+
+if TYPE_CHECKING:
+    from hub.accounts import Caller
+
+saved = SavedTemplate.__table__
+
+
+@dataclass
+class Problem:
+    field: str
+    code: str
+    message: str
+    current_version: int | None = None
+
+
+class TemplateStore:
+    def __init__(
+        self, engine: AsyncEngine, files: dict[str, Template], full: GraphQLSchema, departments: dict[str, GraphQLSchema]
+    ) -> None:
+        self.engine = engine
+        self.files = files
+        self.full = full
+        self.departments = departments
+        self._parsed: dict[tuple[str, int], Template] = {}  # saved versions never change: parse each once
+
+    async def all(self) -> dict[str, Template]:
+        latest = (
+            select(saved.c.template_id, func.max(saved.c.version).label("version")).group_by(saved.c.template_id).subquery()
+        )
+        stmt = select(saved).join(
+            latest, (saved.c.template_id == latest.c.template_id) & (saved.c.version == latest.c.version)
+        ).where(saved.c.deleted.is_(False))
+        async with self.engine.connect() as connection:
+            rows = (await connection.execute(stmt)).all()
+        return {**self.files, **{row.template_id: self._parse(row) for row in rows}}
+
+    async def get(self, template_id: str) -> Template | None:
+        return self.files.get(template_id) or (await self.all()).get(template_id)
+
+    def _parse(self, row) -> Template:
+        key = (row.template_id, row.version)
+        if key not in self._parsed:
+            template = parse_template(loads(row.definition, f"saved template {row.template_id}"), self.full, self.departments)
+            self._parsed[key] = replace(template, version=row.version)
+        return self._parsed[key]
+
+    async def save(self, caller: Caller, definition: str, version: int | None) -> tuple[Template | None, list[Problem]]:
+        try:
+            template = parse_template(loads(definition, "definition"), self.full, self.departments)
+        except DataFileError as error:
+            # "definition:12: …" reads as "line 12: …" to whoever typed the YAML
+            message = str(error).replace("definition:", "definition: line ", 1)
+            return None, [Problem("definition", "INVALID", message)]
+        problem = self._owner_problem(caller, template.id, template.department)
+        if problem:
+            return None, [problem]
+        current, problem = await self._check_version(template.id, version, allow_new=True)
+        if problem:
+            return None, [problem]
+        problem = await self._add_version(template.id, current + 1, template.department, definition, caller, deleted=False)
+        if problem:
+            return None, [problem]
+        return replace(template, version=current + 1), []
+
+    async def delete(self, caller: Caller, template_id: str, version: int) -> list[Problem]:
+        existing = (await self.all()).get(template_id)
+        if existing is None:
+            return [Problem("id", "NOT_FOUND", f"id: no template `{template_id}`")]
+        problem = self._owner_problem(caller, template_id, existing.department)
+        if problem:
+            return [problem]
+        current, problem = await self._check_version(template_id, version, allow_new=False)
+        if problem:
+            return [problem]
+        problem = await self._add_version(template_id, current + 1, existing.department, "", caller, deleted=True)
+        return [problem] if problem else []
+
+    def _owner_problem(self, caller: Caller, template_id: str, department: str) -> Problem | None:
+        if template_id in self.files:
+            return Problem(
+                "id", "FORBIDDEN", f"id: `{template_id}` is a shipped template (templates/{template_id}.yaml); choose another id"
+            )
+        if caller.role not in (Role.DEPARTMENT_ANALYST, Role.ADMIN) or caller.department != department:
+            return Problem(
+                "department", "FORBIDDEN", f"department: only {department}'s analysts may change its templates, not {caller.org_unit}"
+            )
+        return None
+
+    async def _check_version(self, template_id: str, version: int | None, *, allow_new: bool) -> tuple[int, Problem | None]:
+        async with self.engine.connect() as connection:
+            current = (
+                await connection.execute(select(func.max(saved.c.version)).where(saved.c.template_id == template_id))
+            ).scalar_one() or 0
+        expected = version or 0
+        if current == 0 and not allow_new:
+            return 0, Problem("id", "NOT_FOUND", f"id: no template `{template_id}`")
+        if expected != current:
+            return current, Problem(
+                "version",
+                "CONFLICT",
+                f"version: template `{template_id}` is at version {current}, not {expected}; reload it and apply your change again",
+                current,
+            )
+        return current, None
+
+    async def _add_version(
+        self, template_id: str, version: int, department: str, definition: str, caller: Caller, *, deleted: bool
+    ) -> Problem | None:
+        # The unique (template_id, version) key turns a race between two savers into a conflict, not a lost update.
+        try:
+            async with self.engine.begin() as connection:
+                await connection.execute(
+                    saved.insert().values(
+                        template_id=template_id,
+                        version=version,
+                        department=department,
+                        definition=definition,
+                        deleted=deleted,
+                        saved_by=caller.username,
+                        saved_at=dt.datetime.now(dt.UTC),
+                    )
+                )
+        except IntegrityError:
+            message = f"version: template `{template_id}` was changed by someone else just now; reload it and apply your change again"
+            return Problem("version", "CONFLICT", message)
+        return None
