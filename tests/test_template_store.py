@@ -1,0 +1,91 @@
+"""Departments keep their own templates through the API: validated, versioned, owner-only."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from hub.models import SavedTemplate
+from tests.conftest import graphql
+from tests.test_exports import GOOD
+
+SAVE = """mutation($d: String!, $v: Int) { saveTemplate(definition: $d, version: $v) {
+  template { id title version department } errors { field code message currentVersion } } }"""
+DELETE = """mutation($id: String!, $v: Int!) { deleteTemplate(id: $id, version: $v) { errors { field code message currentVersion } } }"""
+
+
+async def saved_rows(engine, template_id: str) -> int:
+    async with engine.connect() as conn:
+        return (await conn.execute(select(func.count()).select_from(SavedTemplate).where(SavedTemplate.template_id == template_id))).scalar_one()
+
+
+async def test_save_update_export_delete(as_user, engine):
+    definition = GOOD.format(id="weijian-health-list")
+    async with as_user("weijian") as health:
+        created = await graphql(health, SAVE, {"d": definition})
+        assert created["saveTemplate"] == {
+            "template": {"id": "weijian-health-list", "title": "测试表", "version": 1, "department": "weijian"},
+            "errors": [],
+        }
+        listed = await graphql(health, "{ templates { id version } }")
+        assert {"id": "weijian-health-list", "version": 1} in listed["templates"]
+        response = await health.get("/exports/weijian-health-list.xlsx", params={"region": "350304100001"})
+        assert response.status_code == 200
+
+        renamed = await graphql(health, SAVE, {"d": definition.replace("测试表", "健康名单"), "v": 1})
+        assert renamed["saveTemplate"]["template"]["version"] == 2
+        stale = await graphql(health, SAVE, {"d": definition, "v": 1})
+        assert stale["saveTemplate"] == {
+            "template": None,
+            "errors": [
+                {
+                    "field": "version",
+                    "code": "CONFLICT",
+                    "message": "version: template `weijian-health-list` is at version 2, not 1; reload it and apply your change again",
+                    "currentVersion": 2,
+                }
+            ],
+        }
+    async with as_user("minzheng") as civil_affairs:
+        refused = await graphql(civil_affairs, DELETE, {"id": "weijian-health-list", "v": 2})
+        assert refused["deleteTemplate"]["errors"] == [
+            {"field": "department", "code": "FORBIDDEN", "message": "department: only weijian's analysts may change its templates, not 民政局", "currentVersion": None}
+        ]
+    assert await saved_rows(engine, "weijian-health-list") == 2
+    async with as_user("weijian") as health:
+        deleted = await graphql(health, DELETE, {"id": "weijian-health-list", "v": 2})
+        assert deleted["deleteTemplate"]["errors"] == []
+        response = await health.get("/exports/weijian-health-list.xlsx")
+        assert response.status_code == 404
+    assert await saved_rows(engine, "weijian-health-list") == 3  # the deletion is a version too
+
+
+async def test_refused_saves_write_nothing(as_user, engine):
+    async with as_user("minzheng") as civil_affairs:
+        other = await graphql(civil_affairs, SAVE, {"d": GOOD.format(id="not-mine")})
+        shipped = await graphql(civil_affairs, SAVE, {"d": GOOD.format(id="dibao-dongtai").replace("weijian", "minzheng")})
+        definition = GOOD.format(id="broken-form").replace("department: weijian", "department: minzheng")
+        broken = await graphql(civil_affairs, SAVE, {"d": definition.replace("healthStatus", "chronicDiseases")})
+    assert other["saveTemplate"]["errors"] == [
+        {"field": "department", "code": "FORBIDDEN", "message": "department: only weijian's analysts may change its templates, not 民政局", "currentVersion": None}
+    ]
+    assert shipped["saveTemplate"]["errors"] == [
+        {"field": "id", "code": "FORBIDDEN", "message": "id: `dibao-dongtai` is a shipped template (templates/dibao-dongtai.yaml); choose another id", "currentVersion": None}
+    ]
+    # minzheng may not read Person.chronicDiseases: the query does not validate in its view
+    assert broken["saveTemplate"]["errors"] == [
+        {
+            "field": "definition",
+            "code": "INVALID",
+            "message": "definition: line 8: query does not validate against the view of department minzheng: Cannot query field 'chronicDiseases' on type 'Person'.",
+            "currentVersion": None,
+        }
+    ]
+    for template_id in ("not-mine", "dibao-dongtai", "broken-form"):
+        assert await saved_rows(engine, template_id) == 0
+
+
+async def test_grassroots_roles_have_no_template_mutations(as_user):
+    async with as_user("dongxing") as cadre:
+        response = await cadre.post("/graphql", json={"query": SAVE, "variables": {"d": "x"}}, headers={"accept": "application/graphql-response+json"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["message"] == "Cannot query field 'saveTemplate' on type 'Mutation'."
