@@ -1,24 +1,21 @@
 """`GET /exports/{template}.xlsx?<variables>`: a department's form in one click.
 
 The template's query runs as the caller — their department's view of the
-schema, their jurisdiction — page by page into a write-only workbook on disk,
-which is then streamed out and deleted.
+schema, their jurisdiction — page by page; each page's rows are written into
+the xlsx and sent before the next page is read (see `hub.exports`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
+import logging
 import re
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import orjson
 from graphql import validate
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -36,7 +33,7 @@ if TYPE_CHECKING:
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PAGE_SIZE = 500
-CHUNK = 64 * 1024
+log = logging.getLogger("hub.exports")
 _UNKNOWN_FIELD = re.compile(r"Cannot query field '(\w+)' on type '(\w+)'")
 _UNKNOWN_ARGUMENT = re.compile(r"Unknown argument '(\w+)' on field '(\w+)\.(\w+)'")
 
@@ -123,7 +120,8 @@ class ExportEndpoint:
             if errors:
                 raise ExportError(403, _refusal(template, errors[0].message, caller))
             variables = template_variables(template, dict(request.query_params))
-            path = await self._write(request, request_id, caller, schema, template, variables)
+            export = Export(self, request, request_id, caller, schema, template, variables)
+            await export.first_page()  # what can go wrong mostly does here, before any byte is sent
         except ExportError as error:
             body = orjson.dumps({"errors": [{"message": str(error)}]})
             return Response(body, error.status, {"x-request-id": request_id}, media_type="application/json")
@@ -132,37 +130,63 @@ class ExportEndpoint:
             "content-disposition": f"attachment; filename=\"{template.id}.xlsx\"; filename*=UTF-8''{quote(filename)}",
             "x-request-id": request_id,
         }
-        return StreamingResponse(_read(path), media_type=XLSX, headers=headers, background=BackgroundTask(os.unlink, path))
+        return StreamingResponse(export.stream(), media_type=XLSX, headers=headers)
 
-    async def _write(self, request, request_id, caller, schema, template: Template, variables: dict) -> Path:
-        writer = SheetWriter(template, caller.org_unit, dt.date.today())
+
+class Export:
+    """One download: pages of the template's query, each written and sent before the next is read."""
+
+    def __init__(self, endpoint: ExportEndpoint, request, request_id, caller, schema, template: Template, variables) -> None:
+        self.endpoint = endpoint
+        self.request = request
+        self.request_id = request_id
+        self.caller = caller
+        self.schema = schema
+        self.template = template
+        self.variables = variables
+        self.writer = SheetWriter(template, caller.org_unit, dt.date.today())
+        self.after: str | None = None
+        self.has_next = True
+        self.rows = 0
+        self.context: Context | None = None
+
+    async def first_page(self) -> None:
         try:
-            return await self._fill(request, request_id, caller, schema, template, variables, writer)
-        finally:
-            writer.close()
+            await self._page()
+        except BaseException:
+            self.writer.close()
+            raise
 
-    async def _fill(self, request, request_id, caller, schema, template: Template, variables: dict, writer: SheetWriter) -> Path:
-        after = None
-        rows = 0
-        while True:
-            context = self.make_context(request, request_id, caller)  # fresh loaders per page: memory stays flat
-            result = await schema.execute(
-                template.query, variable_values={**variables, "first": PAGE_SIZE, "after": after}, context_value=context
-            )
-            if result.errors:
-                raise ExportError(*_execution_error(result.errors[0]))
-            page = result.data[template.rows]
-            rows += len(page["nodes"])
-            writer.add_nodes(page["nodes"])
-            if not page["pageInfo"]["hasNextPage"]:
-                break
-            after = page["pageInfo"]["endCursor"]
-        handle, name = tempfile.mkstemp(suffix=".xlsx", prefix="hub-export-")
-        os.close(handle)
-        writer.finish(Path(name))
-        context.audit.update(row_count=rows, operation_name=f"export {template.id}")
-        await self.record_access(caller, context, "ok")
-        return Path(name)
+    async def _page(self) -> None:
+        # A fresh context per page: its loaders' caches go with the page, so memory stays flat.
+        self.context = self.endpoint.make_context(self.request, self.request_id, self.caller)
+        result = await self.schema.execute(
+            self.template.query,
+            variable_values={**self.variables, "first": PAGE_SIZE, "after": self.after},
+            context_value=self.context,
+        )
+        if result.errors:
+            raise ExportError(*_execution_error(result.errors[0]))
+        page = result.data[self.template.rows]
+        self.rows += len(page["nodes"])
+        self.writer.add_nodes(page["nodes"])
+        self.has_next = page["pageInfo"]["hasNextPage"]
+        self.after = page["pageInfo"]["endCursor"]
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        try:
+            yield self.writer.take()
+            while self.has_next:
+                await self._page()
+                yield self.writer.take()
+            yield self.writer.finish()
+        except ExportError as error:  # the response has started: all we can do is stop it short
+            log.error("export %s for %s stopped after %d rows: %s", self.template.id, self.caller.username, self.rows, error)
+            raise
+        finally:
+            self.writer.close()
+        self.context.audit.update(row_count=self.rows, operation_name=f"export {self.template.id}")
+        await self.endpoint.record_access(self.caller, self.context, "ok")
 
 
 def _execution_error(error) -> tuple[int, str]:
@@ -176,7 +200,3 @@ def _execution_error(error) -> tuple[int, str]:
     raise original
 
 
-async def _read(path: Path) -> AsyncIterator[bytes]:
-    with path.open("rb") as file:
-        while chunk := file.read(CHUNK):
-            yield chunk

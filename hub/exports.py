@@ -1,24 +1,31 @@
-"""Writing a template's rows into an xlsx in the department's paper format.
+"""Writing a template's rows into an xlsx in the department's paper format, as a stream.
 
-openpyxl's write-only workbook: rows go to disk as they arrive, page by page,
-so memory stays flat however many rows there are. Layout: merged title and
-subtitle, merged multi-level headers, borders, wrapped headers, frozen header
-rows repeated on every printed page, paper size and orientation, margins,
-page numbers, optional village subtotals, and the signature block.
+openpyxl's write-only workbook writes each row as it arrives; here its sheet
+goes straight into the zip entry of the file being sent (an xlsx is a zip, and
+a zip can be written front to back), so compressed bytes leave page by page:
+memory stays flat however many rows there are, and the download starts before
+the last row is read. The small parts (styles, workbook, content types) follow
+the sheet at the end. Layout: merged title and subtitle, merged multi-level
+headers, borders, wrapped headers, frozen header rows repeated on every printed
+page, paper size and orientation, margins, page numbers, optional village
+subtotals, and the signature block.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.worksheet.page import PageMargins
+from openpyxl.writer.excel import ExcelWriter
 
 from hub.templates import PAPERS, Column, Template
 
@@ -73,12 +80,44 @@ def _age(born: str | None, today: dt.date) -> int | None:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
+class Chunks:
+    """A write-only, unseekable file: what zipfile writes waits here until `take()`."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
+
+
+class _SheetAlreadyWritten(ExcelWriter):
+    """openpyxl's package writer, minus copying the sheet: it went into the archive as it was written."""
+
+    def write_worksheet(self, ws) -> None:
+        ws._drawing = SpreadsheetDrawing()
+        ws._rels = ws._writer._rels
+        self.manifest.append(ws)
+
+
 class SheetWriter:
     def __init__(self, template: Template, unit: str, today: dt.date) -> None:
         self.template = template
         self.today = today
+        self.out = Chunks()
+        self.archive = zipfile.ZipFile(self.out, "w", zipfile.ZIP_DEFLATED)
         self.workbook = Workbook(write_only=True)
         self.sheet = self.workbook.create_sheet(title=template.title[:31])
+        self.sheet._id = 1
+        self.entry = self.archive.open(self.sheet.path[1:], "w")
         self.columns = template.columns
         self.levels = max(len(c.headers) for c in self.columns)
         self.row = 0
@@ -112,6 +151,10 @@ class SheetWriter:
         sheet.print_options.horizontalCentered = True
         sheet.oddFooter.center.text = "第 &P 页 共 &N 页"
         sheet.evenFooter.center.text = "第 &P 页 共 &N 页"
+        # The sheet's XML goes into the archive's entry, not a temporary file (widths and
+        # frozen panes are written first, so they are set above).
+        sheet._writer = WorksheetWriter(sheet, out=self.entry)
+        sheet._writer.write_top()
 
         self._append([self._cell(template.title, TITLE_FONT, CENTER)], height=32)
         self._merge(1, 1, 1, width)
@@ -161,7 +204,12 @@ class SheetWriter:
         for node in nodes:
             self._groups.setdefault(str(value_at(node, self.template.group_by) or ""), []).append(node)
 
-    def finish(self, path: Path) -> None:
+    def take(self) -> bytes:
+        """The compressed bytes written since the last call: send them."""
+        return self.out.take()
+
+    def finish(self) -> bytes:
+        """Write what remains (groups, totals, signature, the package's other parts); return the last bytes."""
         template = self.template
         for group, nodes in self._groups.items():
             self.number = 0
@@ -175,13 +223,17 @@ class SheetWriter:
             self._total_row("合计", self.totals)
         if template.signature:
             self._signature()
-        self.workbook.save(path)
+        self.sheet.close()
+        self.entry.close()
+        _SheetAlreadyWritten(self.workbook, self.archive).save()
+        return self.out.take()
 
     def close(self) -> None:
-        """Release the sheet's temporary file when the export failed halfway (saving releases it too)."""
+        """Let go of a half-written file when the export stops early (after `finish` it does nothing)."""
         if not self.sheet.closed:
             self.sheet.close()
-            self.sheet._writer.cleanup()
+        self.entry.close()
+        self.archive.close()
 
     def _data_row(self, node: dict) -> None:
         self.number += 1

@@ -275,3 +275,24 @@ def test_template_docs_example_is_valid(tmp_path, schemas):
     path.write_text(textwrap.dedent(example), encoding="utf-8")
     template = load_template(path, schemas.full._schema, {k: s._schema for k, s in schemas.departments.items()})
     assert template.group_by == ("village", "name")
+
+
+async def test_the_file_streams_before_the_last_row_is_read(app, engine, schemas, tokens, client):
+    """The first compressed bytes are ready after the first page; later pages are read while sending."""
+    from hub import accounts
+    from hub.export_endpoint import PAGE_SIZE, Export, ExportEndpoint
+
+    endpoint = next(route.endpoint for route in app.routes if isinstance(getattr(route, "endpoint", None), ExportEndpoint))
+    town = await region_code(client, "西天尾镇")
+    caller = await accounts.authenticate(engine, tokens["renshe"])
+    template = app.state.templates.files["jiuye-shebao"]
+    export = Export(endpoint, None, "stream-test", caller, schemas.departments["renshe"], template, {"region": town, "minAge": 16, "maxAge": 60})
+    await export.first_page()
+    stream = export.stream()
+    first = await anext(stream)
+    assert first.startswith(b"PK\x03\x04")  # a zip's first local header: the download has begun
+    assert export.has_next and export.rows == PAGE_SIZE  # …with only the first page read
+    rest = [chunk async for chunk in stream]
+    ws = load_workbook(io.BytesIO(first + b"".join(rest))).active
+    assert export.rows > PAGE_SIZE
+    assert len(data_rows(ws, template)) == export.rows
