@@ -370,3 +370,31 @@ class SavedTemplate(Base):
     saved_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), info=label("保存时间"))
 
     __table_args__ = (UniqueConstraint("template_id", "version"),)
+
+
+class ChangeSource(LabelledEnum):
+    API = "API", "接口"
+    FILL_SHEET = "FILL_SHEET", "填报表"
+    IMPORT = "IMPORT", "导入"
+
+
+class Change(Base):
+    """One field of one record changed: written in the same transaction as the change itself."""
+
+    __tablename__ = "changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity: Mapped[str] = mapped_column(String(32), info=label("对象类型"))
+    record_id: Mapped[int] = mapped_column(Integer, info=label("记录ID"))
+    field: Mapped[str] = mapped_column(String(64), info=label("字段"))
+    old_value: Mapped[str | None] = mapped_column(Text, info=label("原值"))
+    new_value: Mapped[str | None] = mapped_column(Text, info=label("新值"))
+    version: Mapped[int] = mapped_column(Integer, info=label("修改后版本"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), info=label("修改人"))
+    username: Mapped[str] = mapped_column(String(64), info=label("修改人用户名"))
+    org_unit: Mapped[str] = mapped_column(String(64), info=label("修改单位"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), info=label("修改时间"))
+    source: Mapped[ChangeSource] = mapped_column(_enum(ChangeSource, "change_source"), info=label("来源"))
+    request_id: Mapped[str] = mapped_column(String(64), info=label("请求编号"))
+
+    __table_args__ = (Index("ix_changes_entity_record", "entity", "record_id", "id"),)

@@ -16,6 +16,7 @@ from strawberry import UNSET
 from strawberry.utils.str_converters import to_camel_case
 
 from hub.permissions import WriteRefused, check_write
+from resolvers import history
 from resolvers.context import Context
 from resolvers.records import record_class
 from resolvers.scope import Subtree
@@ -91,8 +92,8 @@ async def update_record(
     if ctx.scope is not None:
         where.append(in_scope(ctx.scope))
     async with ctx.engine.begin() as connection:
-        current = (await connection.execute(select(table.c.version).where(*where))).scalar_one_or_none()
-        if current is None:  # outside the caller's jurisdiction looks the same: existence does not leak
+        before = (await connection.execute(select(table).where(*where))).one_or_none()
+        if before is None:  # outside the caller's jurisdiction looks the same: existence does not leak
             return WriteResult(None, [FieldProblem("id", "NOT_FOUND", f"id: no {type_name} has id {record_id}")])
         changed = await connection.execute(
             update(table)
@@ -113,5 +114,8 @@ async def update_record(
                     )
                 ],
             )
+        # The history goes in the same transaction: no change without its record, nor the reverse.
+        fields = {field: (getattr(before, column), values[column]) for column, (field, _) in changes.items()}
+        await history.record(connection, ctx, type_name, record_id, version + 1, fields)
         row = (await connection.execute(select(table).where(table.c.id == record_id))).one()
     return WriteResult(record_class(table)(*row), [])

@@ -10,6 +10,7 @@ from strawberry.types import Info
 from hub import models
 from resolvers import regions
 from schema.fields import column, gql_enum
+from schema.history import history_field
 
 if TYPE_CHECKING:
     from schema.regions import Region
@@ -33,6 +34,7 @@ class Enterprise:
     safety_contact_phone: str | None = column(c.safety_contact_phone)
     flood_risk: RiskLevel | None = column(c.flood_risk)
     version: int = column(c.version)
+    history = history_field("Enterprise")
 
     @strawberry.field(description="所在村（社区）")
     def village(self, info: Info) -> Annotated[Region, strawberry.lazy("schema.regions")]:

@@ -12,6 +12,7 @@ from hub import models
 from resolvers import enterprises, flood_points, regions
 from schema.enterprises import RiskLevel
 from schema.fields import column, gql_enum
+from schema.history import history_field
 
 if TYPE_CHECKING:
     from schema.enterprises import Enterprise
@@ -46,6 +47,7 @@ class FloodPoint:
     responsible_person: str = column(c.responsible_person)
     responsible_phone: str = column(c.responsible_phone)
     version: int = column(c.version)
+    history = history_field("FloodPoint")
 
     @strawberry.field(description="所在村（社区）")
     def village(self, info: Info) -> Annotated[Region, strawberry.lazy("schema.regions")]:

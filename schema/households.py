@@ -12,6 +12,7 @@ from hub.models import Household as HouseholdModel
 from hub.models import HousingSafetyGrade as HousingSafetyGradeModel
 from resolvers import households, regions
 from schema.fields import column, filter_arg, gql_enum
+from schema.history import history_field
 
 if TYPE_CHECKING:
     from schema.persons import Person
@@ -44,6 +45,7 @@ class Household:
     subsidy_monthly: float | None = column(c.subsidy_monthly)
     housing_safety_grade: HousingSafetyGrade | None = column(c.housing_safety_grade)
     version: int = column(c.version)
+    history = history_field("Household")
 
     @strawberry.field(description="所属村（社区）")
     def village(self, info: Info) -> Annotated[Region, strawberry.lazy("schema.regions")]:

@@ -12,6 +12,7 @@ from hub import models
 from resolvers import households, persons
 from schema.errors import FieldError
 from schema.fields import column, gql_enum, input_column
+from schema.history import history_field
 
 if TYPE_CHECKING:
     from schema.households import Household
@@ -48,6 +49,7 @@ class Person:
     recent_status: str | None = column(c.recent_status)
     recent_status_date: dt.date | None = column(c.recent_status_date)
     version: int = column(c.version)
+    history = history_field("Person")
 
     @strawberry.field(description="年龄（周岁，按今天计算）")
     def age(self) -> int:

@@ -12,6 +12,7 @@ from hub.models import RegionLevel as RegionLevelModel
 from resolvers import enterprises, flood_points, households, regions
 from schema.connections import Connection
 from schema.fields import After, First, column, gql_enum
+from schema.history import history_field
 from schema.households import (
     ElderlyAlone,
     ExtremePoverty,
@@ -44,6 +45,7 @@ class Region:
     phone: str | None = column(c.phone)
     address: str | None = column(c.address)
     version: int = column(c.version)
+    history = history_field("Region")
 
     @strawberry.field(description="上级区划")
     def parent(self, info: Info) -> Region | None:
