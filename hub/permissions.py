@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from hub.models import Role
 from hub.policy import Policy
 
 if TYPE_CHECKING:
@@ -24,6 +25,8 @@ class WriteRefused(Exception):
 def check_write(policy: Policy, caller: Caller, type_name: str, field: str) -> None:
     """Raise `WriteRefused` naming the field unless the caller's role may write `type_name.field`."""
     ref = f"{type_name}.{field}"
-    if ref not in policy.roles[caller.role].writes:
+    department = policy.departments.get(caller.department or "")
+    owned = department.writes if department is not None and caller.role is Role.DEPARTMENT_ANALYST else frozenset()
+    if ref not in policy.roles[caller.role].writes and ref not in owned:
         who = caller.role.label if caller.department is None else f"{caller.role.label}（{caller.org_unit}）"
         raise WriteRefused(field, f"{field}: {who} may not change {ref}")

@@ -62,6 +62,7 @@ class Department:
     key: str
     name: str
     grants: dict[str, Grant]  # "Type.field" -> grant
+    writes: frozenset[str] = frozenset()  # "Type.field" the department owns (e.g. low-income approval)
 
 
 @dataclass(frozen=True)
@@ -90,9 +91,12 @@ class Policy:
 
     def department_visibility(self, key: str) -> dict[str, dict[str, Mode]]:
         """type -> field -> mode, as the department's grants say."""
+        department = self.departments[key]
         visible: dict[str, dict[str, Mode]] = {}
-        for grant in self.departments[key].grants.values():
+        for grant in department.grants.values():
             visible.setdefault(grant.type_name, {})[grant.field_name] = grant.mode
+        for ref in department.writes:  # writing needs the version it read (optimistic locking)
+            visible[ref.partition(".")[0]]["version"] = Mode.READ
         return visible
 
 
@@ -149,7 +153,7 @@ def load_policy(schema: GraphQLSchema, path: Path | None = None) -> Policy:
 
     departments: dict[str, Department] = {}
     for key, node in root.require("departments", "the policy").mapping("departments").items():
-        node.only_keys({"name", "grants"}, f"department {key}")
+        node.only_keys({"name", "grants", "writes"}, f"department {key}")
         name = node.require("name", f"department {key}").text(f"department {key}: name")
         grants: dict[str, Grant] = {}
         for grant_node in node.require("grants", f"department {key}").sequence(f"department {key}: grants"):
@@ -174,7 +178,17 @@ def load_policy(schema: GraphQLSchema, path: Path | None = None) -> Policy:
                 if ref in grants:
                     raise field_node.error(f"{what}: `{ref}` is already granted at line {grants[ref].line}")
                 grants[ref] = Grant(type_name, field_name, mode, purpose, field_node.line)
-        departments[key] = Department(key, name, grants)
+        writes: set[str] = set()
+        for write_node in node.get("writes").sequence(f"department {key}: writes") if node.get("writes") else []:
+            what = f"department {key}: writes"
+            write_node.only_keys({"fields", "purpose"}, what)
+            write_node.require("purpose", what).text(f"{what}: purpose")
+            for field_node in write_node.require("fields", what).sequence(f"{what}: fields"):
+                ref = ".".join(field_ref(field_node, what))
+                if grants.get(ref) is None or grants[ref].mode is not Mode.READ:
+                    raise field_node.error(f"{what}: `{ref}` must also be granted `read` to write it")
+                writes.add(ref)
+        departments[key] = Department(key, name, grants, frozenset(writes))
 
     return Policy(str(path), departments, roles, sensitive, base_fields)
 

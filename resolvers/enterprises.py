@@ -19,6 +19,7 @@ from resolvers.prefetch import Relation, relations
 from resolvers.regions import REGION_BY_ID, subtree
 from resolvers.scope import Subtree
 from resolvers.text import contains
+from resolvers.writes import Writable, mobile
 
 enterprises = Enterprise.__table__
 
@@ -74,3 +75,14 @@ async def list_enterprises(
 
 async def village_enterprises(info: Info, village: Any, first: int | None, after: str | None) -> Page:
     return await child_page(info, VILLAGE_ENTERPRISES, "Enterprise", village.id, first, after)
+
+
+def _employees(value: int) -> int:
+    if not 0 <= value <= 1_000_000:
+        raise ValueError(f"must be between 0 and 1000000, got {value}")
+    return value
+
+
+ENTERPRISE = Writable(
+    "Enterprise", enterprises, enterprise_in, ENTERPRISE_BY_ID, {"phone": mobile, "safety_contact_phone": mobile, "employees": _employees}
+)

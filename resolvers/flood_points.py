@@ -17,6 +17,7 @@ from resolvers.pagination import Page
 from resolvers.prefetch import Relation, relations
 from resolvers.regions import REGION_BY_ID, subtree
 from resolvers.scope import Subtree
+from resolvers.writes import Writable, mobile
 
 flood_points = FloodPoint.__table__
 photos = FloodPointPhoto.__table__
@@ -67,3 +68,6 @@ async def village_flood_points(info: Info, village: Any, first: int | None, afte
 
 def flood_point_photos(ctx: Context, point: Any) -> Any:
     return ctx.load_now(FLOOD_POINT_PHOTOS, point.id)
+
+
+FLOOD_POINT = Writable("FloodPoint", flood_points, flood_point_in, FLOOD_POINT_BY_ID, {"responsible_phone": mobile})

@@ -16,6 +16,7 @@ from resolvers.pagination import Page
 from resolvers.prefetch import Relation, relations
 from resolvers.regions import REGION_BY_ID, subtree
 from resolvers.scope import Subtree
+from resolvers.writes import Writable, mobile, non_negative, not_in_future
 
 households = Household.__table__
 persons = Person.__table__
@@ -85,3 +86,12 @@ def head(ctx: Context, household: Any) -> Any:
 
 def member_count(ctx: Context, household: Any) -> Any:
     return then(members(ctx, household), len)
+
+
+HOUSEHOLD = Writable(
+    "Household",
+    households,
+    household_in,
+    HOUSEHOLD_BY_ID,
+    {"phone": mobile, "low_income_since": not_in_future, "income_per_person_monthly": non_negative, "subsidy_monthly": non_negative},
+)

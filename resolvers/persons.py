@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from strawberry.types import Info
 
-from hub.identifiers import InvalidIdentifier, parse_id_number, validate_mobile
+from hub.identifiers import InvalidIdentifier, parse_id_number
 from hub.models import Gender, HealthStatus, KeyCareReason, Person, ResidenceStatus
 from resolvers.context import Context
 from resolvers.dataloaders import RowByKey, equal_to
-from resolvers.errors import UserInputError, int_id
+from resolvers.errors import UserInputError
 from resolvers.households import HOUSEHOLD_BY_ID, household_in, households
 from resolvers.lists import root_page
 from resolvers.pagination import Page
@@ -21,7 +21,7 @@ from resolvers.prefetch import Relation, relations
 from resolvers.regions import subtree
 from resolvers.scope import Subtree
 from resolvers.text import contains
-from resolvers.writes import WriteResult, changes_from, update_record
+from resolvers.writes import Writable, mobile, not_in_future
 
 persons = Person.__table__
 
@@ -99,34 +99,7 @@ async def list_persons(
     return await root_page(info, "Person", persons.c.id, filter_.clauses(), first, after, person_in)
 
 
-def _not_in_future(day: dt.date) -> dt.date:
-    if day > dt.date.today():
-        raise ValueError(f"{day.isoformat()} is in the future")
-    return day
+PERSON_VALIDATORS = {"phone": mobile, "recent_status_date": not_in_future}
 
 
-def _mobile(value: str) -> str:
-    try:
-        return validate_mobile(value)
-    except InvalidIdentifier as error:
-        raise ValueError(str(error)) from None
-
-
-PERSON_VALIDATORS = {"phone": _mobile, "recent_status_date": _not_in_future}
-
-
-async def update_person(info: Info, person_id: str, version: int, input_: Any) -> WriteResult:
-    ctx = info.context
-    result = await update_record(
-        ctx,
-        type_name="Person",
-        table=persons,
-        record_id=int_id(person_id),
-        version=version,
-        changes=changes_from(input_),
-        validators=PERSON_VALIDATORS,
-        in_scope=person_in,
-    )
-    if result.record is not None:  # later fields of this request read the new values
-        ctx.loader(PERSON_BY_ID).clear(result.record.id).prime(result.record.id, result.record)
-    return result
+PERSON = Writable("Person", persons, person_in, PERSON_BY_ID, PERSON_VALIDATORS)

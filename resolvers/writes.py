@@ -15,6 +15,7 @@ from sqlalchemy import Column, ColumnElement, Table, select, update
 from strawberry import UNSET
 from strawberry.utils.str_converters import to_camel_case
 
+from hub.identifiers import InvalidIdentifier, validate_mobile
 from hub.permissions import WriteRefused, check_write
 from resolvers import history
 from resolvers.context import Context
@@ -37,6 +38,52 @@ class WriteResult:
 
 
 Validator = Callable[[Any], Any]  # returns the normalised value or raises ValueError with the reason
+
+
+@dataclass(frozen=True)
+class Writable:
+    """What the write path needs to know of a type: its table, scope, lookup loader and field rules."""
+
+    type_name: str
+    table: Table
+    in_scope: Callable[[Subtree], ColumnElement[bool]]
+    by_id: Any  # the RowByKey loader spec, primed with the new row
+    validators: dict[str, Validator]
+
+
+async def update_entity(ctx: Context, entity: Writable, record_id: int, version: int, input_: Any) -> WriteResult:
+    result = await update_record(
+        ctx,
+        type_name=entity.type_name,
+        table=entity.table,
+        record_id=record_id,
+        version=version,
+        changes=changes_from(input_),
+        validators=entity.validators,
+        in_scope=entity.in_scope,
+    )
+    if result.record is not None:  # later fields of this request read the new values
+        ctx.loader(entity.by_id).clear(record_id).prime(record_id, result.record)
+    return result
+
+
+def not_in_future(day: dt.date) -> dt.date:
+    if day > dt.date.today():
+        raise ValueError(f"{day.isoformat()} is in the future")
+    return day
+
+
+def mobile(value: str) -> str:
+    try:
+        return validate_mobile(value)
+    except InvalidIdentifier as error:
+        raise ValueError(str(error)) from None
+
+
+def non_negative(value: float) -> float:
+    if value < 0:
+        raise ValueError(f"must not be negative, got {value}")
+    return value
 
 
 def changes_from(input_: Any) -> dict[str, tuple[str, Any]]:

@@ -96,9 +96,16 @@ class Schemas:
             settings, Projection(self.policy.base_visibility(), targets, self.policy.base_data_writable())
         )
         self.departments = {
-            # Departments keep their own templates: the template mutations show in their views.
-            key: build_schema(settings, Projection(self.policy.department_visibility(key), targets, frozenset({"Template"})))
-            for key in self.policy.departments
+            # Departments keep their own templates, and write the fields they own.
+            key: build_schema(
+                settings,
+                Projection(
+                    self.policy.department_visibility(key),
+                    targets,
+                    frozenset({"Template", *(ref.partition(".")[0] for ref in department.writes)}),
+                ),
+            )
+            for key, department in self.policy.departments.items()
         }
 
     def for_caller(self, role: Role, department: str | None) -> HubSchema | None:

@@ -9,7 +9,8 @@ from strawberry.types import Info
 
 from hub import models
 from resolvers import regions
-from schema.fields import column, gql_enum
+from schema.errors import FieldError
+from schema.fields import column, gql_enum, input_column
 from schema.history import history_field
 
 if TYPE_CHECKING:
@@ -39,3 +40,22 @@ class Enterprise:
     @strawberry.field(description="所在村（社区）")
     def village(self, info: Info) -> Annotated[Region, strawberry.lazy("schema.regions")]:
         return regions.region_by_id(info.context, self.village_id)
+
+
+@strawberry.input(description="企业信息中可修改的字段；不传的字段保持不变")
+class EnterpriseInput:
+    name: str | None = input_column(c.name)
+    legal_representative: str | None = input_column(c.legal_representative)
+    phone: str | None = input_column(c.phone)
+    address: str | None = input_column(c.address)
+    industry: str | None = input_column(c.industry)
+    employees: int | None = input_column(c.employees)
+    safety_contact: str | None = input_column(c.safety_contact)
+    safety_contact_phone: str | None = input_column(c.safety_contact_phone)
+    flood_risk: RiskLevel | None = input_column(c.flood_risk)
+
+
+@strawberry.type(description="修改企业的结果：成功时返回修改后的企业，否则返回每个字段的错误（什么都没有写入）")
+class EnterprisePayload:
+    enterprise: Enterprise | None = strawberry.field(description="修改后的企业")
+    errors: list[FieldError] = strawberry.field(description="错误；为空表示成功")

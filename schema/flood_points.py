@@ -11,7 +11,8 @@ from strawberry.types import Info
 from hub import models
 from resolvers import enterprises, flood_points, regions
 from schema.enterprises import RiskLevel
-from schema.fields import column, gql_enum
+from schema.errors import FieldError
+from schema.fields import column, gql_enum, input_column
 from schema.history import history_field
 
 if TYPE_CHECKING:
@@ -62,3 +63,19 @@ class FloodPoint:
     @strawberry.field(description="照片")
     def photos(self, info: Info) -> list[FloodPointPhoto]:
         return flood_points.flood_point_photos(info.context, self)
+
+
+@strawberry.input(description="易涝点信息中可修改的字段；不传的字段保持不变")
+class FloodPointInput:
+    name: str | None = input_column(c.name)
+    description: str | None = input_column(c.description)
+    risk_level: RiskLevel | None = input_column(c.risk_level)
+    status: FloodPointStatus | None = input_column(c.status)
+    responsible_person: str | None = input_column(c.responsible_person)
+    responsible_phone: str | None = input_column(c.responsible_phone)
+
+
+@strawberry.type(description="修改易涝点的结果：成功时返回修改后的易涝点，否则返回每个字段的错误（什么都没有写入）")
+class FloodPointPayload:
+    flood_point: FloodPoint | None = strawberry.field(description="修改后的易涝点")
+    errors: list[FieldError] = strawberry.field(description="错误；为空表示成功")

@@ -11,7 +11,8 @@ from strawberry.types import Info
 from hub.models import Household as HouseholdModel
 from hub.models import HousingSafetyGrade as HousingSafetyGradeModel
 from resolvers import households, regions
-from schema.fields import column, filter_arg, gql_enum
+from schema.errors import FieldError
+from schema.fields import column, filter_arg, gql_enum, input_column
 from schema.history import history_field
 
 if TYPE_CHECKING:
@@ -62,3 +63,24 @@ class Household:
     @strawberry.field(description="家庭人口数")
     def member_count(self, info: Info) -> int:
         return households.member_count(info.context, self)
+
+
+@strawberry.input(description="户信息中可修改的字段；不传的字段保持不变")
+class HouseholdInput:
+    address: str | None = input_column(c.address)
+    grid_name: str | None = input_column(c.grid_name)
+    phone: str | None = input_column(c.phone)
+    low_income: bool | None = input_column(c.low_income)
+    extreme_poverty: bool | None = input_column(c.extreme_poverty)
+    elderly_alone: bool | None = input_column(c.elderly_alone)
+    poverty_monitored: bool | None = input_column(c.poverty_monitored)
+    low_income_since: dt.date | None = input_column(c.low_income_since)
+    income_per_person_monthly: float | None = input_column(c.income_per_person_monthly)
+    subsidy_monthly: float | None = input_column(c.subsidy_monthly)
+    housing_safety_grade: HousingSafetyGrade | None = input_column(c.housing_safety_grade)
+
+
+@strawberry.type(description="修改户的结果：成功时返回修改后的户，否则返回每个字段的错误（什么都没有写入）")
+class HouseholdPayload:
+    household: Household | None = strawberry.field(description="修改后的户")
+    errors: list[FieldError] = strawberry.field(description="错误；为空表示成功")

@@ -8,25 +8,58 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from resolvers import persons
+from resolvers import enterprises, flood_points, households, persons
+from resolvers.errors import int_id
+from resolvers.writes import WriteResult, update_entity
+from schema.enterprises import EnterpriseInput, EnterprisePayload
 from schema.errors import FieldError
 from schema.fields import RecordId
+from schema.flood_points import FloodPointInput, FloodPointPayload
+from schema.households import HouseholdInput, HouseholdPayload
 from schema.persons import PersonInput, PersonPayload
 from schema.templates import TemplatePayload
+
+Version = Annotated[int, strawberry.argument(description="读取时的版本号（乐观锁：别人已先改过则拒绝，并告知当前版本）")]
+
+
+class Changes:
+    """`Changes[SomeInput]`: the mutation's input argument, described once."""
+
+    def __class_getitem__(cls, input_type: type) -> object:
+        return Annotated[input_type, strawberry.argument(description="要修改的字段（只改传入的字段）")]
+
+
+def _errors(result: WriteResult) -> list[FieldError]:
+    return [FieldError(**vars(problem)) for problem in result.problems]
 
 
 @strawberry.type(description="修改入口：只改传入的字段；每次修改须带上读取时的版本号")
 class Mutation:
-    @strawberry.mutation(description="修改人员信息（含走访后的近期动态）", metadata={"writes": "Person"})
-    async def update_person(
-        self,
-        info: Info,
-        id: RecordId,
-        version: Annotated[int, strawberry.argument(description="读取时的版本号（乐观锁）")],
-        input: Annotated[PersonInput, strawberry.argument(description="要修改的字段")],
-    ) -> PersonPayload:
-        result = await persons.update_person(info, id, version, input)
-        return PersonPayload(person=result.record, errors=[FieldError(**vars(p)) for p in result.problems])
+    @strawberry.mutation(description="修改人员信息（含走访后的近期动态；迁出、死亡改人员状态，不删除）", metadata={"writes": "Person"})
+    async def update_person(self, info: Info, id: RecordId, version: Version, input: Changes[PersonInput]) -> PersonPayload:
+        result = await update_entity(info.context, persons.PERSON, int_id(id), version, input)
+        return PersonPayload(person=result.record, errors=_errors(result))
+
+    @strawberry.mutation(description="修改户信息", metadata={"writes": "Household"})
+    async def update_household(
+        self, info: Info, id: RecordId, version: Version, input: Changes[HouseholdInput]
+    ) -> HouseholdPayload:
+        result = await update_entity(info.context, households.HOUSEHOLD, int_id(id), version, input)
+        return HouseholdPayload(household=result.record, errors=_errors(result))
+
+    @strawberry.mutation(description="修改企业信息（一企一档）", metadata={"writes": "Enterprise"})
+    async def update_enterprise(
+        self, info: Info, id: RecordId, version: Version, input: Changes[EnterpriseInput]
+    ) -> EnterprisePayload:
+        result = await update_entity(info.context, enterprises.ENTERPRISE, int_id(id), version, input)
+        return EnterprisePayload(enterprise=result.record, errors=_errors(result))
+
+    @strawberry.mutation(description="修改易涝点信息（巡查、整治进度）", metadata={"writes": "FloodPoint"})
+    async def update_flood_point(
+        self, info: Info, id: RecordId, version: Version, input: Changes[FloodPointInput]
+    ) -> FloodPointPayload:
+        result = await update_entity(info.context, flood_points.FLOOD_POINT, int_id(id), version, input)
+        return FloodPointPayload(flood_point=result.record, errors=_errors(result))
 
     @strawberry.mutation(description="保存本部门的表样（新建或修改；须带上读取时的版本号）", metadata={"writes": "Template"})
     async def save_template(

@@ -46,6 +46,8 @@ def granted_leaves(policy, department: str) -> dict[str, set[str]]:
     expected: dict[str, set[str]] = {}
     for grant in policy.departments[department].grants.values():
         expected.setdefault(grant.type_name, set()).add(grant.field_name)
+    for ref in policy.departments[department].writes:  # a writer reads the version it changes
+        expected[ref.partition(".")[0]].add("version")
     return expected
 
 
@@ -61,8 +63,10 @@ def test_each_department_schema_has_exactly_its_granted_fields(schemas, departme
         leaves = {n for n, f in object_type.fields.items() if is_leaf_type(get_named_type(f.type))}
         assert leaves == expected[type_name], department
     assert "AccessLogEntry" not in schema.type_map
-    # Departments write no base data in this policy; they keep their own templates.
-    assert set(schema.mutation_type.fields) == {"saveTemplate", "deleteTemplate"}
+    # Departments keep their own templates, and update the types whose fields they own.
+    owned = {ref.partition(".")[0] for ref in schemas.policy.departments[department].writes}
+    updates = {f"update{t}" for t in owned}
+    assert set(schema.mutation_type.fields) == {"saveTemplate", "deleteTemplate", *updates}
 
 
 @pytest.mark.parametrize("username", sorted(ANALYSTS))

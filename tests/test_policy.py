@@ -128,3 +128,12 @@ def test_export_schema_for_a_department(tmp_path, schemas):
     sdl = target.read_text(encoding="utf-8")
     assert sdl == schemas.departments["weijian"].as_str() + "\n"
     assert "employer" not in sdl and "idNumber" in sdl and "type Enterprise" not in sdl
+
+
+def test_a_department_writes_only_what_it_reads(tmp_path, full_schema):
+    path = write(tmp_path, GOOD + "  writes:\n    - fields: [Person.employer]\n      purpose: 就业登记\n")
+    with pytest.raises(DataFileError) as error:
+        load_policy(full_schema, path)
+    assert str(error.value) == f"{path}:16: department weijian: writes: `Person.employer` must also be granted `read` to write it"
+    policy = load_policy(full_schema, write(tmp_path, GOOD + "  writes:\n    - fields: [Person.healthStatus]\n      purpose: 健康随访\n"))
+    assert policy.departments["weijian"].writes == {"Person.healthStatus"}

@@ -1,0 +1,101 @@
+"""The write path for every type: grants decide who changes what; bad values are refused by field."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import graphql
+from tests.test_queries import region_code
+
+UPDATE_HOUSEHOLD = """mutation($id: ID!, $v: Int!, $input: HouseholdInput!) {
+  updateHousehold(id: $id, version: $v, input: $input) { household { version lowIncome subsidyMonthly address } errors { field code message } } }"""
+UPDATE_FLOOD_POINT = """mutation($id: ID!, $v: Int!, $input: FloodPointInput!) {
+  updateFloodPoint(id: $id, version: $v, input: $input) { floodPoint { version riskLevel status } errors { field code message } } }"""
+UPDATE_ENTERPRISE = """mutation($id: ID!, $v: Int!, $input: EnterpriseInput!) {
+  updateEnterprise(id: $id, version: $v, input: $input) { enterprise { version phone floodRisk } errors { field code message } } }"""
+
+
+async def household_in(client, village: str) -> dict:
+    code = await region_code(client, village)
+    data = await graphql(client, "query($c: String) { households(regionCode: $c, first: 1) { nodes { id version } } }", {"c": code})
+    return data["households"]["nodes"][0]
+
+
+async def flood_point_in(client, town: str) -> dict:
+    code = await region_code(client, town)
+    data = await graphql(client, "query($c: String) { floodPoints(regionCode: $c, first: 1) { nodes { id version village { name } } } }", {"c": code})
+    return data["floodPoints"]["nodes"][0]
+
+
+async def test_civil_affairs_approves_low_income_but_cannot_move_house(as_user, client):
+    household = await household_in(client, "东星社区")
+    async with as_user("minzheng") as civil_affairs:
+        approved = await graphql(civil_affairs, UPDATE_HOUSEHOLD, {"id": household["id"], "v": household["version"], "input": {"lowIncome": True, "subsidyMonthly": 520}})
+        assert approved["updateHousehold"]["errors"] == []
+        assert approved["updateHousehold"]["household"]["lowIncome"] is True
+        assert approved["updateHousehold"]["household"]["subsidyMonthly"] == 520.0
+        moved = await graphql(civil_affairs, UPDATE_HOUSEHOLD, {"id": household["id"], "v": household["version"] + 1, "input": {"address": "别处"}})
+    assert moved["updateHousehold"]["errors"] == [
+        {"field": "address", "code": "FORBIDDEN", "message": "address: 部门数据分析人员（民政局） may not change Household.address"}
+    ]
+
+
+async def test_district_analyst_cannot_reach_another_district(as_user, client):
+    household = await household_in(client, "溪白村")  # 荔城区: reachable
+    elsewhere = (await graphql(client, '{ households(regionCode: "350302000000", first: 1) { nodes { id version } } }'))["households"]["nodes"][0]
+    async with as_user("licheng-minzheng") as analyst:
+        ok = await graphql(analyst, UPDATE_HOUSEHOLD, {"id": household["id"], "v": household["version"], "input": {"subsidyMonthly": 480}})
+        out = await graphql(analyst, UPDATE_HOUSEHOLD, {"id": elsewhere["id"], "v": elsewhere["version"], "input": {"subsidyMonthly": 480}})
+    assert ok["updateHousehold"]["errors"] == []
+    assert out["updateHousehold"]["errors"] == [{"field": "id", "code": "NOT_FOUND", "message": f"id: no Household has id {elsewhere['id']}"}]
+
+
+@pytest.mark.parametrize(
+    ("user", "change", "error"),
+    [
+        ("dongxing", {"lowIncome": False}, {"field": "lowIncome", "code": "FORBIDDEN", "message": "lowIncome: 村（社区）干部 may not change Household.lowIncome"}),
+        ("dongxing", {"address": "  "}, {"field": "address", "code": "INVALID", "message": "address: cannot be empty"}),
+        ("dongxing", {"phone": "010-1234"}, {"field": "phone", "code": "INVALID", "message": "phone: must be 11 digits, got 7"}),
+        ("dongxing", {"address": "东" * 129}, {"field": "address", "code": "INVALID", "message": "address: must be at most 128 characters, got 129"}),
+        ("minzheng", {"subsidyMonthly": -5}, {"field": "subsidyMonthly", "code": "INVALID", "message": "subsidyMonthly: must not be negative, got -5.0"}),
+        ("minzheng", {"lowIncomeSince": "2999-01-01"}, {"field": "lowIncomeSince", "code": "INVALID", "message": "lowIncomeSince: 2999-01-01 is in the future"}),
+    ],
+)
+async def test_bad_household_changes_name_the_field(as_user, client, user, change, error):
+    household = await household_in(client, "东星社区")
+    async with as_user(user) as writer:
+        result = await graphql(writer, UPDATE_HOUSEHOLD, {"id": household["id"], "v": household["version"], "input": change})
+    assert result["updateHousehold"] == {"household": None, "errors": [error]}
+    assert (await household_in(client, "东星社区"))["version"] == household["version"]  # nothing written
+
+
+async def test_flood_points_risk_by_emergency_status_by_the_village(as_user, client):
+    point = await flood_point_in(client, "西天尾镇")
+    async with as_user("yingji") as emergency:
+        rated = await graphql(emergency, UPDATE_FLOOD_POINT, {"id": point["id"], "v": point["version"], "input": {"riskLevel": "HIGH"}})
+        assert rated["updateFloodPoint"]["errors"] == []
+        refused = await graphql(emergency, UPDATE_FLOOD_POINT, {"id": point["id"], "v": point["version"] + 1, "input": {"status": "FIXED"}})
+        assert refused["updateFloodPoint"]["errors"][0]["code"] == "FORBIDDEN"
+    async with as_user("xitianwei") as coordinator:  # reads the town, writes nothing
+        result = await graphql(coordinator, UPDATE_FLOOD_POINT, {"id": point["id"], "v": point["version"] + 1, "input": {"status": "FIXING"}})
+    assert result["updateFloodPoint"]["errors"] == [
+        {"field": "status", "code": "FORBIDDEN", "message": "status: 乡镇协同中心工作人员 may not change FloodPoint.status"}
+    ]
+
+
+async def test_enterprise_contact_by_the_village_risk_by_emergency(as_user, client):
+    code = await region_code(client, "东星社区")
+    enterprise = (await graphql(client, "query($c: String) { enterprises(regionCode: $c, first: 1) { nodes { id version } } }", {"c": code}))["enterprises"]["nodes"]
+    if not enterprise:
+        pytest.fail("东星社区 should have an enterprise in the demo data")
+    enterprise = enterprise[0]
+    async with as_user("dongxing") as cadre:
+        result = await graphql(cadre, UPDATE_ENTERPRISE, {"id": enterprise["id"], "v": enterprise["version"], "input": {"phone": "13912345678"}})
+    assert result["updateEnterprise"]["errors"] == []
+    async with as_user("yingji") as emergency:  # 应急管理局 does not read enterprises' phone numbers
+        result = await graphql(
+            emergency,
+            UPDATE_ENTERPRISE.replace("version phone floodRisk", "version floodRisk"),
+            {"id": enterprise["id"], "v": enterprise["version"] + 1, "input": {"floodRisk": "HIGH"}},
+        )
+    assert result["updateEnterprise"]["enterprise"] == {"version": enterprise["version"] + 2, "floodRisk": "HIGH"}
