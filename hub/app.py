@@ -16,7 +16,7 @@ from starlette.routing import Route
 from hub import access_log, accounts, graphiql
 from hub.accounts import Caller
 from hub.db import create_engine
-from hub.export_endpoint import ExportEndpoint
+from hub.export_endpoint import ExportEndpoint, FillSheetUpload
 from hub.graphql_http import GraphQLEndpoint
 from hub.models import RegionLevel
 from hub.settings import Settings
@@ -69,6 +69,18 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
         record_access=record_access,
     )
 
+    fill_sheets = ExportEndpoint(
+        templates,
+        schemas,
+        authenticate=lambda token: accounts.authenticate(engine, token),
+        make_context=make_context,
+        record_access=record_access,
+        fill=True,
+    )
+    fill_sheet_upload = FillSheetUpload(
+        templates, schemas, authenticate=lambda token: accounts.authenticate(engine, token), make_context=make_context
+    )
+
     endpoint = GraphQLEndpoint(
         schemas,
         authenticate=lambda token: accounts.authenticate(engine, token),
@@ -105,6 +117,8 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
             Route("/graphql", endpoint),  # no methods=: the endpoint answers 405 itself
             Route("/healthz", healthz),
             Route("/exports/{template}.xlsx", exports, methods=["GET"]),
+            Route("/fill-sheets/{template}.xlsx", fill_sheets, methods=["GET"]),
+            Route("/fill-sheets", fill_sheet_upload, methods=["POST"]),
             *graphiql.graphiql_routes(settings.assets_dir),
         ],
         lifespan=lifespan,

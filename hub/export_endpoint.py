@@ -11,21 +11,31 @@ import datetime as dt
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import orjson
-from graphql import validate
+from graphql import parse, validate
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from hub.auth import SignInError, sign_in
 from hub.exports import SheetWriter
+from hub.fill_sheets import (
+    MAX_UPLOAD_BYTES,
+    FillSheetError,
+    apply_upload,
+    key_of,
+    plan,
+    read_sheet,
+)
 from hub.graphql_http import request_id_of
 from hub.template_store import TemplateStore
 from hub.templates import Template
 from resolvers.context import Context
 from resolvers.errors import UserInputError
+from resolvers.writables import WRITABLES
 from schema.build import Schemas
 
 if TYPE_CHECKING:
@@ -94,7 +104,10 @@ class ExportEndpoint:
         authenticate: Callable[[str], Awaitable[Caller | None]],
         make_context: Callable[[Request, str, Caller], Context],
         record_access: Callable[[Caller, Context, str], Awaitable[None]],
+        fill: bool = False,
     ) -> None:
+        """`fill=True` serves fill sheets (`/fill-sheets/…`) instead of printed forms."""
+        self.fill = fill
         self.templates = templates
         self.schemas = schemas
         self.authenticate = authenticate
@@ -120,12 +133,21 @@ class ExportEndpoint:
             if errors:
                 raise ExportError(403, _refusal(template, errors[0].message, caller))
             variables = template_variables(template, dict(request.query_params))
-            export = Export(self, request, request_id, caller, schema, template, variables)
+            query, fill_key = template.query, None
+            if self.fill:
+                try:
+                    fill_plan = plan(template, self.schemas.full._schema, WRITABLES)
+                except FillSheetError as error:
+                    raise ExportError(error.status, str(error)) from None
+                if validate(schema._schema, parse(fill_plan.query)):  # the caller must read each record's version
+                    raise ExportError(403, f"template {template.id}: {caller.org_unit} cannot read the versions a fill sheet needs")
+                query, fill_key = fill_plan.query, partial(key_of, fill_plan)
+            export = Export(self, request, request_id, caller, schema, template, variables, query, fill_key)
             await export.first_page()  # what can go wrong mostly does here, before any byte is sent
         except ExportError as error:
             body = orjson.dumps({"errors": [{"message": str(error)}]})
             return Response(body, error.status, {"x-request-id": request_id}, media_type="application/json")
-        filename = f"{template.title}.xlsx"
+        filename = f"{template.title}（填报）.xlsx" if self.fill else f"{template.title}.xlsx"
         headers = {
             "content-disposition": f"attachment; filename=\"{template.id}.xlsx\"; filename*=UTF-8''{quote(filename)}",
             "x-request-id": request_id,
@@ -136,7 +158,9 @@ class ExportEndpoint:
 class Export:
     """One download: pages of the template's query, each written and sent before the next is read."""
 
-    def __init__(self, endpoint: ExportEndpoint, request, request_id, caller, schema, template: Template, variables) -> None:
+    def __init__(
+        self, endpoint: ExportEndpoint, request, request_id, caller, schema, template: Template, variables, query: str, fill_key=None
+    ) -> None:
         self.endpoint = endpoint
         self.request = request
         self.request_id = request_id
@@ -144,7 +168,8 @@ class Export:
         self.schema = schema
         self.template = template
         self.variables = variables
-        self.writer = SheetWriter(template, caller.org_unit, dt.date.today())
+        self.query = query
+        self.writer = SheetWriter(template, caller.org_unit, dt.date.today(), fill_key)
         self.after: str | None = None
         self.has_next = True
         self.rows = 0
@@ -161,7 +186,7 @@ class Export:
         # A fresh context per page: its loaders' caches go with the page, so memory stays flat.
         self.context = self.endpoint.make_context(self.request, self.request_id, self.caller)
         result = await self.schema.execute(
-            self.template.query,
+            self.query,
             variable_values={**self.variables, "first": PAGE_SIZE, "after": self.after},
             context_value=self.context,
         )
@@ -200,3 +225,45 @@ def _execution_error(error) -> tuple[int, str]:
     raise original
 
 
+
+
+class FillSheetUpload:
+    """`POST /fill-sheets` with a filled sheet as the body: a JSON report; every change applied, or none."""
+
+    def __init__(self, templates: TemplateStore, schemas: Schemas, authenticate, make_context) -> None:
+        self.templates = templates
+        self.schemas = schemas
+        self.authenticate = authenticate
+        self.make_context = make_context
+
+    async def __call__(self, scope, receive, send) -> None:
+        request = Request(scope, receive)
+        response = await self.handle(request)
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> Response:
+        request_id = request_id_of(request)
+        try:
+            try:
+                caller, schema = await sign_in(request, self.authenticate, self.schemas)
+            except SignInError as refused:
+                raise FillSheetError(refused.status, str(refused)) from None
+            # Not a form type: browsers must ask first (CORS preflight) before sending it cross-site.
+            if request.headers.get("content-type", "").split(";")[0].strip() != XLSX:
+                raise FillSheetError(415, f"send the filled sheet as the request body with Content-Type: {XLSX}")
+            body = bytearray()
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_UPLOAD_BYTES:
+                    raise FillSheetError(413, f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+            template_id, rows = read_sheet(bytes(body))
+            template = await self.templates.get(template_id)
+            if template is None:
+                raise FillSheetError(404, f"no template `{template_id}`")
+            fill_plan = plan(template, self.schemas.full._schema, WRITABLES)
+            report = await apply_upload(self.make_context(request, request_id, caller), fill_plan, rows, WRITABLES)
+        except FillSheetError as error:
+            body = orjson.dumps({"errors": [{"message": str(error)}]})
+            return Response(body, error.status, {"x-request-id": request_id}, media_type="application/json")
+        status = 422 if report.problems else 200
+        return Response(orjson.dumps(report.as_dict()), status, {"x-request-id": request_id}, media_type="application/json")

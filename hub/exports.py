@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.worksheet.page import PageMargins
@@ -37,6 +37,8 @@ BODY_FONT = Font(name="宋体", size=10)
 HEADER_FILL = PatternFill("solid", fgColor="F2F2F2")
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 SIGNATURE = ("填报单位（盖章）：", "填报人：", "审核人：", "填报日期：")
+UNLOCKED = Protection(locked=False)
+KEY_HEADER = "__key__:"  # the fill sheet's hidden key column starts with this, then the template id
 BOOLEAN = {True: "是", False: "否"}
 
 
@@ -109,9 +111,13 @@ class _SheetAlreadyWritten(ExcelWriter):
 
 
 class SheetWriter:
-    def __init__(self, template: Template, unit: str, today: dt.date) -> None:
+    def __init__(
+        self, template: Template, unit: str, today: dt.date, fill_key: Callable[[dict], str | None] | None = None
+    ) -> None:
+        """`fill_key` makes a fill sheet: protected, only fill columns open, a hidden key column last."""
         self.template = template
         self.today = today
+        self.fill_key = fill_key
         self.out = Chunks()
         self.archive = zipfile.ZipFile(self.out, "w", zipfile.ZIP_DEFLATED)
         self.workbook = Workbook(write_only=True)
@@ -137,6 +143,10 @@ class SheetWriter:
         sheet, template, width = self.sheet, self.template, len(self.columns)
         for index, column_width in enumerate(self.widths, 1):
             sheet.column_dimensions[get_column_letter(index)].width = column_width
+        if self.fill_key is not None:
+            sheet.column_dimensions[get_column_letter(width + 1)].hidden = True
+            sheet.protection.sheet = True  # only the fill columns' cells are unlocked
+            sheet.protection.formatColumns = False  # cadres may still widen columns
         first_header = 3
         last_header = first_header + self.levels - 1
         sheet.freeze_panes = f"A{last_header + 1}"
@@ -168,6 +178,8 @@ class SheetWriter:
                 cells.append(self._cell(text, HEADER_FONT, CENTER, BORDER, HEADER_FILL))
                 if text is not None and len(column.headers) == level + 1:  # group headers span wider
                     lines = max(lines, lines_needed(text, width * 0.9))  # bold text runs wider
+            if self.fill_key is not None and level == 0:
+                cells.append(self._cell(f"{KEY_HEADER}{template.id}", BODY_FONT))
             self._append(cells, height=max(24, lines * LINE_HEIGHT + 6))
         self._merge_headers(first_header)
 
@@ -241,6 +253,11 @@ class SheetWriter:
             self.totals[p] += value_at(node, p) or 0
         values = [self._value(column, node) for column in self.columns]
         cells = [self._cell(value, *style) for value, style in zip(values, self._body_styles, strict=True)]
+        if self.fill_key is not None:
+            for cell, column in zip(cells, self.columns, strict=True):
+                if column.fill:
+                    cell.protection = UNLOCKED
+            cells.append(self._cell(self.fill_key(node), BODY_FONT))
         # Rows do not grow by themselves in every spreadsheet program: give wrapped text its height.
         lines = max(
             (lines_needed(v, w) for c, v, w in zip(self.columns, values, self.widths, strict=True) if c.wrap and v is not None),

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Table, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry import UNSET
 from strawberry.utils.str_converters import to_camel_case
 
 from hub.identifiers import InvalidIdentifier, validate_mobile
+from hub.models import ChangeSource
 from hub.permissions import WriteRefused, check_write
 from resolvers import history
 from resolvers.context import Context
@@ -109,6 +111,53 @@ def normalise(column: Column, value: Any, validate: Validator | None) -> Any:
     return validate(value) if validate is not None else value
 
 
+def check_changes(
+    ctx: Context, type_name: str, table: Table, changes: dict[str, tuple[str, Any]], validators: dict[str, Validator]
+) -> tuple[dict[str, Any], list[FieldProblem]]:
+    """Write check and normalisation of every change: (column -> value, problems)."""
+    problems: list[FieldProblem] = []
+    values: dict[str, Any] = {}
+    for column, (field, value) in changes.items():
+        try:
+            check_write(ctx.policy, ctx.caller, type_name, field)
+            values[column] = normalise(table.c[column], value, validators.get(column))
+        except WriteRefused as refused:
+            problems.append(FieldProblem(field, "FORBIDDEN", str(refused)))
+        except ValueError as error:
+            problems.append(FieldProblem(field, "INVALID", f"{field}: {error}"))
+    return values, problems
+
+
+async def apply_change(
+    connection: AsyncConnection,
+    ctx: Context,
+    type_name: str,
+    table: Table,
+    before: Any,
+    version: int,
+    values: dict[str, Any],
+    fields: dict[str, str],  # column -> GraphQL field name, for the history
+    source: ChangeSource = ChangeSource.API,
+) -> int | None:
+    """Update one record if it is still at `version`, with its history; None if someone saved first."""
+    changed = await connection.execute(
+        update(table)
+        .where(table.c.id == before.id, table.c.version == version)
+        .values(**values, version=table.c.version + 1, updated_at=dt.datetime.now(dt.UTC))
+    )
+    if changed.rowcount != 1:
+        return None
+    # The history goes in the same transaction: no change without its record, nor the reverse.
+    old_new = {fields[column]: (getattr(before, column), value) for column, value in values.items()}
+    await history.record(connection, ctx, type_name, before.id, version + 1, old_new, source)
+    return version + 1
+
+
+def conflict(type_name: str, record_id: int, current: int, version: int) -> FieldProblem:
+    message = f"version: {type_name} {record_id} is at version {current}, not {version}; reload it and apply your change again"
+    return FieldProblem("version", "CONFLICT", message, current)
+
+
 async def update_record(
     ctx: Context,
     *,
@@ -120,16 +169,7 @@ async def update_record(
     validators: dict[str, Validator],
     in_scope: Callable[[Subtree], ColumnElement[bool]],
 ) -> WriteResult:
-    problems: list[FieldProblem] = []
-    values: dict[str, Any] = {}
-    for column, (field, value) in changes.items():
-        try:
-            check_write(ctx.policy, ctx.caller, type_name, field)
-            values[column] = normalise(table.c[column], value, validators.get(column))
-        except WriteRefused as refused:
-            problems.append(FieldProblem(field, "FORBIDDEN", str(refused)))
-        except ValueError as error:
-            problems.append(FieldProblem(field, "INVALID", f"{field}: {error}"))
+    values, problems = check_changes(ctx, type_name, table, changes, validators)
     if not changes:
         problems.append(FieldProblem("input", "INVALID", "input: give at least one field to change"))
     if problems:
@@ -142,27 +182,9 @@ async def update_record(
         before = (await connection.execute(select(table).where(*where))).one_or_none()
         if before is None:  # outside the caller's jurisdiction looks the same: existence does not leak
             return WriteResult(None, [FieldProblem("id", "NOT_FOUND", f"id: no {type_name} has id {record_id}")])
-        changed = await connection.execute(
-            update(table)
-            .where(table.c.id == record_id, table.c.version == version)
-            .values(**values, version=table.c.version + 1, updated_at=dt.datetime.now(dt.UTC))
-        )
-        if changed.rowcount != 1:  # someone else saved first
+        fields = {column: field for column, (field, _) in changes.items()}
+        if await apply_change(connection, ctx, type_name, table, before, version, values, fields) is None:
             current = (await connection.execute(select(table.c.version).where(table.c.id == record_id))).scalar_one()
-            return WriteResult(
-                None,
-                [
-                    FieldProblem(
-                        "version",
-                        "CONFLICT",
-                        f"version: {type_name} {record_id} is at version {current}, not {version}; "
-                        "reload it and apply your change again",
-                        current,
-                    )
-                ],
-            )
-        # The history goes in the same transaction: no change without its record, nor the reverse.
-        fields = {field: (getattr(before, column), values[column]) for column, (field, _) in changes.items()}
-        await history.record(connection, ctx, type_name, record_id, version + 1, fields)
+            return WriteResult(None, [conflict(type_name, record_id, current, version)])
         row = (await connection.execute(select(table).where(table.c.id == record_id))).one()
     return WriteResult(record_class(table)(*row), [])

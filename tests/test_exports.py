@@ -286,7 +286,8 @@ async def test_the_file_streams_before_the_last_row_is_read(app, engine, schemas
     town = await region_code(client, "西天尾镇")
     caller = await accounts.authenticate(engine, tokens["renshe"])
     template = app.state.templates.files["jiuye-shebao"]
-    export = Export(endpoint, None, "stream-test", caller, schemas.departments["renshe"], template, {"region": town, "minAge": 16, "maxAge": 60})
+    variables = {"region": town, "minAge": 16, "maxAge": 60}
+    export = Export(endpoint, None, "stream-test", caller, schemas.departments["renshe"], template, variables, template.query)
     await export.first_page()
     stream = export.stream()
     first = await anext(stream)
