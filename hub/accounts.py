@@ -112,9 +112,8 @@ async def _user(conn: AsyncConnection, username: str) -> tuple[int, bool]:
     return row.id, row.active
 
 
-async def authenticate(engine: AsyncEngine, token: str) -> Caller | None:
-    """The caller a token belongs to, in one SQL statement; None if the token is not valid now."""
-    statement = (
+def _caller_query():
+    return (
         select(
             User.id,
             User.username,
@@ -125,17 +124,14 @@ async def authenticate(engine: AsyncEngine, token: str) -> Caller | None:
             Region.code,
             Region.level,
         )
-        .select_from(ApiToken)
-        .join(User, User.id == ApiToken.user_id)
+        .select_from(User)
         .join(OrgUnit, OrgUnit.id == User.org_unit_id)
         .join(Region, Region.id == User.jurisdiction_id)
-        .where(
-            ApiToken.token_hash == hash_token(token),
-            ApiToken.revoked_at.is_(None),
-            ApiToken.expires_at > _now(),
-            User.active,
-        )
+        .where(User.active)
     )
+
+
+async def _one_caller(engine: AsyncEngine, statement) -> Caller | None:
     async with engine.connect() as conn:
         row = (await conn.execute(statement)).first()
     if row is None:
@@ -150,6 +146,24 @@ async def authenticate(engine: AsyncEngine, token: str) -> Caller | None:
         jurisdiction_code=row.code,
         jurisdiction_level=row.level,
     )
+
+
+async def authenticate(engine: AsyncEngine, token: str) -> Caller | None:
+    """The caller a token belongs to, in one SQL statement; None if the token is not valid now."""
+    statement = _caller_query().join(ApiToken, ApiToken.user_id == User.id).where(
+        ApiToken.token_hash == hash_token(token),
+        ApiToken.revoked_at.is_(None),
+        ApiToken.expires_at > _now(),
+    )
+    return await _one_caller(engine, statement)
+
+
+async def caller_named(engine: AsyncEngine, username: str) -> Caller:
+    """An active user as a caller, for work done from the command line under their permissions."""
+    caller = await _one_caller(engine, _caller_query().where(User.username == username))
+    if caller is None:
+        raise AccountError(f"unknown or inactive user {username!r}")
+    return caller
 
 
 async def add_org_unit(

@@ -16,14 +16,14 @@ from starlette.routing import Route
 from hub import access_log, accounts, graphiql
 from hub.accounts import Caller
 from hub.db import create_engine
-from hub.export_endpoint import ExportEndpoint, FillSheetUpload
+from hub.export_endpoint import ExportEndpoint
 from hub.graphql_http import GraphQLEndpoint
-from hub.models import RegionLevel
 from hub.settings import Settings
 from hub.template_store import TemplateStore
 from hub.templates import load_templates
+from hub.uploads import FillSheetUpload, LegacyImportUpload
 from resolvers.context import Context
-from resolvers.scope import Subtree
+from resolvers.scope import jurisdiction
 from schema.build import Schemas
 
 log = logging.getLogger("hub")
@@ -39,7 +39,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
     schemas = schemas or Schemas(settings)
 
     def make_context(request: Request, request_id: str, caller: Caller) -> Context:
-        scope = None if caller.jurisdiction_level is RegionLevel.CITY else Subtree.of(caller.jurisdiction_code, caller.jurisdiction_level)
+        scope = jurisdiction(caller.jurisdiction_code, caller.jurisdiction_level)
         return Context(engine, settings, request_id, caller=caller, scope=scope, policy=schemas.policy, templates=templates)
 
     async def record_access(caller: Caller, context: Context, outcome: str) -> None:
@@ -60,11 +60,15 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
         )
 
     department_schemas = {k: s._schema for k, s in schemas.departments.items()}
+
+    async def authenticate(token: str) -> Caller | None:
+        return await accounts.authenticate(engine, token)
+
     templates = TemplateStore(engine, load_templates(schemas.full._schema, department_schemas), schemas.full._schema, department_schemas)
     exports = ExportEndpoint(
         templates,
         schemas,
-        authenticate=lambda token: accounts.authenticate(engine, token),
+        authenticate=authenticate,
         make_context=make_context,
         record_access=record_access,
     )
@@ -72,18 +76,16 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
     fill_sheets = ExportEndpoint(
         templates,
         schemas,
-        authenticate=lambda token: accounts.authenticate(engine, token),
+        authenticate=authenticate,
         make_context=make_context,
         record_access=record_access,
         fill=True,
     )
-    fill_sheet_upload = FillSheetUpload(
-        templates, schemas, authenticate=lambda token: accounts.authenticate(engine, token), make_context=make_context
-    )
+    fill_sheet_upload = FillSheetUpload(templates, schemas, authenticate=authenticate, make_context=make_context)
 
     endpoint = GraphQLEndpoint(
         schemas,
-        authenticate=lambda token: accounts.authenticate(engine, token),
+        authenticate=authenticate,
         make_context=make_context,
         record_access=record_access,
         timeout=settings.request_timeout,
@@ -119,6 +121,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
             Route("/exports/{template}.xlsx", exports, methods=["GET"]),
             Route("/fill-sheets/{template}.xlsx", fill_sheets, methods=["GET"]),
             Route("/fill-sheets", fill_sheet_upload, methods=["POST"]),
+            Route("/imports", LegacyImportUpload(schemas, authenticate=authenticate, make_context=make_context), methods=["POST"]),
             *graphiql.graphiql_routes(settings.assets_dir),
         ],
         lifespan=lifespan,

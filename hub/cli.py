@@ -202,6 +202,67 @@ def cmd_policy_show(args: argparse.Namespace, settings: Settings) -> None:
     Console().print(table)
 
 
+def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
+    from dataclasses import replace
+
+    from rich.table import Table
+
+    from hub.accounts import AccountError, caller_named
+    from hub.legacy.importer import (
+        ImportError_,
+        apply_import,
+        load_mapping,
+        plan_import,
+        read_rows,
+    )
+    from hub.yamlfile import DataFileError
+    from resolvers.context import Context
+    from resolvers.scope import jurisdiction
+
+    schemas = _schemas(settings)
+    try:
+        mapping = load_mapping(Path(args.mapping))
+    except DataFileError as error:
+        raise SystemExit(str(error)) from None
+    if args.village:
+        mapping = replace(mapping, village=args.village)
+
+    async def run() -> None:
+        engine = create_engine(settings)
+        try:
+            caller = await caller_named(engine, args.as_user)
+            context = Context(
+                engine, settings, "cli-import", caller=caller, policy=schemas.policy,
+                scope=jurisdiction(caller.jurisdiction_code, caller.jurisdiction_level),
+            )
+            with _progress() as progress:
+                reading = progress.add_task("reading rows", total=None)
+                rows, rejected = read_rows(Path(args.file), mapping, lambda n: progress.update(reading, completed=n))
+                progress.update(reading, total=len(rows) + len(rejected), completed=len(rows) + len(rejected))
+            plan, village = await plan_import(context, mapping, rows, rejected)
+            summary = plan.summary()
+            table = Table(title=f"{args.file} → {village.name}（{'applied' if args.apply else 'dry run'}）")
+            for key in ("new", "updated", "unchanged", "duplicates", "rejected", "newHouseholds"):
+                table.add_column(key)
+            table.add_row(*(str(summary[k]) for k in ("new", "updated", "unchanged", "duplicates", "rejected", "newHouseholds")))
+            Console().print(table)
+            for rejected_row in summary["rejectedRows"]:
+                Console().print(f"  row {rejected_row['row']}: {rejected_row['reason']}", highlight=False)
+            if args.apply:
+                with _progress() as progress:
+                    writing = progress.add_task("writing", total=len(plan.new_people) + len(plan.updates))
+                    await apply_import(context, plan, village, lambda done, total: progress.update(writing, completed=done, total=total))
+                console.print("applied in one transaction")
+            else:
+                console.print("dry run: nothing written (add --apply to write)")
+        except (AccountError, ImportError_) as error:
+            raise SystemExit(str(error)) from None
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
 def cmd_assets_install(args: argparse.Namespace, settings: Settings) -> None:
     install_assets(settings)
     console.print(f"GraphiQL assets ready in {settings.assets_dir}")
@@ -342,6 +403,14 @@ def build_parser() -> argparse.ArgumentParser:
     show = policy_commands.add_parser("show", help="list a department's fields, modes and purposes")
     show.add_argument("department")
     show.set_defaults(func=cmd_policy_show)
+
+    importing = commands.add_parser("import", help="import a legacy ledger (xlsx): dry run unless --apply")
+    importing.add_argument("file")
+    importing.add_argument("--mapping", default=str(Path(__file__).parent / "legacy" / "person-ledger.yaml"))
+    importing.add_argument("--village", help="region code where new households go (overrides the mapping)")
+    importing.add_argument("--as", dest="as_user", required=True, help="import with this user's permissions")
+    importing.add_argument("--apply", action="store_true", help="write the changes (in one transaction)")
+    importing.set_defaults(func=cmd_import)
 
     assets = commands.add_parser("assets", help="GraphiQL's browser assets")
     assets_commands = assets.add_subparsers(dest="assets_command", required=True)

@@ -23,12 +23,9 @@ from starlette.responses import Response, StreamingResponse
 from hub.auth import SignInError, sign_in
 from hub.exports import SheetWriter
 from hub.fill_sheets import (
-    MAX_UPLOAD_BYTES,
     FillSheetError,
-    apply_upload,
     key_of,
     plan,
-    read_sheet,
 )
 from hub.graphql_http import request_id_of
 from hub.template_store import TemplateStore
@@ -226,44 +223,3 @@ def _execution_error(error) -> tuple[int, str]:
 
 
 
-
-class FillSheetUpload:
-    """`POST /fill-sheets` with a filled sheet as the body: a JSON report; every change applied, or none."""
-
-    def __init__(self, templates: TemplateStore, schemas: Schemas, authenticate, make_context) -> None:
-        self.templates = templates
-        self.schemas = schemas
-        self.authenticate = authenticate
-        self.make_context = make_context
-
-    async def __call__(self, scope, receive, send) -> None:
-        request = Request(scope, receive)
-        response = await self.handle(request)
-        await response(scope, receive, send)
-
-    async def handle(self, request: Request) -> Response:
-        request_id = request_id_of(request)
-        try:
-            try:
-                caller, schema = await sign_in(request, self.authenticate, self.schemas)
-            except SignInError as refused:
-                raise FillSheetError(refused.status, str(refused)) from None
-            # Not a form type: browsers must ask first (CORS preflight) before sending it cross-site.
-            if request.headers.get("content-type", "").split(";")[0].strip() != XLSX:
-                raise FillSheetError(415, f"send the filled sheet as the request body with Content-Type: {XLSX}")
-            body = bytearray()
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > MAX_UPLOAD_BYTES:
-                    raise FillSheetError(413, f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
-            template_id, rows = read_sheet(bytes(body))
-            template = await self.templates.get(template_id)
-            if template is None:
-                raise FillSheetError(404, f"no template `{template_id}`")
-            fill_plan = plan(template, self.schemas.full._schema, WRITABLES)
-            report = await apply_upload(self.make_context(request, request_id, caller), fill_plan, rows, WRITABLES)
-        except FillSheetError as error:
-            body = orjson.dumps({"errors": [{"message": str(error)}]})
-            return Response(body, error.status, {"x-request-id": request_id}, media_type="application/json")
-        status = 422 if report.problems else 200
-        return Response(orjson.dumps(report.as_dict()), status, {"x-request-id": request_id}, media_type="application/json")

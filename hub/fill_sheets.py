@@ -37,8 +37,6 @@ from resolvers.dataloaders import key_in
 from resolvers.history import as_text
 from resolvers.writes import Writable, apply_change, check_changes, conflict
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-
 
 class FillSheetError(Exception):
     def __init__(self, status: int, message: str) -> None:
@@ -149,8 +147,6 @@ class Report:
 
 def read_sheet(data: bytes) -> tuple[str, list[tuple[int, str, list[Any]]]]:
     """(template id, [(row number, key, cell values)]) from an uploaded fill sheet."""
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise FillSheetError(413, f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError):

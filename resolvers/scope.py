@@ -30,3 +30,8 @@ class Subtree:
 
     def region_ids(self) -> Select:
         return select(regions.c.id).where(self.regions())
+
+
+def jurisdiction(code: str, level: RegionLevel) -> Subtree | None:
+    """A user's scope; None for the whole city (no filter needed: every row is in it)."""
+    return None if level is RegionLevel.CITY else Subtree.of(code, level)

@@ -1,0 +1,106 @@
+"""Files sent back to the hub: filled fill sheets (`POST /fill-sheets`) and legacy ledgers (`POST /imports`).
+
+Both take the xlsx as the request body (not a form: a browser must ask before
+sending it cross-site, so no CSRF token is needed), signed in, within a size
+limit, and answer with a JSON report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hub.auth import SignInError, sign_in
+from hub.export_endpoint import XLSX
+from hub.fill_sheets import FillSheetError, apply_upload, plan, read_sheet
+from hub.graphql_http import request_id_of
+from hub.legacy.importer import (
+    ImportError_,
+    apply_import,
+    default_mapping,
+    plan_import,
+    read_rows,
+)
+from hub.template_store import TemplateStore
+from resolvers.writables import WRITABLES
+from schema.build import Schemas
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+class UploadError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class UploadEndpoint:
+    def __init__(self, schemas: Schemas, authenticate, make_context) -> None:
+        self.schemas = schemas
+        self.authenticate = authenticate
+        self.make_context = make_context
+
+    async def __call__(self, scope, receive, send) -> None:
+        request = Request(scope, receive)
+        request_id = request_id_of(request)
+        try:
+            try:
+                caller, _ = await sign_in(request, self.authenticate, self.schemas)
+            except SignInError as refused:
+                raise UploadError(refused.status, str(refused)) from None
+            if request.headers.get("content-type", "").split(";")[0].strip() != XLSX:
+                raise UploadError(415, f"send the file as the request body with Content-Type: {XLSX}")
+            body = bytearray()
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_UPLOAD_BYTES:
+                    raise UploadError(413, f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+            status, report = await self.process(request, self.make_context(request, request_id, caller), bytes(body))
+        except UploadError as error:
+            status, report = error.status, {"errors": [{"message": str(error)}]}
+        response = Response(orjson.dumps(report), status, {"x-request-id": request_id}, media_type="application/json")
+        await response(scope, receive, send)
+
+    async def process(self, request: Request, context, data: bytes) -> tuple[int, dict[str, Any]]:
+        raise NotImplementedError
+
+
+class FillSheetUpload(UploadEndpoint):
+    """A filled fill sheet: every change applied, or none (422 with the problems)."""
+
+    def __init__(self, templates: TemplateStore, schemas: Schemas, authenticate, make_context) -> None:
+        super().__init__(schemas, authenticate, make_context)
+        self.templates = templates
+
+    async def process(self, request: Request, context, data: bytes) -> tuple[int, dict[str, Any]]:
+        try:
+            template_id, rows = read_sheet(data)
+            template = await self.templates.get(template_id)
+            if template is None:
+                raise UploadError(404, f"no template `{template_id}`")
+            report = await apply_upload(context, plan(template, self.schemas.full._schema, WRITABLES), rows, WRITABLES)
+        except FillSheetError as error:
+            raise UploadError(error.status, str(error)) from None
+        return (422 if report.problems else 200), report.as_dict()
+
+
+class LegacyImportUpload(UploadEndpoint):
+    """`?village=CODE[&apply=true]`: a dry run unless `apply=true`, then one transaction."""
+
+    async def process(self, request: Request, context, data: bytes) -> tuple[int, dict[str, Any]]:
+        mapping = default_mapping()
+        if request.query_params.get("village"):
+            mapping = replace(mapping, village=request.query_params["village"])
+        apply = request.query_params.get("apply") == "true"
+        try:
+            rows, rejected = read_rows(data, mapping)
+            import_plan, village = await plan_import(context, mapping, rows, rejected)
+            if apply:
+                await apply_import(context, import_plan, village)
+        except ImportError_ as error:
+            raise UploadError(400, str(error)) from None
+        return 200, {**import_plan.summary(), "applied": apply, "village": village.name}
