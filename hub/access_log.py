@@ -29,7 +29,7 @@ log = logging.getLogger("hub.access_log")
 entries = AccessLogEntry.__table__
 
 
-def selected_fields(schema, document) -> set[str]:
+def selected_fields(schema, document) -> frozenset[str]:
     """Every `Type.field` the operation selects (fragments included)."""
     type_info = TypeInfo(schema)
     found: set[str] = set()
@@ -41,7 +41,10 @@ def selected_fields(schema, document) -> set[str]:
                 found.add(f"{parent.name}.{node.name.value}")
 
     visit(document, TypeInfoVisitor(type_info, Collect()))
-    return found
+    return frozenset(found)
+
+
+_selected: dict[tuple[int, str], frozenset[str]] = {}  # (schema, query) -> fields it selects
 
 
 class AccessLogExtension(SchemaExtension):
@@ -59,7 +62,14 @@ class AccessLogExtension(SchemaExtension):
             ),
             None,
         )
-        selected = selected_fields(execution.schema._schema, execution.graphql_document)
+        key = (id(execution.schema), execution.query or "")
+        selected = _selected.get(key) if execution.query else None
+        if selected is None:
+            selected = selected_fields(execution.schema._schema, execution.graphql_document)
+            if execution.query:
+                if len(_selected) >= 1000:
+                    _selected.clear()  # a crude bound: clients repeat a few operations
+                _selected[key] = selected
         projection = execution.schema.projection
         masked = projection.masked_fields() if projection is not None else set()
         context.audit.update(

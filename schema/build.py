@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
 import strawberry
 from graphql import validate
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 from strawberry.schema.config import StrawberryConfig
@@ -50,6 +51,9 @@ def guards(settings: Settings) -> type[SchemaExtension]:
     build new rule classes per instance, which would defeat any validation cache.
     """
     rules = (max_depth_rule(settings.max_depth, None, None), max_aliases_rule(settings.max_aliases))
+    # Validation depends only on the schema and the document: remember it for repeated queries
+    # (clients send the same few operations again and again).
+    validated: OrderedDict[tuple[int, str], list] = OrderedDict()
 
     class Guards(SchemaExtension):
         def on_operation(self) -> Iterator[None]:
@@ -62,15 +66,28 @@ def guards(settings: Settings) -> type[SchemaExtension]:
             # Validate here, with every "Did you mean …" hidden: suggestions would name
             # types and fields of other departments' views. strawberry then skips its own pass.
             context = self.execution_context
-            context.pre_execution_errors = validate(
-                context.schema._schema,
-                context.graphql_document,
-                (*context.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule),
-                hide_suggestions=True,
-            )
+            key = (id(context.schema), context.query or "")
+            errors = validated.get(key) if context.query else None
+            if errors is None:
+                errors = validate(
+                    context.schema._schema,
+                    context.graphql_document,
+                    (*context.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule),
+                    hide_suggestions=True,
+                )
+                if context.query:
+                    validated[key] = errors
+                    if len(validated) > VALIDATION_CACHE_SIZE:
+                        validated.popitem(last=False)
+            else:
+                validated.move_to_end(key)
+            context.pre_execution_errors = list(errors)
             yield
 
     return Guards
+
+
+VALIDATION_CACHE_SIZE = 1000
 
 
 def build_schema(settings: Settings, projection: Projection | None = None) -> HubSchema:
@@ -80,7 +97,7 @@ def build_schema(settings: Settings, projection: Projection | None = None) -> Hu
         query=Query,
         mutation=Mutation if writes else None,
         config=StrawberryConfig(disable_field_suggestions=True),
-        extensions=[guards(settings), AccessLogExtension],
+        extensions=[lambda: ParserCache(maxsize=1000), guards(settings), AccessLogExtension],
         execution_context_class=FastLeafExecutionContext,
     )
 
