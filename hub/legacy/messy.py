@@ -30,6 +30,7 @@ from hub.demo.generator import (
     ROAD_SUFFIXES,
     ROAD_WORDS,
     SURNAME,
+    Member,
     Weighted,
 )
 from hub.identifiers import id_number_check_char
@@ -174,19 +175,21 @@ class _Community:
         address = self.address()
         low_income = rng.random() < 0.06
         members = self.members(HOUSEHOLD_SIZE.pick(rng))
-        head_name = members[0][3] + self.given_name(members[0][1])
+        head = members[0]
+        head_name = head.surname + self.given_name(head.gender)
         people = []
-        for relation, gender, age, surname in members:
-            name = head_name if relation == "户主" else surname + self.given_name(gender)
+        for member in members:
+            name = head_name if member is head else member.surname + self.given_name(member.gender)
+            age = member.age
             birth = LEDGER_DATE - dt.timedelta(days=age * 365 + age // 4 + rng.randrange(365))
             has_phone = age >= 18 and (age < 80 or rng.random() < 0.4)
             people.append(
                 {
                     "name": name,
-                    "id_number": self.id_number(birth, gender),
-                    "gender": gender,
+                    "id_number": self.id_number(birth, member.gender),
+                    "gender": member.gender,
                     "birth_date": birth,
-                    "relation_to_head": relation,
+                    "relation_to_head": member.relation,
                     "head_name": head_name,
                     "address": address,
                     "phone": rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}" if has_phone else None,
@@ -196,30 +199,30 @@ class _Community:
             )
         return people
 
-    def members(self, size: int) -> list[tuple[str, Gender, int, str]]:
-        """(relation, gender, age, surname), the head first; children are 22+ years younger than their parents."""
+    def members(self, size: int) -> list[Member]:
+        """The head first; children are 22+ years younger than their parents."""
         rng = self.rng
         head_gender = Gender.MALE if rng.random() < 0.78 else Gender.FEMALE
         other = Gender.FEMALE if head_gender is Gender.MALE else Gender.MALE
         head_age = rng.randint(24, 88) if size == 1 else rng.randint(28, 75)
         head_surname = SURNAME.pick(rng)
-        members = [("户主", head_gender, head_age, head_surname)]
+        members = [Member("户主", head_gender, head_age, head_surname)]
         parent_ages = [head_age]
         child_surname = head_surname
         if size >= 2 and rng.random() < 0.85:
             spouse_age = max(20, head_age + rng.randint(-5, 4))
-            members.append(("配偶", other, spouse_age, SURNAME.pick(rng)))
+            members.append(Member("配偶", other, spouse_age, SURNAME.pick(rng)))
             parent_ages.append(spouse_age)
             if other is Gender.MALE:
-                child_surname = members[1][3]
+                child_surname = members[1].surname
         if size >= 3 and head_age < 50 and rng.random() < 0.3:
             relation, gender = rng.choice((("父亲", Gender.MALE), ("母亲", Gender.FEMALE)))
-            members.append((relation, gender, head_age + rng.randint(22, 34),
-                            head_surname if gender is Gender.MALE else SURNAME.pick(rng)))
+            surname = head_surname if gender is Gender.MALE else SURNAME.pick(rng)
+            members.append(Member(relation, gender, head_age + rng.randint(22, 34), surname))
         while len(members) < size:
             gender = rng.choice((Gender.MALE, Gender.FEMALE))
             age = max(0, min(parent_ages) - rng.randint(22, 38))
-            members.append(("子" if gender is Gender.MALE else "女", gender, age, child_surname))
+            members.append(Member("子" if gender is Gender.MALE else "女", gender, age, child_surname))
         return members
 
     def given_name(self, gender: Gender) -> str:
@@ -266,6 +269,7 @@ class _Cells:
         """Cells after 序号, in the order of HEADERS."""
         rng = self.rng
         number = person["id_number"]
+        address = person["address"].translate(FULL_WIDTH) if rng.random() < 0.1 else person["address"]
         return [
             self.name(person["name"]),
             self.stray_space(person["gender"].label, 0.03),
@@ -273,7 +277,7 @@ class _Cells:
             self.birth_date(person["birth_date"]),
             self.stray_space(person["relation_to_head"], 0.03),
             self.name(person["head_name"]),
-            self.stray_space(person["address"].translate(FULL_WIDTH) if rng.random() < 0.1 else person["address"], 0.05),
+            self.stray_space(address, 0.05),
             self.phone(person["phone"]),
             self.stray_space(HEALTH_SPELLINGS[person["health_status"]].pick(rng), 0.03),
             self.stray_space("是" if person["low_income"] else "否", 0.03),
@@ -353,7 +357,7 @@ def _wrong_check_character(rng: random.Random, person: Person, values: list[Any]
 def _impossible_birth_date(rng: random.Random, person: Person, values: list[Any]) -> str:
     year = person["birth_date"].year
     values[3] = rng.choice((f"{year}-02-30", f"{year}.13.{person['birth_date'].day}", f"{year}年4月31日"))
-    return f"impossible birth date {values[3]}"
+    return f"impossible birth date: {values[3]}"
 
 
 def _id_stored_as_number(rng: random.Random, person: Person, values: list[Any]) -> str:

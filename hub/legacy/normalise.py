@@ -51,12 +51,6 @@ def _shown(value: Raw) -> str:
     return repr(value if isinstance(value, str) else _as_text(value))
 
 
-def _clean(value: Raw) -> str | None:
-    """NFKC (full-width → half-width), invisible characters dropped, whitespace collapsed and stripped."""
-    cleaned = _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", _as_text(value)).translate(_INVISIBLE)).strip()
-    return cleaned or None
-
-
 def _is_number(value: Raw) -> TypeGuard[int | float]:
     # openpyxl reads TRUE/FALSE cells as bool, which Python counts as int.
     return isinstance(value, int | float) and not isinstance(value, bool)
@@ -66,18 +60,20 @@ def _is_number(value: Raw) -> TypeGuard[int | float]:
 
 
 def text(value: Raw) -> str | None:
-    return _clean(value)
+    """NFKC (full-width → half-width), invisible characters dropped, whitespace collapsed and stripped."""
+    cleaned = _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", _as_text(value)).translate(_INVISIBLE)).strip()
+    return cleaned or None
 
 
 def name(value: Raw) -> str | None:
     """A Chinese name: no spaces at all ("王  秀 英" → "王秀英")."""
-    cleaned = _clean(value)
+    cleaned = text(value)
     return cleaned.replace(" ", "") if cleaned else None
 
 
 def header(value: Raw) -> str:
     """A header cell reduced for matching: "姓 名*", "身份证号\\n(18位)" → "姓名", "身份证号18位"."""
-    cleaned = _clean(value)
+    cleaned = text(value)
     return re.sub(r"[\s*:()]", "", cleaned) if cleaned else ""
 
 
@@ -95,7 +91,7 @@ def id_number(value: Raw, *, today: dt.date | None = None) -> str | None:
         if len(digits) != 15:
             raise ValueError(ID_STORED_AS_NUMBER)
         return upgrade_id15(digits, today)
-    cleaned = _clean(value)
+    cleaned = text(value)
     if cleaned is None:
         return None
     # A leading ' is how people force text in some spreadsheet programs.
@@ -107,7 +103,7 @@ def id_number(value: Raw, *, today: dt.date | None = None) -> str | None:
 
 def mobile(value: Raw) -> str | None:
     """An 11-digit mobile number; landlines are refused (the hub texts these numbers)."""
-    cleaned = _clean(value)  # a number cell keeps all 11 digits, so it is read as its text
+    cleaned = text(value)  # a number cell keeps all 11 digits, so it is read as its text
     if cleaned is None:
         return None
     if _LANDLINE.fullmatch(cleaned):
@@ -138,7 +134,7 @@ def date(value: Raw) -> dt.date | None:
     elif _is_number(value):
         result = _from_number(float(value))
     else:
-        cleaned = _clean(value)
+        cleaned = text(value)
         if cleaned is None:
             return None
         result = _from_text(cleaned, value)
@@ -190,7 +186,7 @@ _FALSE = frozenset({"否", "×", "✗", "✘", "n", "no", "0", "false", "无"})
 def boolean(value: Raw) -> bool | None:
     if isinstance(value, bool):
         return value
-    cleaned = _clean(value)
+    cleaned = text(value)
     if cleaned is None:
         return None
     if cleaned.lower() in _TRUE:
@@ -208,7 +204,7 @@ _NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
 def number(value: Raw) -> float | None:
     if _is_number(value):
         return float(value)
-    cleaned = _clean(value)
+    cleaned = text(value)
     if cleaned is None:
         return None
     digits = _UNIT.sub("", cleaned)
@@ -289,7 +285,7 @@ def _spellings(enum_class: type[LabelledEnum]) -> dict[str, LabelledEnum]:
 
 def choice(enum_class: type[E], value: Raw) -> E | None:
     """The member whose label, name (any case) or a known synonym was typed."""
-    cleaned = _clean(value)
+    cleaned = text(value)
     if cleaned is None:
         return None
     member = _spellings(enum_class).get(_key(cleaned))
