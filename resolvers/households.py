@@ -8,15 +8,24 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from strawberry.types import Info
 
-from hub.models import Household, HousingSafetyGrade, Person
+from hub.models import Household, HousingSafetyGrade, Person, RegionLevel
 from resolvers.context import Context, then
 from resolvers.dataloaders import ChildPages, RowByKey, RowsByKey, equal_to
 from resolvers.lists import child_page, root_page
 from resolvers.pagination import Page
 from resolvers.prefetch import Relation, relations
-from resolvers.regions import REGION_BY_ID, subtree
+from resolvers.regions import REGION_BY_ID, region_by_code, subtree
 from resolvers.scope import Subtree
-from resolvers.writes import Writable, mobile, non_negative, not_in_future
+from resolvers.writes import (
+    FieldProblem,
+    Writable,
+    WriteResult,
+    changes_from,
+    create_record,
+    mobile,
+    non_negative,
+    not_in_future,
+)
 
 households = Household.__table__
 persons = Person.__table__
@@ -95,3 +104,12 @@ HOUSEHOLD = Writable(
     HOUSEHOLD_BY_ID,
     {"phone": mobile, "low_income_since": not_in_future, "income_per_person_monthly": non_negative, "subsidy_monthly": non_negative},
 )
+
+
+async def create_household(ctx: Context, village_code: str, input_: Any) -> WriteResult:
+    """A new household in a village of the caller's jurisdiction."""
+    village = await region_by_code(ctx, village_code, "villageCode")  # scoped: outside is not found
+    if village is None or village.level is not RegionLevel.VILLAGE:
+        problem = FieldProblem("villageCode", "NOT_FOUND", f"villageCode: no village has code {village_code}")
+        return WriteResult(None, [problem])
+    return await create_record(ctx, HOUSEHOLD, ("village_id", village.id), changes_from(input_))

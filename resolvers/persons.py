@@ -21,7 +21,15 @@ from resolvers.prefetch import Relation, relations
 from resolvers.regions import subtree
 from resolvers.scope import Subtree
 from resolvers.text import contains
-from resolvers.writes import Writable, mobile, not_in_future
+from resolvers.writes import (
+    FieldProblem,
+    Writable,
+    WriteResult,
+    changes_from,
+    create_record,
+    mobile,
+    not_in_future,
+)
 
 persons = Person.__table__
 
@@ -103,3 +111,21 @@ PERSON_VALIDATORS = {"phone": mobile, "recent_status_date": not_in_future}
 
 
 PERSON = Writable("Person", persons, person_in, PERSON_BY_ID, PERSON_VALIDATORS)
+
+
+async def create_person(ctx: Context, household_id: int, input_: Any) -> WriteResult:
+    """A person born into or moving into a household in the caller's jurisdiction."""
+    household = await ctx.load(HOUSEHOLD_BY_ID, household_id)  # scoped: outside is not found
+    if household is None:
+        return WriteResult(None, [FieldProblem("householdId", "NOT_FOUND", f"householdId: no Household has id {household_id}")])
+    changes = changes_from(input_)
+    derived = {}
+    number = changes.get("id_number", (None, None))[1]
+    if number:
+        try:
+            citizen = parse_id_number(number)
+        except InvalidIdentifier as error:
+            return WriteResult(None, [FieldProblem("idNumber", "INVALID", f"idNumber: {error}")])
+        changes["id_number"] = ("idNumber", citizen.number)
+        derived = {"gender": Gender(citizen.gender), "birth_date": citizen.birth_date}
+    return await create_record(ctx, PERSON, ("household_id", household.id), changes, derived, unique=("id_number", "idNumber"))

@@ -188,3 +188,34 @@ async def update_record(
             return WriteResult(None, [conflict(type_name, record_id, current, version)])
         row = (await connection.execute(select(table).where(table.c.id == record_id))).one()
     return WriteResult(record_class(table)(*row), [])
+
+
+async def create_record(
+    ctx: Context,
+    entity: Writable,
+    parent: tuple[str, Any],  # (column, id) tying the record to what contains it, already checked in scope
+    changes: dict[str, tuple[str, Any]],
+    derived: dict[str, Any] | None = None,  # values the hub works out itself (e.g. from an ID number)
+    unique: tuple[str, str] | None = None,  # (column, GraphQL field) that must not exist yet anywhere
+) -> WriteResult:
+    """Insert a record through the same checks as an update; its fields' history starts from nothing."""
+    values, problems = check_changes(ctx, entity.type_name, entity.table, changes, entity.validators)
+    missing = [c for c in entity.table.c if not c.nullable and c.default is None and c.server_default is None
+               and not c.primary_key and c.name not in values and c.name not in (derived or {}) and c.name != parent[0]]
+    problems += [FieldProblem(to_camel_case(c.name), "INVALID", f"{to_camel_case(c.name)}: required") for c in missing]
+    if problems:
+        return WriteResult(None, problems)
+    table = entity.table
+    async with ctx.engine.begin() as connection:
+        if unique is not None:
+            column, field = unique
+            taken = (await connection.execute(select(table.c.id).where(table.c[column] == values[column]))).first()
+            if taken is not None:  # anywhere in the city; where is not said, it may be outside the caller's view
+                return WriteResult(None, [FieldProblem(field, "CONFLICT", f"{field}: already registered in the hub")])
+        row_values = {**values, **(derived or {}), parent[0]: parent[1], "version": 1, "updated_at": dt.datetime.now(dt.UTC)}
+        new_id = (await connection.execute(table.insert().values(**row_values))).inserted_primary_key[0]
+        old_new = {field: (None, row_values[column]) for column, (field, _) in changes.items()}
+        await history.record(connection, ctx, entity.type_name, new_id, 1, old_new)
+        row = (await connection.execute(select(table).where(table.c.id == new_id))).one()
+    ctx.loader(entity.by_id).prime(new_id, record_class(table)(*row))
+    return WriteResult(record_class(table)(*row), [])

@@ -84,3 +84,11 @@ class HouseholdInput:
 class HouseholdPayload:
     household: Household | None = strawberry.field(description="修改后的户")
     errors: list[FieldError] = strawberry.field(description="错误；为空表示成功")
+
+
+@strawberry.input(description="新增户")
+class NewHouseholdInput:
+    address: str = strawberry.field(description=c.address.info["label"])
+    grid_name: str | None = input_column(c.grid_name)
+    phone: str | None = input_column(c.phone)
+    housing_safety_grade: HousingSafetyGrade | None = input_column(c.housing_safety_grade)

@@ -15,8 +15,8 @@ from schema.enterprises import EnterpriseInput, EnterprisePayload
 from schema.errors import FieldError
 from schema.fields import RecordId
 from schema.flood_points import FloodPointInput, FloodPointPayload
-from schema.households import HouseholdInput, HouseholdPayload
-from schema.persons import PersonInput, PersonPayload
+from schema.households import HouseholdInput, HouseholdPayload, NewHouseholdInput
+from schema.persons import NewPersonInput, PersonInput, PersonPayload
 from schema.templates import TemplatePayload
 
 Version = Annotated[int, strawberry.argument(description="读取时的版本号（乐观锁：别人已先改过则拒绝，并告知当前版本）")]
@@ -39,6 +39,26 @@ class Mutation:
     async def update_person(self, info: Info, id: RecordId, version: Version, input: Changes[PersonInput]) -> PersonPayload:
         result = await update_entity(info.context, persons.PERSON, int_id(id), version, input)
         return PersonPayload(person=result.record, errors=_errors(result))
+
+    @strawberry.mutation(description="新增人员（出生、迁入）到本辖区的一户", metadata={"writes": "Person"})
+    async def create_person(
+        self,
+        info: Info,
+        household_id: Annotated[strawberry.ID, strawberry.argument(description="所属户的记录ID")],
+        input: Annotated[NewPersonInput, strawberry.argument(description="人员信息")],
+    ) -> PersonPayload:
+        result = await persons.create_person(info.context, int_id(household_id, "householdId"), input)
+        return PersonPayload(person=result.record, errors=_errors(result))
+
+    @strawberry.mutation(description="在本辖区的村（社区）新增一户", metadata={"writes": "Household"})
+    async def create_household(
+        self,
+        info: Info,
+        village_code: Annotated[str, strawberry.argument(description="村（社区）统计用区划代码")],
+        input: Annotated[NewHouseholdInput, strawberry.argument(description="户信息")],
+    ) -> HouseholdPayload:
+        result = await households.create_household(info.context, village_code, input)
+        return HouseholdPayload(household=result.record, errors=_errors(result))
 
     @strawberry.mutation(description="修改户信息", metadata={"writes": "Household"})
     async def update_household(

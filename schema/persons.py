@@ -80,3 +80,17 @@ class PersonInput:
 class PersonPayload:
     person: Person | None = strawberry.field(description="修改后的人员")
     errors: list[FieldError] = strawberry.field(description="错误；为空表示成功")
+
+
+@strawberry.input(description="新增人员（出生、迁入）；性别和出生日期由公民身份号码得出")
+class NewPersonInput:
+    name: str = strawberry.field(description=c.name.info["label"])
+    id_number: str = strawberry.field(description=c.id_number.info["label"])
+    relation_to_head: str = strawberry.field(description=c.relation_to_head.info["label"])
+    ethnicity: str | None = input_column(c.ethnicity)
+    phone: str | None = input_column(c.phone)
+    employment_status: EmploymentStatus | None = input_column(c.employment_status)
+    employer: str | None = input_column(c.employer)
+    health_status: HealthStatus | None = input_column(c.health_status)
+    chronic_diseases: str | None = input_column(c.chronic_diseases)
+    recent_status: str | None = input_column(c.recent_status)

@@ -99,3 +99,34 @@ async def test_enterprise_contact_by_the_village_risk_by_emergency(as_user, clie
             {"id": enterprise["id"], "v": enterprise["version"] + 1, "input": {"floodRisk": "HIGH"}},
         )
     assert result["updateEnterprise"]["enterprise"] == {"version": enterprise["version"] + 2, "floodRisk": "HIGH"}
+
+
+CREATE_PERSON = """mutation($h: ID!, $input: NewPersonInput!) {
+  createPerson(householdId: $h, input: $input) { person { id name gender birthDate version household { id } } errors { field code message } } }"""
+CREATE_HOUSEHOLD = """mutation($v: String!, $input: NewHouseholdInput!) {
+  createHousehold(villageCode: $v, input: $input) { household { id address version village { name } } errors { field code message } } }"""
+
+
+async def test_a_birth_registers_a_person_with_gender_and_birth_date_from_the_id(as_user, client):
+    from hub.identifiers import id_number_check_char
+
+    village = await region_code(client, "东星社区")
+    async with as_user("dongxing") as cadre:
+        created = await graphql(cadre, CREATE_HOUSEHOLD, {"v": village, "input": {"address": "莆田市荔城区西天尾镇东星社区新村路1号"}})
+        household = created["createHousehold"]["household"]
+        assert household["village"] == {"name": "东星社区"} and household["version"] == 1
+        first17 = "35030420260301002"
+        number = first17 + id_number_check_char(first17)
+        born = await graphql(cadre, CREATE_PERSON, {"h": household["id"], "input": {"name": "林新生", "idNumber": number, "relationToHead": "子"}})
+        assert born["createPerson"]["errors"] == []
+        person = born["createPerson"]["person"]
+        assert (person["gender"], person["birthDate"], person["version"]) == ("FEMALE", "2026-03-01", 1)  # 17th digit even
+        assert person["household"] == {"id": household["id"]}
+        again = await graphql(cadre, CREATE_PERSON, {"h": household["id"], "input": {"name": "林新生", "idNumber": number, "relationToHead": "子"}})
+        assert again["createPerson"] == {"person": None, "errors": [{"field": "idNumber", "code": "CONFLICT", "message": "idNumber: already registered in the hub"}]}
+        bad = await graphql(cadre, CREATE_PERSON, {"h": household["id"], "input": {"name": "林新生", "idNumber": first17 + "0", "relationToHead": "子"}})
+        assert bad["createPerson"]["errors"][0]["field"] == "idNumber" and bad["createPerson"]["errors"][0]["code"] == "INVALID"
+    elsewhere = await region_code(client, "溪白村")
+    async with as_user("dongxing") as cadre:
+        outside = await graphql(cadre, CREATE_HOUSEHOLD, {"v": elsewhere, "input": {"address": "溪白村1号"}})
+    assert outside["createHousehold"] == {"household": None, "errors": [{"field": "villageCode", "code": "NOT_FOUND", "message": f"villageCode: no village has code {elsewhere}"}]}
