@@ -18,6 +18,7 @@ from hub.accounts import Caller
 from hub.db import create_engine
 from hub.export_endpoint import ExportEndpoint
 from hub.graphql_http import GraphQLEndpoint
+from hub.services import Services
 from hub.settings import Settings
 from hub.template_store import TemplateStore
 from hub.templates import load_templates
@@ -65,29 +66,9 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
         return await accounts.authenticate(engine, token)
 
     templates = TemplateStore(engine, load_templates(schemas.full._schema, department_schemas), schemas.full._schema, department_schemas)
-    exports = ExportEndpoint(
-        templates,
-        schemas,
-        authenticate=authenticate,
-        make_context=make_context,
-        record_access=record_access,
-    )
-
-    fill_sheets = ExportEndpoint(
-        templates,
-        schemas,
-        authenticate=authenticate,
-        make_context=make_context,
-        record_access=record_access,
-        fill=True,
-    )
-    fill_sheet_upload = FillSheetUpload(templates, schemas, authenticate=authenticate, make_context=make_context)
-
-    endpoint = GraphQLEndpoint(
-        schemas,
-        authenticate=authenticate,
-        make_context=make_context,
-        record_access=record_access,
+    services = Services(schemas, templates, authenticate, make_context, record_access)
+    graphql = GraphQLEndpoint(
+        services,
         timeout=settings.request_timeout,
         html_page=lambda request: graphiql.graphiql_response(request, settings.assets_dir),
     )
@@ -116,12 +97,12 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
     app = Starlette(
         routes=[
             Route("/", home),
-            Route("/graphql", endpoint),  # no methods=: the endpoint answers 405 itself
+            Route("/graphql", graphql),  # no methods=: the endpoint answers 405 itself
             Route("/healthz", healthz),
-            Route("/exports/{template}.xlsx", exports, methods=["GET"]),
-            Route("/fill-sheets/{template}.xlsx", fill_sheets, methods=["GET"]),
-            Route("/fill-sheets", fill_sheet_upload, methods=["POST"]),
-            Route("/imports", LegacyImportUpload(schemas, authenticate=authenticate, make_context=make_context), methods=["POST"]),
+            Route("/exports/{template}.xlsx", ExportEndpoint(services), methods=["GET"]),
+            Route("/fill-sheets/{template}.xlsx", ExportEndpoint(services, fill=True), methods=["GET"]),
+            Route("/fill-sheets", FillSheetUpload(services), methods=["POST"]),
+            Route("/imports", LegacyImportUpload(services), methods=["POST"]),
             *graphiql.graphiql_routes(settings.assets_dir),
         ],
         lifespan=lifespan,

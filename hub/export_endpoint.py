@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -28,12 +28,11 @@ from hub.fill_sheets import (
     plan,
 )
 from hub.graphql_http import request_id_of
-from hub.template_store import TemplateStore
+from hub.services import Endpoint, Services
 from hub.templates import Template
 from resolvers.context import Context
 from resolvers.errors import UserInputError
 from resolvers.writables import WRITABLES
-from schema.build import Schemas
 
 if TYPE_CHECKING:
     from hub.accounts import Caller
@@ -93,28 +92,11 @@ def template_variables(template: Template, params: dict[str, str]) -> dict[str, 
     return values
 
 
-class ExportEndpoint:
-    def __init__(
-        self,
-        templates: TemplateStore,
-        schemas: Schemas,
-        authenticate: Callable[[str], Awaitable[Caller | None]],
-        make_context: Callable[[Request, str, Caller], Context],
-        record_access: Callable[[Caller, Context, str], Awaitable[None]],
-        fill: bool = False,
-    ) -> None:
+class ExportEndpoint(Endpoint):
+    def __init__(self, services: Services, fill: bool = False) -> None:
         """`fill=True` serves fill sheets (`/fill-sheets/…`) instead of printed forms."""
+        super().__init__(services)
         self.fill = fill
-        self.templates = templates
-        self.schemas = schemas
-        self.authenticate = authenticate
-        self.make_context = make_context
-        self.record_access = record_access
-
-    async def __call__(self, scope, receive, send) -> None:
-        request = Request(scope, receive)
-        response = await self.handle(request)
-        await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
         request_id = request_id_of(request)

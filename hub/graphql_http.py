@@ -36,12 +36,11 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from hub.auth import SignInError, sign_in
-from resolvers.context import Context
+from hub.services import Endpoint, Services
 from resolvers.errors import UserInputError
-from schema.build import Schemas
 
 if TYPE_CHECKING:
-    from hub.accounts import Caller
+    pass
 
 log = logging.getLogger("hub.graphql")
 
@@ -174,29 +173,15 @@ def _is_request_error(result: ExecutionResult) -> bool:
     return result.data is None and bool(result.errors) and all(e.path is None for e in result.errors)
 
 
-class GraphQLEndpoint:
+class GraphQLEndpoint(Endpoint):
     """`/graphql`: authenticates the caller, picks their department's schema, runs the operation."""
 
     def __init__(
-        self,
-        schemas: Schemas,
-        authenticate: Callable[[str], Awaitable[Caller | None]],
-        make_context: Callable[[Request, str, Caller], Context],
-        record_access: Callable[[Caller, Context, str], Awaitable[None]],
-        timeout: float,
-        html_page: Callable[[Request], Awaitable[Response]] | None = None,
+        self, services: Services, timeout: float, html_page: Callable[[Request], Awaitable[Response]] | None = None
     ) -> None:
-        self.schemas = schemas
-        self.authenticate = authenticate
-        self.make_context = make_context
-        self.record_access = record_access
+        super().__init__(services)
         self.timeout = timeout
         self.html_page = html_page
-
-    async def __call__(self, scope, receive, send) -> None:
-        request = Request(scope, receive)
-        response = await self.handle(request)
-        await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
         request_id = request_id_of(request)

@@ -25,9 +25,8 @@ from hub.legacy.importer import (
     plan_import,
     read_rows,
 )
-from hub.template_store import TemplateStore
+from hub.services import Endpoint
 from resolvers.writables import WRITABLES
-from schema.build import Schemas
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
@@ -38,14 +37,8 @@ class UploadError(Exception):
         self.status = status
 
 
-class UploadEndpoint:
-    def __init__(self, schemas: Schemas, authenticate, make_context) -> None:
-        self.schemas = schemas
-        self.authenticate = authenticate
-        self.make_context = make_context
-
-    async def __call__(self, scope, receive, send) -> None:
-        request = Request(scope, receive)
+class UploadEndpoint(Endpoint):
+    async def handle(self, request: Request) -> Response:
         request_id = request_id_of(request)
         try:
             try:
@@ -62,8 +55,7 @@ class UploadEndpoint:
             status, report = await self.process(request, self.make_context(request, request_id, caller), bytes(body))
         except UploadError as error:
             status, report = error.status, {"errors": [{"message": str(error)}]}
-        response = Response(orjson.dumps(report), status, {"x-request-id": request_id}, media_type="application/json")
-        await response(scope, receive, send)
+        return Response(orjson.dumps(report), status, {"x-request-id": request_id}, media_type="application/json")
 
     async def process(self, request: Request, context, data: bytes) -> tuple[int, dict[str, Any]]:
         raise NotImplementedError
@@ -71,10 +63,6 @@ class UploadEndpoint:
 
 class FillSheetUpload(UploadEndpoint):
     """A filled fill sheet: every change applied, or none (422 with the problems)."""
-
-    def __init__(self, templates: TemplateStore, schemas: Schemas, authenticate, make_context) -> None:
-        super().__init__(schemas, authenticate, make_context)
-        self.templates = templates
 
     async def process(self, request: Request, context, data: bytes) -> tuple[int, dict[str, Any]]:
         try:

@@ -1,0 +1,45 @@
+"""What every HTTP endpoint shares: the schemas, signing in, a request's context, the access log."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from resolvers.context import Context
+from schema.build import Schemas
+
+if TYPE_CHECKING:
+    from hub.accounts import Caller
+    from hub.template_store import TemplateStore
+
+
+@dataclass(frozen=True)
+class Services:
+    schemas: Schemas
+    templates: TemplateStore
+    authenticate: Callable[[str], Awaitable[Caller | None]]
+    make_context: Callable[[Request, str, Caller], Context]
+    record_access: Callable[[Caller, Context, str], Awaitable[None]]
+
+
+class Endpoint:
+    """A small ASGI endpoint over the shared services; subclasses answer `handle`."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.schemas = services.schemas
+        self.templates = services.templates
+        self.authenticate = services.authenticate
+        self.make_context = services.make_context
+        self.record_access = services.record_access
+
+    async def __call__(self, scope, receive, send) -> None:
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> Response:
+        raise NotImplementedError
