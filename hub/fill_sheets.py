@@ -26,6 +26,8 @@ from graphql import (
     print_ast,
 )
 from openpyxl import load_workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import PatternFill
 from sqlalchemy import select
 from strawberry.utils.str_converters import to_snake_case
 
@@ -305,3 +307,23 @@ class _SavedMeanwhile(Exception):
     def __init__(self, type_name: str, record_id: int, version: int) -> None:
         super().__init__(type_name)
         self.type_name, self.record_id, self.version = type_name, record_id, version
+
+
+BAD_CELL = PatternFill("solid", fgColor="FFC7CE")
+
+
+def mark_problems(data: bytes, template: Template, report: Report) -> bytes:
+    """The uploaded sheet back, each refused cell filled red with the reason as a comment."""
+    workbook = load_workbook(io.BytesIO(data))
+    sheet = workbook.worksheets[0]
+    sheet.protection.sheet = False  # so the cadre can correct the marked cells in place
+    columns = {"/".join(c.headers): index for index, c in enumerate(template.columns, 1)}
+    for problem in report.problems:
+        if not problem["row"]:
+            continue
+        cell = sheet.cell(row=problem["row"], column=columns.get(problem["column"], 1))
+        cell.fill = BAD_CELL
+        cell.comment = Comment(problem["message"], "一张表")
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

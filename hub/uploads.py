@@ -16,7 +16,13 @@ from starlette.responses import Response
 
 from hub.auth import SignInError, sign_in
 from hub.export_endpoint import XLSX
-from hub.fill_sheets import FillSheetError, apply_upload, plan, read_sheet
+from hub.fill_sheets import (
+    FillSheetError,
+    apply_upload,
+    mark_problems,
+    plan,
+    read_sheet,
+)
 from hub.graphql_http import request_id_of
 from hub.legacy.importer import (
     ImportError_,
@@ -55,6 +61,8 @@ class UploadEndpoint(Endpoint):
             status, report = await self.process(request, self.make_context(request, request_id, caller), bytes(body))
         except UploadError as error:
             status, report = error.status, {"errors": [{"message": str(error)}]}
+        if isinstance(report, Response):
+            return report
         return Response(orjson.dumps(report), status, {"x-request-id": request_id}, media_type="application/json")
 
     async def process(self, request: Request, context, data: bytes) -> tuple[int, dict[str, Any]]:
@@ -62,9 +70,12 @@ class UploadEndpoint(Endpoint):
 
 
 class FillSheetUpload(UploadEndpoint):
-    """A filled fill sheet: every change applied, or none (422 with the problems)."""
+    """A filled fill sheet: every change applied, or none (422 with the problems).
 
-    async def process(self, request: Request, context, data: bytes) -> tuple[int, dict[str, Any]]:
+    `?report=xlsx` answers a refused upload with the sheet itself, the bad cells marked.
+    """
+
+    async def process(self, request: Request, context, data: bytes) -> tuple[int, dict[str, Any] | Response]:
         try:
             template_id, rows = read_sheet(data)
             template = await self.templates.get(template_id)
@@ -73,6 +84,10 @@ class FillSheetUpload(UploadEndpoint):
             report = await apply_upload(context, plan(template, self.schemas.full._schema, WRITABLES), rows, WRITABLES)
         except FillSheetError as error:
             raise UploadError(error.status, str(error)) from None
+        if report.problems and request.query_params.get("report") == "xlsx":
+            marked = mark_problems(data, template, report)
+            headers = {"content-disposition": f"attachment; filename=\"{template.id}-problems.xlsx\""}
+            return 422, Response(marked, 422, headers, media_type=XLSX)
         return (422 if report.problems else 200), report.as_dict()
 
 

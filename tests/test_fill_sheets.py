@@ -123,3 +123,25 @@ async def test_fill_sheet_cells_are_checked_like_any_write(as_user, client):
     assert report["problems"] == [
         {"row": 5, "column": "近期动态", "field": "recentStatus", "code": "FORBIDDEN", "message": "recentStatus: 乡镇协同中心工作人员 may not change Person.recentStatus"}
     ]
+
+
+async def test_refused_cells_come_back_marked_in_the_sheet(as_user, client):
+    dongxing = await region_code(client, "东星社区")
+    async with as_user("dongxing") as cadre:
+        workbook = await download(cadre, dongxing)
+    ws = workbook.active
+    column = status_column(ws)
+    ws.cell(row=6, column=column).value = "协同中心代填"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    async with as_user("xitianwei") as coordinator:
+        response = await coordinator.post(
+            "/fill-sheets", params={"report": "xlsx"}, content=buffer.getvalue(), headers={"content-type": XLSX}
+        )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == XLSX
+    marked = load_workbook(io.BytesIO(response.content)).active
+    cell = marked.cell(row=6, column=column)
+    assert cell.fill.fgColor.rgb.endswith("FFC7CE")
+    assert cell.comment.text == "recentStatus: 乡镇协同中心工作人员 may not change Person.recentStatus"
+    assert marked.cell(row=5, column=column).comment is None
