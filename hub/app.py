@@ -39,14 +39,15 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
     engine = engine or create_engine(settings)
     schemas = schemas or Schemas(settings)
 
+    access_writer = access_log.AccessLogWriter(engine)
+
     def make_context(request: Request, request_id: str, caller: Caller) -> Context:
         scope = jurisdiction(caller.jurisdiction_code, caller.jurisdiction_level)
         return Context(engine, settings, request_id, caller=caller, scope=scope, policy=schemas.policy, templates=templates)
 
     async def record_access(caller: Caller, context: Context, outcome: str) -> None:
         audit = context.audit
-        await access_log.write_entry(
-            engine,
+        await access_writer.add(
             {
                 "user_id": caller.user_id,
                 "username": caller.username,
@@ -90,7 +91,9 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
         gc.set_threshold(50_000, 20, 20)
         if not graphiql.assets_ready(settings.assets_dir):
             log.warning("GraphiQL assets are not installed in %s: run `hub assets install`", settings.assets_dir)
+        access_writer.start()
         yield
+        await access_writer.stop()
         if owns_engine:
             await engine.dispose()
 
@@ -111,4 +114,5 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
     app.state.engine = engine
     app.state.schemas = schemas
     app.state.templates = templates
+    app.state.access_log = access_writer
     return app

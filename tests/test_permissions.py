@@ -6,10 +6,10 @@ import re
 
 import pytest
 from graphql import get_named_type, is_leaf_type
-from sqlalchemy import select
+from sqlalchemy import func, select
 from strawberry.utils.str_converters import to_camel_case
 
-from hub.models import Person
+from hub.models import AccessLogEntry, Person
 from hub.policy import BASE_TYPES, Mode
 from schema.mutations import Mutation
 from tests.conftest import DEMO_USERS, graphql
@@ -378,3 +378,24 @@ def test_demo_users_cover_every_role(schemas):
     assert set(ANALYSTS) <= set(DEMO_USERS)
     assert all(rule.read for rule in schemas.policy.roles.values())
     assert schemas.policy.departments["weijian"].grants["Person.idNumber"].mode is Mode.MASKED
+
+
+async def test_a_running_server_writes_the_access_log_in_batches(settings, engine, schemas, tokens):
+    """Under uvicorn (lifespan) rows are batched; stopping the server writes what is pending."""
+    import httpx
+
+    from hub.app import create_app
+    from hub.background_server import serve_in_thread
+
+    async def logged(request_id: str) -> int:
+        async with engine.connect() as conn:
+            return (await conn.execute(select(func.count()).select_from(AccessLogEntry).where(AccessLogEntry.request_id == request_id))).scalar_one()
+
+    app = create_app(settings, schemas=schemas)
+    with serve_in_thread(app) as url:
+        async with httpx.AsyncClient(base_url=url, headers={"authorization": f"Bearer {tokens['admin']}"}) as client:
+            for number in range(3):
+                response = await client.post("/graphql", json={"query": "{ regions(level: DISTRICT) { totalCount } }"}, headers={"x-request-id": f"batch-{number}"})
+                assert response.status_code == 200
+        assert app.state.access_log.task is not None  # batching while the server runs
+    assert [await logged(f"batch-{n}") for n in range(3)] == [1, 1, 1]  # written at shutdown at the latest
