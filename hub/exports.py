@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
+from copy import copy
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -130,6 +131,7 @@ class SheetWriter:
         self.number = 0
         self.totals: dict[tuple[str, ...], float] = {p: 0 for p in template.subtotals}
         self._groups: dict[str, list[dict]] = {}
+        self._styles: dict[tuple, tuple] = {}  # resolved style combinations, see `_cell`
         self._body_styles = [self._body_style(c) for c in self.columns]
         # Wide enough for a short header on one line; long headers wrap.
         self.widths = [
@@ -254,9 +256,10 @@ class SheetWriter:
         values = [self._value(column, node) for column in self.columns]
         cells = [self._cell(value, *style) for value, style in zip(values, self._body_styles, strict=True)]
         if self.fill_key is not None:
-            for cell, column in zip(cells, self.columns, strict=True):
-                if column.fill:
-                    cell.protection = UNLOCKED
+            cells = [
+                self._cell(value, *style, protection=UNLOCKED) if column.fill else cell
+                for cell, value, style, column in zip(cells, values, self._body_styles, self.columns, strict=True)
+            ]
             cells.append(self._cell(self.fill_key(node), BODY_FONT))
         # Rows do not grow by themselves in every spreadsheet program: give wrapped text its height.
         lines = max(
@@ -323,19 +326,32 @@ class SheetWriter:
         return BODY_FONT, align, BORDER, None, number_format
 
     def _cell(self, value: Any, font: Font, alignment: Alignment | None = None, border: Border | None = None,
-              fill: PatternFill | None = None, number_format: str | None = None) -> WriteOnlyCell:
+              fill: PatternFill | None = None, number_format: str | None = None,
+              protection: Protection | None = None) -> WriteOnlyCell:
         cell = WriteOnlyCell(self.sheet, value=value)
         if isinstance(value, str):
             cell.data_type = "s"  # text, never a formula, whatever it starts with
-        cell.font = font
-        if alignment is not None:
-            cell.alignment = alignment
-        if border is not None:
-            cell.border = border
-        if fill is not None:
-            cell.fill = fill
-        if number_format is not None:
-            cell.number_format = number_format
+        # Setting a style attribute makes openpyxl look the style up in the workbook by hashing
+        # it; per cell that was most of an export's time. Each combination is resolved once and
+        # its index array copied into the cells that use it.
+        key = (id(font), id(alignment), id(border), id(fill), number_format, id(protection))
+        style = self._styles.get(key)
+        if style is None:
+            if font is not None:
+                cell.font = font
+            if alignment is not None:
+                cell.alignment = alignment
+            if border is not None:
+                cell.border = border
+            if fill is not None:
+                cell.fill = fill
+            if number_format is not None:
+                cell.number_format = number_format
+            if protection is not None:
+                cell.protection = protection
+            style = self._styles[key] = (copy(cell._style), (font, alignment, border, fill, protection))
+        else:
+            cell._style = copy(style[0])
         return cell
 
     def _append(self, cells: list, height: float | None = None) -> None:
@@ -343,6 +359,8 @@ class SheetWriter:
         if height is not None:
             self.sheet.row_dimensions[self.row].height = height
         self.sheet.append(cells)
+        # The row is written; its dimension would otherwise stay in memory until the end.
+        self.sheet.row_dimensions.pop(self.row, None)
 
     def _merge(self, first_row: int, first_column: int, last_row: int, last_column: int) -> None:
         if (first_row, first_column) != (last_row, last_column):
