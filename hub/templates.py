@@ -25,6 +25,7 @@ from graphql import (
     OperationDefinitionNode,
     get_named_type,
     parse,
+    print_ast,
     validate,
 )
 
@@ -236,7 +237,7 @@ def _variables(node: Node | None, declared: dict, schema: GraphQLSchema, root: N
         entry.only_keys({"label", "default"}, f"variable {name}")
         label = entry.require("label", f"variable {name}").text(f"variable {name}: label")
         default_node = entry.get("default")
-        type_text = _type_text(definition.type)
+        type_text = print_ast(definition.type)
         variables.append(
             Variable(name, label, type_text, default_node.value if default_node else None, type_text.endswith("!") and default_node is None)
         )
@@ -244,12 +245,6 @@ def _variables(node: Node | None, declared: dict, schema: GraphQLSchema, root: N
         if name not in declared:
             raise entry.error(f"variables: the query declares no ${name}")
     return tuple(variables)
-
-
-def _type_text(type_node) -> str:
-    from graphql import print_ast
-
-    return print_ast(type_node)
 
 
 def _column(node: Node, rows_field: FieldNode, node_type: GraphQLObjectType, schema: GraphQLSchema) -> Column:
