@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 
 from sqlalchemy import func, inspect, select
@@ -77,3 +81,60 @@ def report(title: str, times: dict[str, list[float]], baseline: str, target: str
     if target:
         print(f"  target: {target}")
     return ratios
+
+
+class KeepAliveClient:
+    """A bare HTTP/1.1 client on one kept-alive connection.
+
+    A client library costs about as much CPU per request as a small mutation on
+    the server; a benchmark of the hub should time the hub, as a client in
+    another process (a browser, a department's script) sees it.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, headers: dict[str, str]) -> None:
+        self.reader, self.writer = reader, writer
+        self.head = "".join(f"{k}: {v}\r\n" for k, v in {"host": host, **headers}.items())
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def connect(cls, host: str, port: int, headers: dict[str, str]) -> AsyncIterator[KeepAliveClient]:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            yield cls(reader, writer, f"{host}:{port}", headers)
+        finally:
+            writer.close()
+
+    async def post_json(self, path: str, body: bytes) -> tuple[int, bytes]:
+        self.writer.write(
+            f"POST {path} HTTP/1.1\r\n{self.head}content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n".encode() + body
+        )
+        status_line, *header_lines = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        headers = dict(line.lower().split(": ", 1) for line in header_lines if line)
+        if "content-length" not in headers:
+            raise RuntimeError(f"expected a Content-Length response, got {headers}")
+        return int(status_line.split()[1]), await self.reader.readexactly(int(headers["content-length"]))
+
+
+@contextlib.asynccontextmanager
+async def hub_process(settings: Settings, port: int, startup_timeout: float = 60.0) -> AsyncIterator[str]:
+    """`hub serve` in a process of its own, as deployed: it gets its own core and interpreter lock."""
+    env = {**os.environ, "HUB_DATABASE_URL": settings.database_url, "HUB_DATA_DIR": str(settings.data_dir)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + startup_timeout
+        while True:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the hub did not start: {process.stderr.read().decode()[-2000:]}") from None
+                await asyncio.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

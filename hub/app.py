@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import logging
 
@@ -15,6 +16,7 @@ from starlette.routing import Route
 
 from hub import access_log, accounts, graphiql
 from hub.accounts import Caller
+from hub.auth import CallerCache
 from hub.db import create_engine
 from hub.export_endpoint import ExportEndpoint
 from hub.graphql_http import GraphQLEndpoint
@@ -63,8 +65,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
 
     department_schemas = {k: s._schema for k, s in schemas.departments.items()}
 
-    async def authenticate(token: str) -> Caller | None:
-        return await accounts.authenticate(engine, token)
+    authenticate = CallerCache(functools.partial(accounts.authenticate, engine), settings.token_cache_seconds)
 
     templates = TemplateStore(engine, load_templates(schemas.full._schema, department_schemas), schemas.full._schema, department_schemas)
     services = Services(schemas, templates, authenticate, make_context, record_access)

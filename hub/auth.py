@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
+from hub.accounts import hash_token
 from schema.build import HubSchema, Schemas
 
 if TYPE_CHECKING:
@@ -17,6 +20,48 @@ MISSING_TOKEN = (
     "(an administrator issues tokens with `hub token issue USERNAME`)"
 )
 BAD_TOKEN = "invalid, expired or revoked token"
+
+
+class CallerCache:
+    """Verified tokens, remembered for a few seconds so a burst of requests costs one lookup.
+
+    A token lookup is a database round trip on every request — on SQLite as much
+    as the write it guards. The price is a bound on revocation: a revoked or
+    expired token, or a deactivated user, is refused at most `seconds` later
+    (`HUB_TOKEN_CACHE_SECONDS`; 0 checks every request). Only valid tokens are
+    kept, keyed by their hash, and at most `max_entries` of them.
+    """
+
+    def __init__(
+        self,
+        lookup: Callable[[str], Awaitable[Caller | None]],
+        seconds: float,
+        max_entries: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.lookup = lookup
+        self.seconds = seconds
+        self.max_entries = max_entries
+        self.clock = clock
+        self._entries: OrderedDict[str, tuple[float, Caller]] = OrderedDict()
+
+    async def __call__(self, token: str) -> Caller | None:
+        if self.seconds <= 0:
+            return await self.lookup(token)
+        key = hash_token(token)
+        now = self.clock()
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        caller = await self.lookup(token)
+        if caller is None:
+            self._entries.pop(key, None)
+            return None
+        self._entries[key] = (now + self.seconds, caller)
+        self._entries.move_to_end(key)
+        if len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+        return caller
 
 
 class SignInError(Exception):

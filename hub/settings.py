@@ -39,6 +39,7 @@ class Settings:
     max_aliases: int = 30
     request_timeout: float = 30.0
     db_pool_size: int = 10
+    token_cache_seconds: float = 10.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,4 +58,5 @@ class Settings:
             max_aliases=_int("HUB_MAX_ALIASES", 30),
             request_timeout=_float("HUB_REQUEST_TIMEOUT", 30.0),
             db_pool_size=_int("HUB_DB_POOL_SIZE", 10),
+            token_cache_seconds=_float("HUB_TOKEN_CACHE_SECONDS", 10.0),
         )

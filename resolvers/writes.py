@@ -138,19 +138,23 @@ async def apply_change(
     values: dict[str, Any],
     fields: dict[str, str],  # column -> GraphQL field name, for the history
     source: ChangeSource = ChangeSource.API,
-) -> int | None:
-    """Update one record if it is still at `version`, with its history; None if someone saved first."""
-    changed = await connection.execute(
-        update(table)
-        .where(table.c.id == before.id, table.c.version == version)
-        .values(**values, version=table.c.version + 1, updated_at=dt.datetime.now(dt.UTC))
-    )
-    if changed.rowcount != 1:
+) -> Any | None:
+    """Update one record if it is still at `version`, with its history: the new row, or None if someone saved first."""
+    # RETURNING hands back the new row in the update's own round trip: no re-read.
+    after = (
+        await connection.execute(
+            update(table)
+            .where(table.c.id == before.id, table.c.version == version)
+            .values(**values, version=table.c.version + 1, updated_at=dt.datetime.now(dt.UTC))
+            .returning(*table.c)
+        )
+    ).one_or_none()
+    if after is None:
         return None
     # The history goes in the same transaction: no change without its record, nor the reverse.
     old_new = {fields[column]: (getattr(before, column), value) for column, value in values.items()}
     await history.record(connection, ctx, type_name, before.id, version + 1, old_new, source)
-    return version + 1
+    return after
 
 
 def conflict(type_name: str, record_id: int, current: int, version: int) -> FieldProblem:
@@ -183,10 +187,10 @@ async def update_record(
         if before is None:  # outside the caller's jurisdiction looks the same: existence does not leak
             return WriteResult(None, [FieldProblem("id", "NOT_FOUND", f"id: no {type_name} has id {record_id}")])
         fields = {column: field for column, (field, _) in changes.items()}
-        if await apply_change(connection, ctx, type_name, table, before, version, values, fields) is None:
+        row = await apply_change(connection, ctx, type_name, table, before, version, values, fields)
+        if row is None:  # read again: another writer may have committed after `before` was read
             current = (await connection.execute(select(table.c.version).where(table.c.id == record_id))).scalar_one()
             return WriteResult(None, [conflict(type_name, record_id, current, version)])
-        row = (await connection.execute(select(table).where(table.c.id == record_id))).one()
     return WriteResult(record_class(table)(*row), [])
 
 

@@ -7,6 +7,7 @@ The session database is shared with other modules: users made here are named
 from __future__ import annotations
 
 import asyncio
+import functools
 import datetime as dt
 import re
 
@@ -27,6 +28,7 @@ from hub.accounts import (
     list_users,
     revoke_tokens,
 )
+from hub.auth import CallerCache
 from hub.db import StatementCounter
 from hub.demo import seed_demo
 from hub.models import ApiToken, Base, OrgUnitKind, RegionLevel, Role, User
@@ -93,6 +95,48 @@ async def test_revoked_tokens_are_refused(engine: AsyncEngine, town_unit: str):
     assert await authenticate(engine, second) is None
     assert await revoke_tokens(engine, username="acc-revoke") == 0
     assert all(token["revoked_at"] is not None for token in await list_tokens(engine, "acc-revoke"))
+
+
+async def test_the_caller_cache_remembers_valid_tokens_for_its_window_only(
+    engine: AsyncEngine, town_unit: str, sql_counter: StatementCounter
+):
+    await new_user(engine, town_unit, "acc-cache")
+    token = await issue_token(engine, "acc-cache")
+    now = [1000.0]
+    cache = CallerCache(functools.partial(authenticate, engine), seconds=10, max_entries=2, clock=lambda: now[0])
+    sql_counter.reset()
+    assert (await cache(token)).username == "acc-cache"
+    assert (await cache(token)).username == "acc-cache"
+    assert sql_counter.count == 1, "the second request is answered from the cache"
+    assert await cache("hub_not-a-real-token") is None
+    assert await cache("hub_not-a-real-token") is None
+    assert sql_counter.count == 3, "refusals are never remembered"
+
+    await revoke_tokens(engine, prefix=token[:12])
+    now[0] += 9.9
+    assert (await cache(token)).username == "acc-cache", "within the window the revocation is not seen yet"
+    now[0] += 0.2
+    assert await cache(token) is None, "after it, it is"
+    assert await cache(token) is None
+
+    others = [await issue_token(engine, "acc-cache") for _ in range(3)]
+    for other in others:
+        assert (await cache(other)).username == "acc-cache"
+    sql_counter.reset()
+    await cache(others[0])
+    assert sql_counter.count == 1, "the oldest entry made way for newer ones"
+    await revoke_tokens(engine, username="acc-cache")
+
+
+async def test_a_zero_window_checks_every_request(engine: AsyncEngine, town_unit: str, sql_counter: StatementCounter):
+    await new_user(engine, town_unit, "acc-nocache")
+    token = await issue_token(engine, "acc-nocache")
+    cache = CallerCache(functools.partial(authenticate, engine), seconds=0)
+    sql_counter.reset()
+    assert (await cache(token)).username == "acc-nocache"
+    await revoke_tokens(engine, prefix=token[:12])
+    assert await cache(token) is None
+    assert sql_counter.count == 3  # lookup, revoke, lookup
 
 
 async def test_expired_tokens_are_refused(engine: AsyncEngine, town_unit: str):

@@ -78,9 +78,10 @@ def _fresh_id(number: str, taken: set[str]) -> str:
 async def test_nested_read_costs_four_statements_whatever_the_rows(client, engine, sql_counter):
     town = await region_code(client, "西天尾镇")
     statements, members = await _run(client, sql_counter, town)
-    # the caller's token, region by code, villages page, households pages (all villages),
-    # members (all households), and the access-log entry
-    assert statements == 6, sql_counter.statements
+    # region by code, villages page, households pages (all villages), members (all
+    # households), and the access-log entry; the token was verified moments ago by
+    # region_code's request and is remembered (hub.auth.CallerCache)
+    assert statements == 5, sql_counter.statements
     added = await _grow_tenfold(engine, town)
     try:
         statements_after, members_after = await _run(client, sql_counter, town)
@@ -89,7 +90,7 @@ async def test_nested_read_costs_four_statements_whatever_the_rows(client, engin
             await conn.execute(delete(persons).where(persons.c.household_id.in_(added)))
             await conn.execute(delete(households).where(households.c.id.in_(added)))
     assert members_after == 10 * members
-    assert statements_after == statements == 6
+    assert statements_after == statements == 5
 
 
 async def test_sibling_relations_share_batches(client, sql_counter):
@@ -102,6 +103,6 @@ async def test_sibling_relations_share_batches(client, sql_counter):
              floodPoints { totalCount nodes { nearbyEnterprise { name } photos { fileName } } } } } } }""",
         {"t": town},
     )
-    # token; region; children page + count; parents; enterprise pages + counts; their villages;
+    # region; children page + count; parents; enterprise pages + counts; their villages;
     # flood point pages + counts; nearby enterprises; photos; access log
-    assert sql_counter.count == 13, "\n".join(" ".join(s.split())[:150] for s in sql_counter.statements)
+    assert sql_counter.count == 12, "\n".join(" ".join(s.split())[:150] for s in sql_counter.statements)
