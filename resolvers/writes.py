@@ -7,11 +7,12 @@ one transaction, or refuses them all with errors that name each field.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Table, select, update
+from sqlalchemy import Column, ColumnElement, Select, Table, Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry import UNSET
 from strawberry.utils.str_converters import to_camel_case
@@ -140,13 +141,11 @@ async def apply_change(
     source: ChangeSource = ChangeSource.API,
 ) -> Any | None:
     """Update one record if it is still at `version`, with its history: the new row, or None if someone saved first."""
-    # RETURNING hands back the new row in the update's own round trip: no re-read.
+    params = {f"new_{column}": value for column, value in values.items()}
     after = (
         await connection.execute(
-            update(table)
-            .where(table.c.id == before.id, table.c.version == version)
-            .values(**values, version=table.c.version + 1, updated_at=dt.datetime.now(dt.UTC))
-            .returning(*table.c)
+            _update_statement(table, tuple(values)),
+            {**params, "record_id": before.id, "expected_version": version, "updated_at": dt.datetime.now(dt.UTC)},
         )
     ).one_or_none()
     if after is None:
@@ -155,6 +154,29 @@ async def apply_change(
     old_new = {fields[column]: (getattr(before, column), value) for column, value in values.items()}
     await history.record(connection, ctx, type_name, before.id, version + 1, old_new, source)
     return after
+
+
+@functools.lru_cache(maxsize=512)
+def _update_statement(table: Table, columns: tuple[str, ...]) -> Update:
+    # Built once per set of columns: building the statement cost as much as running it on SQLite.
+    # RETURNING hands back the new row in the update's own round trip: no re-read.
+    return (
+        update(table)
+        .where(table.c.id == bindparam("record_id"), table.c.version == bindparam("expected_version"))
+        .values(
+            {column: bindparam(f"new_{column}") for column in columns}
+            | {"version": table.c.version + 1, "updated_at": bindparam("updated_at")}
+        )
+        .returning(*table.c)
+    )
+
+
+@functools.lru_cache(maxsize=512)
+def _before_statement(table: Table, in_scope: Callable[[Subtree], ColumnElement[bool]], scope: Subtree | None) -> Select:
+    where = [table.c.id == bindparam("record_id")]
+    if scope is not None:
+        where.append(in_scope(scope))
+    return select(table).where(*where)
 
 
 def conflict(type_name: str, record_id: int, current: int, version: int) -> FieldProblem:
@@ -179,11 +201,8 @@ async def update_record(
     if problems:
         return WriteResult(None, problems)
 
-    where = [table.c.id == record_id]
-    if ctx.scope is not None:
-        where.append(in_scope(ctx.scope))
     async with ctx.engine.begin() as connection:
-        before = (await connection.execute(select(table).where(*where))).one_or_none()
+        before = (await connection.execute(_before_statement(table, in_scope, ctx.scope), {"record_id": record_id})).one_or_none()
         if before is None:  # outside the caller's jurisdiction looks the same: existence does not leak
             return WriteResult(None, [FieldProblem("id", "NOT_FOUND", f"id: no {type_name} has id {record_id}")])
         fields = {column: field for column, (field, _) in changes.items()}
