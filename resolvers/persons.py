@@ -29,6 +29,7 @@ from resolvers.writes import (
     create_record,
     mobile,
     not_in_future,
+    update_entity,
 )
 
 persons = Person.__table__
@@ -111,6 +112,16 @@ PERSON_VALIDATORS = {"phone": mobile, "recent_status_date": not_in_future}
 
 
 PERSON = Writable("Person", persons, person_in, PERSON_BY_ID, PERSON_VALIDATORS)
+
+
+async def record_visit(ctx: Context, person_id: int, version: int, visit: Any) -> WriteResult:
+    """A visit (走访): what was seen becomes the person's recent status, dated the day of the visit."""
+    if not visit.recent_status.strip():
+        return WriteResult(None, [FieldProblem("recentStatus", "INVALID", "recentStatus: say what the visit found")])
+    changes = changes_from(visit)
+    if changes.get("recent_status_date", (None, None))[1] is None:
+        changes["recent_status_date"] = ("recentStatusDate", dt.date.today())
+    return await update_entity(ctx, PERSON, person_id, version, changes)
 
 
 async def create_person(ctx: Context, household_id: int, input_: Any) -> WriteResult:

@@ -54,14 +54,16 @@ class Writable:
     validators: dict[str, Validator]
 
 
-async def update_entity(ctx: Context, entity: Writable, record_id: int, version: int, input_: Any) -> WriteResult:
+async def update_entity(
+    ctx: Context, entity: Writable, record_id: int, version: int, changes: dict[str, tuple[str, Any]]
+) -> WriteResult:
     result = await update_record(
         ctx,
         type_name=entity.type_name,
         table=entity.table,
         record_id=record_id,
         version=version,
-        changes=changes_from(input_),
+        changes=changes,
         validators=entity.validators,
         in_scope=entity.in_scope,
     )

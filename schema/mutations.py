@@ -10,13 +10,13 @@ from strawberry.types import Info
 
 from resolvers import enterprises, flood_points, households, persons
 from resolvers.errors import int_id
-from resolvers.writes import WriteResult, update_entity
+from resolvers.writes import WriteResult, changes_from, update_entity
 from schema.enterprises import EnterpriseInput, EnterprisePayload
 from schema.errors import FieldError
 from schema.fields import RecordId
 from schema.flood_points import FloodPointInput, FloodPointPayload
 from schema.households import HouseholdInput, HouseholdPayload, NewHouseholdInput
-from schema.persons import NewPersonInput, PersonInput, PersonPayload
+from schema.persons import NewPersonInput, PersonInput, PersonPayload, VisitInput
 from schema.templates import TemplatePayload
 
 Version = Annotated[int, strawberry.argument(description="读取时的版本号（乐观锁：别人已先改过则拒绝，并告知当前版本）")]
@@ -37,7 +37,17 @@ def _errors(result: WriteResult) -> list[FieldError]:
 class Mutation:
     @strawberry.mutation(description="修改人员信息（含走访后的近期动态；迁出、死亡改人员状态，不删除）", metadata={"writes": "Person"})
     async def update_person(self, info: Info, id: RecordId, version: Version, input: Changes[PersonInput]) -> PersonPayload:
-        result = await update_entity(info.context, persons.PERSON, int_id(id), version, input)
+        result = await update_entity(info.context, persons.PERSON, int_id(id), version, changes_from(input))
+        return PersonPayload(person=result.record, errors=_errors(result))
+
+    @strawberry.mutation(
+        description="记录一次走访（入户）：所见写入近期动态并注明日期，必要时同时改重点照顾原因；与修改人员走同一写入检查和修改记录",
+        metadata={"writes": "Person"},
+    )
+    async def record_visit(
+        self, info: Info, id: RecordId, version: Version, visit: Annotated[VisitInput, strawberry.argument(description="走访情况")]
+    ) -> PersonPayload:
+        result = await persons.record_visit(info.context, int_id(id), version, visit)
         return PersonPayload(person=result.record, errors=_errors(result))
 
     @strawberry.mutation(description="新增人员（出生、迁入）到本辖区的一户", metadata={"writes": "Person"})
@@ -64,21 +74,21 @@ class Mutation:
     async def update_household(
         self, info: Info, id: RecordId, version: Version, input: Changes[HouseholdInput]
     ) -> HouseholdPayload:
-        result = await update_entity(info.context, households.HOUSEHOLD, int_id(id), version, input)
+        result = await update_entity(info.context, households.HOUSEHOLD, int_id(id), version, changes_from(input))
         return HouseholdPayload(household=result.record, errors=_errors(result))
 
     @strawberry.mutation(description="修改企业信息（一企一档）", metadata={"writes": "Enterprise"})
     async def update_enterprise(
         self, info: Info, id: RecordId, version: Version, input: Changes[EnterpriseInput]
     ) -> EnterprisePayload:
-        result = await update_entity(info.context, enterprises.ENTERPRISE, int_id(id), version, input)
+        result = await update_entity(info.context, enterprises.ENTERPRISE, int_id(id), version, changes_from(input))
         return EnterprisePayload(enterprise=result.record, errors=_errors(result))
 
     @strawberry.mutation(description="修改易涝点信息（巡查、整治进度）", metadata={"writes": "FloodPoint"})
     async def update_flood_point(
         self, info: Info, id: RecordId, version: Version, input: Changes[FloodPointInput]
     ) -> FloodPointPayload:
-        result = await update_entity(info.context, flood_points.FLOOD_POINT, int_id(id), version, input)
+        result = await update_entity(info.context, flood_points.FLOOD_POINT, int_id(id), version, changes_from(input))
         return FloodPointPayload(flood_point=result.record, errors=_errors(result))
 
     @strawberry.mutation(description="保存本部门的表样（新建或修改；须带上读取时的版本号）", metadata={"writes": "Template"})

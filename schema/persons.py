@@ -76,6 +76,15 @@ class PersonInput:
     recent_status_date: dt.date | None = input_column(c.recent_status_date)
 
 
+@strawberry.input(description="一次走访（入户）所见")
+class VisitInput:
+    recent_status: str = strawberry.field(description="近期动态：走访所见，不能为空")
+    recent_status_date: dt.date | None = strawberry.field(default=strawberry.UNSET, description="走访日期；不填为今天")
+    key_care_reason: KeyCareReason | None = strawberry.field(
+        default=strawberry.UNSET, description="重点照顾原因；不传保持不变，传 null 表示不再重点照顾"
+    )
+
+
 @strawberry.type(description="修改人员的结果：成功时返回修改后的人员，否则返回每个字段的错误（什么都没有写入）")
 class PersonPayload:
     person: Person | None = strawberry.field(description="修改后的人员")

@@ -130,3 +130,75 @@ async def test_a_birth_registers_a_person_with_gender_and_birth_date_from_the_id
     async with as_user("dongxing") as cadre:
         outside = await graphql(cadre, CREATE_HOUSEHOLD, {"v": elsewhere, "input": {"address": "溪白村1号"}})
     assert outside["createHousehold"] == {"household": None, "errors": [{"field": "villageCode", "code": "NOT_FOUND", "message": f"villageCode: no village has code {elsewhere}"}]}
+
+
+RECORD_VISIT = """mutation($id: ID!, $v: Int!, $visit: VisitInput!) {
+  recordVisit(id: $id, version: $v, visit: $visit) {
+    person { version recentStatus recentStatusDate keyCareReason } errors { field code message currentVersion } } }"""
+PERSON_NOW = """query($id: ID!) { person(id: $id) { version recentStatus recentStatusDate keyCareReason
+  history(first: 100) { nodes { field oldValue newValue version username source } } } }"""
+
+
+async def test_a_grid_workers_visit_dates_the_recent_status_and_may_mark_key_care(as_user, client):
+    import datetime as dt
+
+    code = await region_code(client, "东星社区")
+    person = (await graphql(client, "query($c: String) { persons(regionCode: $c, keyCare: false, first: 1) { nodes { id } } }", {"c": code}))["persons"]["nodes"][0]
+    before = (await graphql(client, PERSON_NOW, {"id": person["id"]}))["person"]
+    today = dt.date.today().isoformat()
+    async with as_user("dongxing-wangge") as grid_worker:
+        visited = await graphql(grid_worker, RECORD_VISIT, {
+            "id": person["id"], "v": before["version"], "visit": {"recentStatus": " 入户走访：术后在家休养，需定期复查 ", "keyCareReason": "ILLNESS"},
+        })
+        assert visited["recordVisit"] == {
+            "person": {"version": before["version"] + 1, "recentStatus": "入户走访：术后在家休养，需定期复查", "recentStatusDate": today, "keyCareReason": "ILLNESS"},
+            "errors": [],
+        }
+        # A later visit leaves key care as it is unless it is given; null ends it.
+        again = await graphql(grid_worker, RECORD_VISIT, {
+            "id": person["id"], "v": before["version"] + 1, "visit": {"recentStatus": "复查正常，已恢复务农", "recentStatusDate": "2026-01-05", "keyCareReason": None},
+        })
+        assert again["recordVisit"]["person"] == {"version": before["version"] + 2, "recentStatus": "复查正常，已恢复务农", "recentStatusDate": "2026-01-05", "keyCareReason": None}
+    after = (await graphql(client, PERSON_NOW, {"id": person["id"]}))["person"]
+    visits = [(c["field"], c["oldValue"], c["newValue"], c["version"]) for c in after["history"]["nodes"] if c["version"] > before["version"]]
+    assert visits == [
+        ("recentStatus", before["recentStatus"], "入户走访：术后在家休养，需定期复查", before["version"] + 1),
+        ("keyCareReason", None, "ILLNESS", before["version"] + 1),
+        ("recentStatusDate", before["recentStatusDate"], today, before["version"] + 1),
+        ("recentStatus", "入户走访：术后在家休养，需定期复查", "复查正常，已恢复务农", before["version"] + 2),
+        ("recentStatusDate", today, "2026-01-05", before["version"] + 2),
+        ("keyCareReason", "ILLNESS", None, before["version"] + 2),
+    ]
+    assert {(c["username"], c["source"]) for c in after["history"]["nodes"] if c["version"] > before["version"]} == {("dongxing-wangge", "API")}
+
+
+@pytest.mark.parametrize(
+    ("visit", "error"),
+    [
+        ({"recentStatus": "   "}, {"field": "recentStatus", "code": "INVALID", "message": "recentStatus: say what the visit found", "currentVersion": None}),
+        ({"recentStatus": "走访", "recentStatusDate": "2999-01-01"},
+         {"field": "recentStatusDate", "code": "INVALID", "message": "recentStatusDate: 2999-01-01 is in the future", "currentVersion": None}),
+        ({"recentStatus": "走访", "stale": True}, "CONFLICT"),
+    ],
+)
+async def test_a_refused_visit_writes_nothing(as_user, client, visit, error):
+    code = await region_code(client, "东星社区")
+    person = (await graphql(client, "query($c: String) { persons(regionCode: $c, first: 1) { nodes { id version } } }", {"c": code}))["persons"]["nodes"][0]
+    before = (await graphql(client, PERSON_NOW, {"id": person["id"]}))["person"]
+    version = before["version"] - 1 if visit.pop("stale", False) else before["version"]
+    async with as_user("dongxing-wangge") as grid_worker:
+        refused = await graphql(grid_worker, RECORD_VISIT, {"id": person["id"], "v": version, "visit": visit})
+    if error == "CONFLICT":
+        error = {
+            "field": "version", "code": "CONFLICT", "currentVersion": before["version"],
+            "message": f"version: Person {person['id']} is at version {before['version']}, not {version}; reload it and apply your change again",
+        }
+    assert refused["recordVisit"] == {"person": None, "errors": [error]}
+    assert (await graphql(client, PERSON_NOW, {"id": person["id"]}))["person"] == before
+
+
+async def test_departments_that_write_no_person_field_have_no_visit_mutation(as_user):
+    async with as_user("minzheng") as civil_affairs:
+        response = await civil_affairs.post("/graphql", json={
+            "query": 'mutation { recordVisit(id: "1", version: 1, visit: {recentStatus: "x"}) { errors { message } } }'})
+    assert response.json()["errors"][0]["message"] == "Cannot query field 'recordVisit' on type 'Mutation'."
