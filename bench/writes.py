@@ -37,7 +37,7 @@ from hub import accounts, migrate
 from hub.background_server import free_port
 from hub.db import create_engine
 from hub.demo import seed_demo
-from hub.legacy.importer import apply_import, default_mapping, plan_import, read_rows
+from hub.legacy.importer import apply_import, built_in_mapping, plan_import, read_rows
 from hub.legacy.messy import write_ledger
 from hub.models import Base, Change, ChangeSource, Household, Person, Region
 from hub.settings import Settings
@@ -126,7 +126,7 @@ async def imports(settings, engine, rows: int, rounds: int, directory: Path) -> 
     schemas = Schemas(settings)
     caller = await accounts.caller_named(engine, "dongxing")
     context = Context(engine, settings, "bench", caller=caller, policy=schemas.policy, scope=jurisdiction(caller.jurisdiction_code, caller.jurisdiction_level))
-    mapping = default_mapping()
+    mapping = built_in_mapping("person")
     async with engine.connect() as conn:
         mapping = replace(mapping, village=(await conn.execute(select(Region.code).where(Region.name == "东星社区"))).scalar_one())
         last = {t: (await conn.execute(select(func.max(t.c.id)))).scalar_one() for t in (Person.__table__, Household.__table__)}

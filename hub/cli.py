@@ -209,8 +209,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
 
     from hub.accounts import AccountError, caller_named
     from hub.legacy.importer import (
+        BUILT_IN,
         ImportError_,
         apply_import,
+        built_in_mapping,
         load_mapping,
         plan_import,
         read_rows,
@@ -221,7 +223,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
 
     schemas = _schemas(settings)
     try:
-        mapping = load_mapping(Path(args.mapping))
+        mapping = built_in_mapping(args.mapping) if args.mapping in BUILT_IN else load_mapping(Path(args.mapping))
     except DataFileError as error:
         raise SystemExit(str(error)) from None
     if args.village:
@@ -242,15 +244,18 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
             plan, village = await plan_import(context, mapping, rows, rejected)
             summary = plan.summary()
             table = Table(title=f"{args.file} → {village.name}（{'applied' if args.apply else 'dry run'}）")
-            for key in ("new", "updated", "unchanged", "duplicates", "rejected", "newHouseholds"):
+            counts = ("new", "updated", "unchanged", "duplicates", "rejected", "newHouseholds", "updatedHouseholds")
+            for key in counts:
                 table.add_column(key)
-            table.add_row(*(str(summary[k]) for k in ("new", "updated", "unchanged", "duplicates", "rejected", "newHouseholds")))
+            table.add_row(*(str(summary[k]) for k in counts))
             Console().print(table)
+            for skipped in summary["skippedColumns"]:
+                Console().print(f"  not imported: {skipped['field']} ({skipped['reason']})", highlight=False)
             for rejected_row in summary["rejectedRows"]:
                 Console().print(f"  row {rejected_row['row']}: {rejected_row['reason']}", highlight=False)
             if args.apply:
                 with _progress() as progress:
-                    writing = progress.add_task("writing", total=len(plan.new_people) + len(plan.updates))
+                    writing = progress.add_task("writing", total=None)
                     await apply_import(context, plan, village, lambda done, total: progress.update(writing, completed=done, total=total))
                 console.print("applied in one transaction")
             else:
@@ -406,7 +411,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     importing = commands.add_parser("import", help="import a legacy ledger (xlsx): dry run unless --apply")
     importing.add_argument("file")
-    importing.add_argument("--mapping", default=str(Path(__file__).parent / "legacy" / "person-ledger.yaml"))
+    importing.add_argument(
+        "--mapping", default="person",
+        help="`person` (one row per person, the default), `household` (one row per household), or a mapping YAML file",
+    )
     importing.add_argument("--village", help="region code where new households go (overrides the mapping)")
     importing.add_argument("--as", dest="as_user", required=True, help="import with this user's permissions")
     importing.add_argument("--apply", action="store_true", help="write the changes (in one transaction)")

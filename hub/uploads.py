@@ -26,8 +26,9 @@ from hub.fill_sheets import (
 from hub.graphql_http import request_id_of
 from hub.legacy.importer import (
     ImportError_,
+    BUILT_IN,
     apply_import,
-    default_mapping,
+    built_in_mapping,
     plan_import,
     read_rows,
 )
@@ -92,10 +93,13 @@ class FillSheetUpload(UploadEndpoint):
 
 
 class LegacyImportUpload(UploadEndpoint):
-    """`?village=CODE[&apply=true]`: a dry run unless `apply=true`, then one transaction."""
+    """`?village=CODE[&rows=household][&apply=true]`: a dry run unless `apply=true`, then one transaction."""
 
     async def process(self, request: Request, context, data: bytes) -> tuple[int, dict[str, Any]]:
-        mapping = default_mapping()
+        kind = request.query_params.get("rows", "person")
+        if kind not in BUILT_IN:
+            raise UploadError(400, f"rows: `person` (one row per person) or `household` (one row per household), not `{kind}`")
+        mapping = built_in_mapping(kind)
         if request.query_params.get("village"):
             mapping = replace(mapping, village=request.query_params["village"])
         apply = request.query_params.get("apply") == "true"

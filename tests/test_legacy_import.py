@@ -6,7 +6,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import delete, func, select
 
-from hub.legacy.messy import write_ledger
+from hub.legacy.messy import write_household_ledger, write_ledger
 from hub.models import Change, Household, Person
 from tests.conftest import graphql
 from tests.test_queries import region_code
@@ -119,3 +119,143 @@ def test_cli_dry_run(settings, ledger, capsys, monkeypatch):
     assert "dry run: nothing written" in out.err
     for row in truth.bad:
         assert f"row {row}:" in out.out
+
+
+# --- one row per household ------------------------------------------------------------
+
+HOUSEHOLD_OF = """query($n: String) { person(idNumber: $n) { name relationToHead household {
+  id address phone gridName lowIncome members { id }
+  history { nodes { field oldValue newValue source username } } } } }"""
+
+
+@pytest.fixture
+async def household_ledger(tmp_path, engine):
+    path = tmp_path / "东星社区户册.xlsx"
+    tables = (Change.__table__, Person.__table__, Household.__table__)
+    async with engine.connect() as conn:
+        last = {t.name: (await conn.execute(select(func.coalesce(func.max(t.c.id), 0)))).scalar_one() for t in tables}
+    yield path, write_household_ledger(path, households=12, seed=5, bad_rows=2, duplicate_rows=2)
+    async with engine.begin() as conn:
+        for table in tables:
+            await conn.execute(delete(table).where(table.c.id > last[table.name]))
+
+
+def edit(path, target, row: int, changes: dict[str, object]):
+    """Save a copy of the ledger with cells of `row` changed, found by their header text."""
+    workbook = load_workbook(path)
+    sheet = workbook.active
+    header = [c.value for c in sheet[2 if sheet.cell(2, 1).value == "序号" else 3]]
+    for title, value in changes.items():
+        sheet.cell(row=row, column=header.index(title) + 1).value = value
+    workbook.save(target)
+    return target
+
+
+async def test_a_household_ledger_creates_heads_and_households_without_what_the_cadre_may_not_write(as_user, client, engine, household_ledger):
+    path, truth = household_ledger
+    village = await region_code(client, "东星社区")
+    before = await people_count(engine)
+    async with as_user("dongxing") as cadre:
+        report = (await post(cadre, path, village=village, rows="household")).json()
+        assert (report["new"], report["newHouseholds"], report["updated"], report["duplicates"]) == (10, 10, 0, 2)
+        assert [(r["row"], r["reason"]) for r in report["rejectedRows"]] == [
+            (7, "idNumber: check character must be 2, got 7"),
+            (11, "name: missing"),
+        ]
+        # 低保 is decided by civil affairs: a village's ledger cannot set it.
+        assert report["skippedColumns"] == [{"field": "Household.lowIncome", "reason": "lowIncome: 村（社区）干部 may not change Household.lowIncome"}]
+        assert await people_count(engine) == before
+        applied = (await post(cadre, path, village=village, rows="household", apply="true")).json()
+        assert applied["applied"] is True and await people_count(engine) == before + 10
+        again = (await post(cadre, path, village=village, rows="household", apply="true")).json()
+        assert (again["new"], again["updated"], again["unchanged"]) == (0, 0, 10)
+    head = truth.people[1]
+    data = (await graphql(client, HOUSEHOLD_OF, {"n": head["id_number"]}))["person"]
+    assert (data["name"], data["relationToHead"]) == (head["name"], "户主")
+    assert {k: data["household"][k] for k in ("address", "phone", "gridName", "lowIncome")} == {
+        "address": head["address"], "phone": head["phone"], "gridName": head["grid_name"], "lowIncome": False,
+    }
+    assert len(data["household"]["members"]) == 1  # the head; the rest of the family is not in this ledger
+
+
+async def test_a_household_ledger_updates_households_with_history_and_civil_affairs_sets_low_income(as_user, client, household_ledger, tmp_path):
+    path, truth = household_ledger
+    village = await region_code(client, "东星社区")
+    async with as_user("dongxing") as cadre:
+        await post(cadre, path, village=village, rows="household", apply="true")
+        moved = edit(path, tmp_path / "moved.xlsx", 4, {"所属网格": " 第９网格", "联系电话": "１３９ ０５９４ ００１２"})
+        report = (await post(cadre, moved, village=village, rows="household", apply="true")).json()
+    assert (report["updated"], report["updatedHouseholds"], report["unchanged"]) == (1, 1, 9)
+    head = truth.people[1]  # sheet row 4 holds the second household
+    household = (await graphql(client, HOUSEHOLD_OF, {"n": head["id_number"]}))["person"]["household"]
+    assert (household["gridName"], household["phone"]) == ("第9网格", "13905940012")
+    assert {"field": "gridName", "oldValue": head["grid_name"], "newValue": "第9网格", "source": "IMPORT", "username": "dongxing"} in household["history"]["nodes"]
+
+    approved = edit(path, tmp_path / "approved.xlsx", 4, {"是否低保": "是"})
+    async with as_user("minzheng") as civil_affairs:  # city-wide, writes 低保 fields only
+        report = (await post(civil_affairs, approved, village=village, rows="household", apply="true")).json()
+    assert report["skippedColumns"] == [
+        {"field": f"Household.{field}", "reason": f"{field}: 部门数据分析人员（民政局） may not change Household.{field}"}
+        for field in ("address", "phone", "gridName")
+    ]
+    # Its older grid and phone are not written back: those columns are not civil affairs'.
+    assert (report["updated"], report["updatedHouseholds"], report["unchanged"]) == (1, 1, 9)
+    household = (await graphql(client, HOUSEHOLD_OF, {"n": head["id_number"]}))["person"]["household"]
+    assert (household["lowIncome"], household["gridName"]) == (True, "第9网格")
+    assert {"field": "lowIncome", "oldValue": "false", "newValue": "true", "source": "IMPORT", "username": "minzheng"} in household["history"]["nodes"]
+
+
+async def test_household_rows_never_reach_outside_the_jurisdiction_or_take_an_address(as_user, client, engine, tmp_path):
+    from openpyxl import Workbook
+
+    from hub.identifiers import id_number_check_char
+
+    outsider = (await graphql(client, "query($c: String) { persons(regionCode: $c, first: 1) { nodes { idNumber name } } }",
+                              {"c": await region_code(client, "溪白村")}))["persons"]["nodes"][0]
+    taken = (await graphql(client, "query($c: String) { households(regionCode: $c, first: 1) { nodes { address } } }",
+                           {"c": await region_code(client, "东星社区")}))["households"]["nodes"][0]["address"]
+    fresh = [f"35030419800101{i}05" for i in (1, 2)]
+    fresh = [n + id_number_check_char(n) for n in fresh]
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["户主姓名", "户主身份证号码", "家庭住址", "所属网格"])
+    sheet.append([outsider["name"], outsider["idNumber"], "东星社区某巷1号", "第1网格"])
+    sheet.append(["陈新户", fresh[0], taken, "第1网格"])
+    sheet.append(["陈另户", fresh[1], "东星社区新建巷8号", "第1网格"])
+    path = tmp_path / "hand-made.xlsx"
+    workbook.save(path)
+    before = await people_count(engine)
+    async with as_user("dongxing") as cadre:
+        report = (await post(cadre, path, village=await region_code(client, "东星社区"), rows="household", apply="true")).json()
+        bad_kind = await post(cadre, path, rows="family")
+    assert [(r["row"], r["reason"]) for r in report["rejectedRows"]] == [
+        (2, "idNumber: already registered in the hub"),
+        (3, "address: a household at this address is already in the hub with another head"),
+    ]
+    assert report["new"] == 1 and await people_count(engine) == before + 1
+    assert (bad_kind.status_code, bad_kind.json()) == (400, {"errors": [{"message": "rows: `person` (one row per person) or `household` (one row per household), not `family`"}]})
+    async with engine.begin() as conn:
+        await conn.execute(delete(Person).where(Person.id_number == fresh[1]))
+        await conn.execute(delete(Household).where(Household.address == "东星社区新建巷8号"))
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("village: '350304100001'\nrows: family\ncolumns: {name: 姓名, id_number: 身份证号}\n",
+         "m.yaml:2: rows: `person` (one row per person) or `household` (one row per household), not `family`"),
+        ("village: '350304100001'\nrows: household\ncolumns:\n  name: 户主姓名\n  id_number: 身份证号\n",
+         "m.yaml:4: columns: map `address`: a household ledger's rows are households"),
+        ("village: '350304100001'\ncolumns:\n  name: 姓名\n  idNumber: 身份证号\n",
+         "m.yaml:4: unknown hub field `idNumber`"),
+    ],
+)
+def test_mapping_files_are_checked_with_file_and_line(tmp_path, text, error):
+    from hub.legacy.importer import load_mapping
+    from hub.yamlfile import DataFileError
+
+    path = tmp_path / "m.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataFileError) as raised:
+        load_mapping(path)
+    assert str(raised.value).replace(str(tmp_path) + "/", "").startswith(error)

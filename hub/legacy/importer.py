@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from hub.identifiers import parse_id_number
 from hub.legacy import normalise
@@ -36,32 +36,52 @@ from hub.permissions import WriteRefused, check_write
 from hub.yamlfile import load
 from resolvers.context import Context
 from resolvers.history import as_text, record
+from resolvers.persons import person_in
 
 persons = Person.__table__
 households = Household.__table__
 regions = Region.__table__
 
-# hub field -> (normaliser, GraphQL field name for write checks and history)
-FIELDS: dict[str, tuple[Callable[[Any], Any], str]] = {
-    "name": (normalise.name, "name"),
-    "id_number": (normalise.id_number, "idNumber"),
-    "gender": (normalise.gender, "gender"),
-    "birth_date": (normalise.date, "birthDate"),
-    "ethnicity": (normalise.text, "ethnicity"),
-    "relation_to_head": (normalise.text, "relationToHead"),
-    "phone": (normalise.mobile, "phone"),
-    "health_status": (lambda v: normalise.choice(HealthStatus, v), "healthStatus"),
-    "chronic_diseases": (normalise.text, "chronicDiseases"),
-    "employer": (normalise.text, "employer"),
-    "recent_status": (normalise.text, "recentStatus"),
-    "head_name": (normalise.name, "headName"),  # household key, not stored on the person
-    "address": (normalise.text, "address"),  # the household's
-    "low_income": (normalise.boolean, "lowIncome"),  # the household's
+@dataclass(frozen=True)
+class LedgerField:
+    """A hub field a ledger column may feed: how its cells are read and where the value goes."""
+
+    normalise: Callable[[Any], Any]
+    type_name: str | None  # "Person" or "Household"; None for a key that is not stored
+    field: str  # the GraphQL field: write checks, history and messages name it
+    column: str | None = None  # the table column, when it differs from the hub field's name
+
+
+FIELDS: dict[str, LedgerField] = {
+    "name": LedgerField(normalise.name, "Person", "name"),
+    "id_number": LedgerField(normalise.id_number, "Person", "idNumber"),
+    "gender": LedgerField(normalise.gender, "Person", "gender"),
+    "birth_date": LedgerField(normalise.date, "Person", "birthDate"),
+    "ethnicity": LedgerField(normalise.text, "Person", "ethnicity"),
+    "relation_to_head": LedgerField(normalise.text, "Person", "relationToHead"),
+    "phone": LedgerField(normalise.mobile, "Person", "phone"),
+    "health_status": LedgerField(lambda v: normalise.choice(HealthStatus, v), "Person", "healthStatus"),
+    "chronic_diseases": LedgerField(normalise.text, "Person", "chronicDiseases"),
+    "employer": LedgerField(normalise.text, "Person", "employer"),
+    "recent_status": LedgerField(normalise.text, "Person", "recentStatus"),
+    "head_name": LedgerField(normalise.name, None, "headName"),  # groups a person ledger's rows into households
+    "address": LedgerField(normalise.text, "Household", "address"),
+    "household_phone": LedgerField(normalise.mobile, "Household", "phone", column="phone"),
+    "grid_name": LedgerField(normalise.text, "Household", "gridName"),
+    "low_income": LedgerField(normalise.boolean, "Household", "lowIncome"),
 }
-HOUSEHOLD_FIELDS = {"address", "low_income"}
-KEY_FIELDS = {"head_name"}
+# What a row must carry, and what identifies a person rather than being updated on one.
+REQUIRED = {"person": ("name", "id_number"), "household": ("name", "id_number", "address")}
+IDENTITY = ("name", "id_number", "gender", "birth_date")
 # Person fields the import may update on people already in the hub (identity fields stay as they are).
 UPDATABLE = ("phone", "health_status", "chronic_diseases", "employer", "recent_status", "relation_to_head", "ethnicity")
+# Household fields a household ledger may update on households already in the hub.
+HOUSEHOLD_UPDATABLE = ("address", "household_phone", "grid_name", "low_income")
+BUILT_IN = {"person": "person-ledger.yaml", "household": "household-ledger.yaml"}
+
+
+def column_of(hub_field: str) -> str:
+    return FIELDS[hub_field].column or hub_field
 
 
 class ImportError_(Exception):
@@ -73,26 +93,34 @@ class Mapping:
     village: str
     columns: dict[str, tuple[str, ...]]  # hub field -> header texts (normalised)
     source: str
+    rows: str = "person"  # "person": one row per person; "household": one row per household, its head's
 
 
-def default_mapping() -> Mapping:
-    return load_mapping(Path(__file__).parent / "person-ledger.yaml")
+def built_in_mapping(kind: str) -> Mapping:
+    return load_mapping(Path(__file__).parent / BUILT_IN[kind])
 
 
 def load_mapping(path: Path) -> Mapping:
     root = load(path)
-    root.only_keys({"village", "columns"}, "the mapping")
+    root.only_keys({"village", "rows", "columns"}, "the mapping")
     village = root.require("village", "the mapping").text("village")
+    rows = root.get("rows").text("rows") if root.get("rows") is not None else "person"
+    if rows not in REQUIRED:
+        raise root.get("rows").error(f"rows: `person` (one row per person) or `household` (one row per household), not `{rows}`")
+    columns_node = root.require("columns", "the mapping")
     columns: dict[str, tuple[str, ...]] = {}
-    for hub_field, node in root.require("columns", "the mapping").mapping("columns").items():
+    for hub_field, node in columns_node.mapping("columns").items():
         if hub_field not in FIELDS:
             raise node.error(f"unknown hub field `{hub_field}` (fields: {', '.join(FIELDS)})")
         headers = node.sequence(hub_field) if isinstance(node.value, list) else [node]
         columns[hub_field] = tuple(normalise.header(h.text(hub_field)) for h in headers)
-    for required in ("name", "id_number"):
+    for required in REQUIRED[rows]:
         if required not in columns:
-            raise root.require("columns", "the mapping").error(f"columns: map `{required}`: people are matched by it")
-    return Mapping(village, columns, str(path))
+            why = "people are matched by it" if required != "address" else "a household ledger's rows are households"
+            raise columns_node.error(f"columns: map `{required}`: {why}")
+    if rows == "household" and "head_name" in columns:
+        raise columns_node.error("columns: a household ledger's `name` is the head's; leave `head_name` out")
+    return Mapping(village, columns, str(path), rows)
 
 
 @dataclass
@@ -107,20 +135,28 @@ class Plan:
 
     new_people: list[Row] = field(default_factory=list)
     updates: list[tuple[Row, Any, dict[str, Any]]] = field(default_factory=list)  # row, current person, changes
+    household_updates: list[tuple[Row, Any, dict[str, Any]]] = field(default_factory=list)  # row, current household, changes
     unchanged: list[Row] = field(default_factory=list)
     duplicates: list[tuple[int, int]] = field(default_factory=list)  # (row, the row it repeats)
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (row, reasons)
     new_households: dict[tuple[str, str], list[Row]] = field(default_factory=dict)
+    kind: str = "person"  # the mapping's `rows`
+    writable: set[str] = field(default_factory=set)  # hub fields the importer may write
+    refused: dict[str, str] = field(default_factory=dict)  # hub field -> why the importer may not write it
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (Type.field, why): columns left out
 
     def summary(self) -> dict[str, Any]:
+        updated = {row.number for row, _, _ in self.updates} | {row.number for row, _, _ in self.household_updates}
         return {
             "new": len(self.new_people),
-            "updated": len(self.updates),
+            "updated": len(updated),
             "unchanged": len(self.unchanged),
             "duplicates": len(self.duplicates),
             "rejected": len(self.rejected),
             "newHouseholds": len(self.new_households),
-            "rejectedRows": [{"row": row, "reason": reason} for row, reason in self.rejected],
+            "updatedHouseholds": len(self.household_updates),
+            "rejectedRows": [{"row": row, "reason": reason} for row, reason in sorted(self.rejected)],
+            "skippedColumns": [{"field": ref, "reason": reason} for ref, reason in self.skipped],
         }
 
 
@@ -147,18 +183,17 @@ def read_rows(data: bytes | Path, mapping: Mapping, progress: Callable[[int], No
         for hub_field, position in index.items():
             raw = cells[position] if position < len(cells) else None
             try:
-                values[hub_field] = FIELDS[hub_field][0](raw)
+                values[hub_field] = FIELDS[hub_field].normalise(raw)
             except ValueError as error:
-                reasons.append(f"{FIELDS[hub_field][1]}: {error}")
-        if not reasons and not values.get("name"):
-            reasons.append("name: missing")
-        if not reasons and not values.get("id_number"):
-            reasons.append("idNumber: missing")
+                reasons.append(f"{FIELDS[hub_field].field}: {error}")
+        for required in REQUIRED[mapping.rows]:
+            if not reasons and not values.get(required):
+                reasons.append(f"{FIELDS[required].field}: missing")
         if not reasons:
             citizen = parse_id_number(values["id_number"])
             for derived, expected in (("gender", Gender(citizen.gender)), ("birth_date", citizen.birth_date)):
                 if values.get(derived) not in (None, expected):
-                    reasons.append(f"{FIELDS[derived][1]}: {as_text(values[derived])} does not match the ID number ({as_text(expected)})")
+                    reasons.append(f"{FIELDS[derived].field}: {as_text(values[derived])} does not match the ID number ({as_text(expected)})")
             values["gender"], values["birth_date"] = Gender(citizen.gender), citizen.birth_date
         if reasons:
             rejected.append((number, "; ".join(reasons)))
@@ -184,9 +219,16 @@ def _header_index(cells: tuple, mapping: Mapping) -> dict[str, int] | None:
     return found
 
 
+def _household_key(row: Row, rows: str) -> tuple[str, str]:
+    """Which new household a row belongs to: its head's name and its address."""
+    head = row.values["name"] if rows == "household" else row.values.get("head_name") or row.values["name"]
+    return head, row.values.get("address") or ""
+
+
 async def plan_import(ctx: Context, mapping: Mapping, rows: list[Row], rejected: list[tuple[int, str]]) -> tuple[Plan, Any]:
     """Compare the file with the hub; return the plan and the target village row."""
-    result = Plan(rejected=list(rejected))
+    result = Plan(rejected=list(rejected), kind=mapping.rows)
+    _check_columns(ctx, result, {f for row in rows[:1] for f in row.values})
     async with ctx.engine.connect() as connection:
         stmt = select(regions).where(regions.c.code == mapping.village)
         if ctx.scope is not None:
@@ -194,80 +236,129 @@ async def plan_import(ctx: Context, mapping: Mapping, rows: list[Row], rejected:
         village = (await connection.execute(stmt)).one_or_none()
         if village is None:
             raise ImportError_(f"village: no region has code {mapping.village} within your jurisdiction")
-        seen: dict[str, Row] = {}
-        unique: list[Row] = []
-        for row in rows:
-            earlier = seen.get(row.values["id_number"])
-            if earlier is None:
-                seen[row.values["id_number"]] = row
-                unique.append(row)
-            elif {k: as_text(v) for k, v in earlier.values.items()} == {k: as_text(v) for k, v in row.values.items()}:
-                result.duplicates.append((row.number, earlier.number))
-            else:
-                result.rejected.append((row.number, f"repeats the ID number of row {earlier.number} with different values"))
+        unique = _deduplicate(rows, result)
+        # People are matched across the city, but only those within the importer's reach are touched.
+        reachable = person_in(ctx.scope) if ctx.scope is not None else true()
         existing = {}
         numbers = [r.values["id_number"] for r in unique]
         for start in range(0, len(numbers), 5000):
             chunk = numbers[start : start + 5000]
-            for person in (await connection.execute(select(persons).where(persons.c.id_number.in_(chunk)))).all():
+            query = select(persons, reachable.label("reachable")).where(persons.c.id_number.in_(chunk))
+            for person in (await connection.execute(query)).all():
                 existing[person.id_number] = person
         addresses = {
             row.address: row.id
             for row in (await connection.execute(select(households.c.id, households.c.address).where(households.c.village_id == village.id))).all()
         }
+        homes = {}
+        if mapping.rows == "household":
+            ids = sorted({p.household_id for p in existing.values() if p.reachable})
+            for start in range(0, len(ids), 5000):
+                for home in (await connection.execute(select(households).where(households.c.id.in_(ids[start : start + 5000])))).all():
+                    homes[home.id] = home
     for row in unique:
         person = existing.get(row.values["id_number"])
         if person is None:
-            key = (row.values.get("head_name") or row.values["name"], row.values.get("address") or "")
-            if key[1] in addresses:
-                row.values["household_id"] = addresses[key[1]]
-            else:
-                result.new_households.setdefault(key, []).append(row)
-            result.new_people.append(row)
-            continue
-        changes = {f: row.values[f] for f in UPDATABLE if f in row.values and as_text(row.values[f]) != as_text(getattr(person, f))}
-        (result.updates.append((row, person, changes)) if changes else result.unchanged.append(row))
-    _check_permissions(ctx, result)
+            _plan_new_person(mapping, row, addresses, result)
+        elif not person.reachable:  # where it is registered is not said: it may be outside the importer's view
+            result.rejected.append((row.number, "idNumber: already registered in the hub"))
+        else:
+            _plan_update(row, person, homes.get(person.household_id), result)
     return result, village
 
 
-def _check_permissions(ctx: Context, result: Plan) -> None:
-    """The importer's role decides, as for any write; refused rows join the rejected ones."""
-    allowed = []
-    for row, person, changes in result.updates:
-        try:
-            for column in changes:
-                check_write(ctx.policy, ctx.caller, "Person", FIELDS[column][1])
-        except WriteRefused as refused:
-            result.rejected.append((row.number, str(refused)))
+def _check_columns(ctx: Context, result: Plan, present: set[str]) -> None:
+    """The importer's role decides, as for any write: a column it may not write is left out, and said so.
+
+    Person.name and Household.address are checked even when absent: creating people and households needs them.
+    """
+    for hub_field, spec in FIELDS.items():
+        if spec.type_name is None or (hub_field not in present and hub_field not in ("name", "address")):
             continue
-        allowed.append((row, person, changes))
-    result.updates = allowed
-    if result.new_people:
         try:
-            check_write(ctx.policy, ctx.caller, "Person", "name")
+            check_write(ctx.policy, ctx.caller, spec.type_name, spec.field)
         except WriteRefused as refused:
-            result.rejected += [(row.number, f"new person: {refused}") for row in result.new_people]
-            result.new_people, result.new_households = [], {}
+            result.refused[hub_field] = str(refused)
+            if hub_field in present and hub_field not in IDENTITY:  # identity is only written on new people
+                result.skipped.append((f"{spec.type_name}.{spec.field}", str(refused)))
+            continue
+        result.writable.add(hub_field)
+
+
+def _deduplicate(rows: list[Row], result: Plan) -> list[Row]:
+    seen: dict[str, Row] = {}
+    unique: list[Row] = []
+    for row in rows:
+        earlier = seen.get(row.values["id_number"])
+        if earlier is None:
+            seen[row.values["id_number"]] = row
+            unique.append(row)
+        elif {k: as_text(v) for k, v in earlier.values.items()} == {k: as_text(v) for k, v in row.values.items()}:
+            result.duplicates.append((row.number, earlier.number))
+        else:
+            result.rejected.append((row.number, f"repeats the ID number of row {earlier.number} with different values"))
+    return unique
+
+
+def _plan_new_person(mapping: Mapping, row: Row, addresses: dict[str, int], result: Plan) -> None:
+    if "name" in result.refused:
+        result.rejected.append((row.number, f"new person: {result.refused['name']}"))
+        return
+    key = _household_key(row, mapping.rows)
+    if key[1] in addresses:
+        if mapping.rows == "household":
+            result.rejected.append((row.number, "address: a household at this address is already in the hub with another head"))
+            return
+        row.values["household_id"] = addresses[key[1]]
+    elif "address" in result.refused:
+        result.rejected.append((row.number, f"new household: {result.refused['address']}"))
+        return
+    else:
+        result.new_households.setdefault(key, []).append(row)
+    result.new_people.append(row)
+
+
+def _changes(row: Row, current: Any, fields: tuple[str, ...], writable: set[str]) -> dict[str, Any]:
+    """column -> new value, for the fields the row carries, the importer may write, and that differ."""
+    return {
+        column_of(f): row.values[f]
+        for f in fields
+        if f in writable and f in row.values and as_text(row.values[f]) != as_text(getattr(current, column_of(f)))
+        and not (row.values[f] is None and f == "address")  # a household keeps its address when the cell is blank
+    }
+
+
+def _plan_update(row: Row, person: Any, home: Any | None, result: Plan) -> None:
+    changes = _changes(row, person, UPDATABLE, result.writable)
+    home_changes = _changes(row, home, HOUSEHOLD_UPDATABLE, result.writable) if home is not None else {}
+    if changes:
+        result.updates.append((row, person, changes))
+    if home_changes:
+        result.household_updates.append((row, home, home_changes))
+    if not changes and not home_changes:
+        result.unchanged.append(row)
 
 
 async def apply_import(ctx: Context, result: Plan, village: Any, progress: Callable[[int, int], None] | None = None) -> None:
     """Everything in one transaction: new households and people, then updates with their history."""
-    total = len(result.new_people) + len(result.updates)
+    total = len(result.new_people) + len(result.updates) + len(result.household_updates)
     done = 0
     now = dt.datetime.now(dt.UTC)
     async with ctx.engine.begin() as connection:
         household_ids: dict[tuple[str, str], int] = {}
         for key, members in result.new_households.items():
-            low_income = any(m.values.get("low_income") for m in members)
-            inserted = await connection.execute(
-                households.insert().values(village_id=village.id, address=key[1] or f"{village.name}（地址待补）", low_income=low_income, updated_at=now)
-            )
+            values = {"village_id": village.id, "address": key[1] or f"{village.name}（地址待补）", "updated_at": now}
+            for hub_field in result.writable & {"household_phone", "grid_name", "low_income"}:
+                given = [m.values[hub_field] for m in members if m.values.get(hub_field) is not None]
+                if given:  # a person ledger repeats these on every member: any one says it
+                    values[column_of(hub_field)] = any(given) if hub_field == "low_income" else given[0]
+            inserted = await connection.execute(households.insert().values(**values))
             household_ids[key] = inserted.inserted_primary_key[0]
         new_people = []
+        person_fields = {f for f, spec in FIELDS.items() if spec.type_name == "Person" and (f in IDENTITY or f in result.writable)}
         for row in result.new_people:
-            key = (row.values.get("head_name") or row.values["name"], row.values.get("address") or "")
-            values = {k: v for k, v in row.values.items() if k in persons.c and k not in HOUSEHOLD_FIELDS}
+            key = _household_key(row, result.kind)
+            values = {f: v for f, v in row.values.items() if f in person_fields}
             new_people.append(
                 {
                     **{c: None for c in ("phone", "health_status", "chronic_diseases", "employer", "recent_status")},
@@ -286,19 +377,20 @@ async def apply_import(ctx: Context, result: Plan, village: Any, progress: Calla
             done += len(new_people[start : start + 2000])
             if progress:
                 progress(done, total)
-        for row, person, changes in result.updates:
-            changed = await connection.execute(
-                persons.update()
-                .where(persons.c.id == person.id, persons.c.version == person.version)
-                .values(**changes, version=persons.c.version + 1, updated_at=now)
-            )
-            if changed.rowcount != 1:  # edited in the hub since the plan was made: undo everything
-                raise ImportError_(f"row {row.number}: {person.name} was changed in the hub during the import; run it again")
-            fields = {FIELDS[c][1]: (getattr(person, c), v) for c, v in changes.items()}
-            await record(connection, ctx, "Person", person.id, person.version + 1, fields, ChangeSource.IMPORT)
-            done += 1
-            if progress and done % 500 == 0:
-                progress(done, total)
+        for type_name, table, updates in (("Person", persons, result.updates), ("Household", households, result.household_updates)):
+            by_column = {column_of(f): FIELDS[f].field for f in FIELDS if FIELDS[f].type_name == type_name}
+            for row, current, changes in updates:
+                changed = await connection.execute(
+                    table.update()
+                    .where(table.c.id == current.id, table.c.version == current.version)
+                    .values(**changes, version=table.c.version + 1, updated_at=now)
+                )
+                if changed.rowcount != 1:  # edited in the hub since the plan was made: undo everything
+                    raise ImportError_(f"row {row.number}: this {type_name} was changed in the hub during the import; run it again")
+                fields = {by_column[c]: (getattr(current, c), v) for c, v in changes.items()}
+                await record(connection, ctx, type_name, current.id, current.version + 1, fields, ChangeSource.IMPORT)
+                done += 1
+                if progress and done % 500 == 0:
+                    progress(done, total)
     if progress:
         progress(total, total)
-

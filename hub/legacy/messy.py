@@ -3,7 +3,8 @@
 `write_ledger` writes a one-row-per-person 花名册 the way years of hand editing
 leave it (title rows, headers that differ from the hub's, names with spaces,
 full-width digits, dates in every format, old 15-digit ID numbers, repeated and
-broken rows) and returns the clean truth an import has to arrive at. Every
+broken rows) and returns the clean truth an import has to arrive at;
+`write_household_ledger` does the same for a one-row-per-household 户册. Every
 choice is drawn from one `random.Random(seed)`, so a seed always gives the same
 ledger.
 """
@@ -37,6 +38,10 @@ from hub.identifiers import id_number_check_char
 from hub.models import Gender, HealthStatus
 
 HEADERS = ("序号", "姓 名", "性别", "身份证号码", "出生年月", "与户主关系", "户主姓名", "家庭住址", "联系电话", "健康状况", "是否低保")
+HOUSEHOLD_HEADERS = ("序号", "户主姓名", "户主身份证号码", "家庭住址", "家庭人口", "联系电话", "所属网格", "是否低保")
+# Where the cells a problem spoils sit in each kind of row (after 序号).
+PERSON_CELLS = {"name": 0, "id_number": 2, "birth_date": 3}
+HOUSEHOLD_CELLS = {"name": 0, "id_number": 1}
 # The ledger was last filled in December 2023: nobody in it is born later.
 LEDGER_DATE = dt.date(2023, 12, 1)
 DISTRICT_CODE = "350304"  # 荔城区
@@ -107,8 +112,8 @@ def write_ledger(
     for original in rng.choices(good, k=duplicate_rows):
         repeats_before.setdefault(rng.randint(original + 1, distinct), []).append(original)
 
-    two_titles = rng.random() < 0.5
-    header_row = 3 if two_titles else 2
+    workbook = Workbook(write_only=True)
+    sheet, header_row = _start_sheet(workbook, rng, village, "人员基本信息台账", HEADERS)
     first_data_row = header_row + 1
     ledger = Ledger(
         people=[members[i] for i in good],
@@ -119,17 +124,6 @@ def write_ledger(
         households=len(households),
         total_row=None,
     )
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("人员信息")
-    last_column = get_column_letter(len(HEADERS))
-    committee = "居委会" if village.endswith("社区") else "村委会"
-    titles = [f"{village} {LEDGER_DATE.year}年 人员基本信息台账"]
-    if two_titles:
-        titles.append(f"填报单位：{village}{committee}   填报日期：{LEDGER_DATE.year}年{LEDGER_DATE.month}月")
-    for number, title in enumerate(titles, 1):
-        sheet.merged_cells.add(f"A{number}:{last_column}{number}")
-        sheet.append([title])
-    sheet.append(list(HEADERS))
 
     cells = _Cells(rng)
     row = first_data_row
@@ -145,7 +139,7 @@ def write_ledger(
         person = members[index]
         values = cells.person(person, old_id=index in old_ids)
         if index in bad_at:
-            ledger.bad[row] = bad_at[index](rng, person, values)
+            ledger.bad[row] = bad_at[index](rng, person, values, PERSON_CELLS)
         sheet.append([row - header_row, *values])
         row += 1
     if rng.random() < 0.5:
@@ -153,6 +147,54 @@ def write_ledger(
         sheet.append(["合计", f"共{rows}人"])
     workbook.save(path)
     return ledger
+
+
+def write_household_ledger(
+    path: Path, *, households: int, seed: int = 7, village: str = "东星社区", bad_rows: int = 0, duplicate_rows: int = 0
+) -> Ledger:
+    """Write one row per household (its head, address, size, phone, grid, 低保): `households` distinct ones,
+    `bad_rows` of them broken, then `duplicate_rows` repeats. `people` of the result are the good heads."""
+    if bad_rows > households or (duplicate_rows and bad_rows == households):
+        raise ValueError(f"{households} households leave no good one for {bad_rows} bad rows and {duplicate_rows} repeats")
+    rng = random.Random(seed)
+    community = _Community(rng, village)
+    homes = [community.household() for _ in range(households)]
+    for home in homes:
+        home[0]["grid_name"] = f"第{rng.randint(1, 6)}网格"
+        home[0]["members"] = len(home)
+    bad_at = set(rng.sample(range(households), bad_rows))
+    good = [i for i in range(households) if i not in bad_at]
+    order = list(range(households)) + [rng.choice(good) for _ in range(duplicate_rows)]
+    workbook = Workbook(write_only=True)
+    sheet, header_row = _start_sheet(workbook, rng, village, "户籍信息底册", HOUSEHOLD_HEADERS)
+    ledger = Ledger(people=[homes[i][0] for i in good], bad={}, duplicates=[], header_row=header_row,
+                    first_data_row=header_row + 1, households=len(good), total_row=None)
+    cells = _Cells(rng)
+    problems = itertools.cycle(_HOUSEHOLD_PROBLEMS)
+    for row, index in enumerate(order, header_row + 1):
+        values = cells.household(homes[index][0])
+        if row - header_row > households:
+            ledger.duplicates.append(row)
+        elif index in bad_at:
+            ledger.bad[row] = next(problems)(rng, homes[index][0], values, HOUSEHOLD_CELLS)
+        sheet.append([row - header_row, *values])
+    workbook.save(path)
+    return ledger
+
+
+def _start_sheet(workbook: Workbook, rng: random.Random, village: str, what: str, headers: tuple[str, ...]) -> tuple[Any, int]:
+    """The sheet with its one or two merged title rows and the header row; returns it and the header's row."""
+    sheet = workbook.create_sheet(what)
+    last_column = get_column_letter(len(headers))
+    committee = "居委会" if village.endswith("社区") else "村委会"
+    titles = [f"{village} {LEDGER_DATE.year}年 {what}"]
+    if rng.random() < 0.5:
+        titles.append(f"填报单位：{village}{committee}   填报日期：{LEDGER_DATE.year}年{LEDGER_DATE.month}月")
+    for number, title in enumerate(titles, 1):
+        sheet.merged_cells.add(f"A{number}:{last_column}{number}")
+        sheet.append([title])
+    sheet.append(list(headers))
+    return sheet, len(titles) + 1
 
 
 class _Community:
@@ -283,6 +325,18 @@ class _Cells:
             self.stray_space("是" if person["low_income"] else "否", 0.03),
         ]
 
+    def household(self, head: Person) -> list[Any]:
+        """Cells after 序号, in the order of HOUSEHOLD_HEADERS."""
+        return [
+            self.name(head["name"]),
+            self.id_number(head["id_number"]),
+            self.stray_space(head["address"], 0.05),
+            head["members"],
+            self.phone(head["phone"]),
+            self.stray_space(head["grid_name"], 0.05),
+            self.stray_space("是" if head["low_income"] else "否", 0.03),
+        ]
+
     def stray_space(self, value: str, chance: float) -> str:
         if self.rng.random() >= chance:
             return value
@@ -342,33 +396,30 @@ class _Cells:
 # Each problem spoils one cell of a row (the values of `_Cells.person`) and says what it did.
 
 
-def _missing_name(rng: random.Random, person: Person, values: list[Any]) -> str:
-    values[0] = rng.choice((None, "", " "))
+def _missing_name(rng: random.Random, person: Person, values: list[Any], at: dict[str, int]) -> str:
+    values[at["name"]] = rng.choice((None, "", " "))
     return "missing name"
 
 
-def _wrong_check_character(rng: random.Random, person: Person, values: list[Any]) -> str:
+def _wrong_check_character(rng: random.Random, person: Person, values: list[Any], at: dict[str, int]) -> str:
     number = person["id_number"]
     wrong = rng.choice([c for c in "0123456789X" if c != number[17]])
-    values[2] = number[:17] + wrong
-    return f"wrong check character: {values[2]} ends in {wrong}, should end in {number[17]}"
+    values[at["id_number"]] = number[:17] + wrong
+    return f"wrong check character: {number[:17] + wrong} ends in {wrong}, should end in {number[17]}"
 
 
-def _impossible_birth_date(rng: random.Random, person: Person, values: list[Any]) -> str:
+def _impossible_birth_date(rng: random.Random, person: Person, values: list[Any], at: dict[str, int]) -> str:
     year = person["birth_date"].year
-    values[3] = rng.choice((f"{year}-02-30", f"{year}.13.{person['birth_date'].day}", f"{year}年4月31日"))
-    return f"impossible birth date: {values[3]}"
+    values[at["birth_date"]] = rng.choice((f"{year}-02-30", f"{year}.13.{person['birth_date'].day}", f"{year}年4月31日"))
+    return f"impossible birth date: {values[at['birth_date']]}"
 
 
-def _id_stored_as_number(rng: random.Random, person: Person, values: list[Any]) -> str:
+def _id_stored_as_number(rng: random.Random, person: Person, values: list[Any], at: dict[str, int]) -> str:
     # Excel keeps 15 significant digits of a number: the last three become 0.
-    values[2] = float(person["id_number"][:15] + "000")
-    return f"ID number stored as a number: {values[2]:.14E}"
+    values[at["id_number"]] = float(person["id_number"][:15] + "000")
+    return f"ID number stored as a number: {values[at['id_number']]:.14E}"
 
 
-_PROBLEMS: tuple[Callable[[random.Random, Person, list[Any]], str], ...] = (
-    _wrong_check_character,
-    _impossible_birth_date,
-    _missing_name,
-    _id_stored_as_number,
-)
+Problem = Callable[[random.Random, Person, list[Any], dict[str, int]], str]
+_PROBLEMS: tuple[Problem, ...] = (_wrong_check_character, _impossible_birth_date, _missing_name, _id_stored_as_number)
+_HOUSEHOLD_PROBLEMS: tuple[Problem, ...] = (_wrong_check_character, _missing_name, _id_stored_as_number)
