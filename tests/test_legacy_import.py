@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import delete, func, select
@@ -19,17 +21,24 @@ async def people_count(engine) -> int:
         return (await conn.execute(select(func.count()).select_from(Person))).scalar_one()
 
 
-@pytest.fixture
-async def ledger(tmp_path, engine):
-    """A messy ledger for 东星社区; what an import adds is removed afterwards (other tests count 东星社区's rows)."""
-    path = tmp_path / "东星社区花名册.xlsx"
+@contextlib.asynccontextmanager
+async def imports_undone(engine):
+    """What the test imports is removed afterwards: other tests count 东星社区's rows."""
     tables = (Change.__table__, Person.__table__, Household.__table__)
     async with engine.connect() as conn:
         last = {t.name: (await conn.execute(select(func.coalesce(func.max(t.c.id), 0)))).scalar_one() for t in tables}
-    yield path, write_ledger(path, rows=40, seed=11, bad_rows=3, duplicate_rows=2, upgrade15=2)
+    yield
     async with engine.begin() as conn:
         for table in tables:
             await conn.execute(delete(table).where(table.c.id > last[table.name]))
+
+
+@pytest.fixture
+async def ledger(tmp_path, engine):
+    """A messy one-row-per-person ledger for 东星社区."""
+    path = tmp_path / "东星社区花名册.xlsx"
+    async with imports_undone(engine):
+        yield path, write_ledger(path, rows=40, seed=11, bad_rows=3, duplicate_rows=2, upgrade15=2)
 
 
 async def post(client, path, **params):
@@ -130,14 +139,10 @@ HOUSEHOLD_OF = """query($n: String) { person(idNumber: $n) { name relationToHead
 
 @pytest.fixture
 async def household_ledger(tmp_path, engine):
+    """A messy one-row-per-household ledger for 东星社区: 12 households, 2 broken, 2 repeated."""
     path = tmp_path / "东星社区户册.xlsx"
-    tables = (Change.__table__, Person.__table__, Household.__table__)
-    async with engine.connect() as conn:
-        last = {t.name: (await conn.execute(select(func.coalesce(func.max(t.c.id), 0)))).scalar_one() for t in tables}
-    yield path, write_household_ledger(path, households=12, seed=5, bad_rows=2, duplicate_rows=2)
-    async with engine.begin() as conn:
-        for table in tables:
-            await conn.execute(delete(table).where(table.c.id > last[table.name]))
+    async with imports_undone(engine):
+        yield path, write_household_ledger(path, households=12, seed=5, bad_rows=2, duplicate_rows=2)
 
 
 def edit(path, target, row: int, changes: dict[str, object]):
@@ -225,18 +230,16 @@ async def test_household_rows_never_reach_outside_the_jurisdiction_or_take_an_ad
     path = tmp_path / "hand-made.xlsx"
     workbook.save(path)
     before = await people_count(engine)
-    async with as_user("dongxing") as cadre:
+    async with imports_undone(engine), as_user("dongxing") as cadre:
         report = (await post(cadre, path, village=await region_code(client, "东星社区"), rows="household", apply="true")).json()
         bad_kind = await post(cadre, path, rows="family")
+        added = await people_count(engine) - before
     assert [(r["row"], r["reason"]) for r in report["rejectedRows"]] == [
         (2, "idNumber: already registered in the hub"),
         (3, "address: a household at this address is already in the hub with another head"),
     ]
-    assert report["new"] == 1 and await people_count(engine) == before + 1
+    assert report["new"] == added == 1
     assert (bad_kind.status_code, bad_kind.json()) == (400, {"errors": [{"message": "rows: `person` (one row per person) or `household` (one row per household), not `family`"}]})
-    async with engine.begin() as conn:
-        await conn.execute(delete(Person).where(Person.id_number == fresh[1]))
-        await conn.execute(delete(Household).where(Household.address == "东星社区新建巷8号"))
 
 
 @pytest.mark.parametrize(
