@@ -239,6 +239,8 @@ class GraphQLEndpoint(Endpoint):
             response = request_error(f"the request took longer than {self.timeout:g} s and was stopped", 504)
             response.background = BackgroundTask(self.record_access, caller, context, "timeout")
             return response
+        finally:
+            context.release()
 
         body: dict[str, Any] = {}
         failed = _is_request_error(result)
