@@ -1,11 +1,13 @@
 """Writing a template's rows into an xlsx in the department's paper format, as a stream.
 
-openpyxl's write-only workbook writes each row as it arrives; here its sheet
-goes straight into the zip entry of the file being sent (an xlsx is a zip, and
-a zip can be written front to back), so compressed bytes leave page by page:
-memory stays flat however many rows there are, and the download starts before
-the last row is read. The small parts (styles, workbook, content types) follow
-the sheet at the end. Layout: merged title and subtitle, merged multi-level
+The sheet goes straight into the zip entry of the file being sent (an xlsx is a
+zip, and a zip can be written front to back), so compressed bytes leave page by
+page: memory stays flat however many rows there are, and the download starts
+before the last row is read. openpyxl builds the workbook, the styles and the
+sheet's parts before and after the rows (views, columns, merges, page setup);
+the rows themselves are written here as XML text, since building an element per
+cell was most of an export's time. The small parts (styles, workbook, content
+types) follow the sheet at the end. Layout: merged title and subtitle, merged multi-level
 headers, borders, wrapped headers, frozen header rows repeated on every printed
 page, paper size and orientation, margins, page numbers, optional village
 subtotals, and the signature block.
@@ -14,9 +16,11 @@ subtotals, and the signature block.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 import zipfile
-from copy import copy
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
@@ -24,9 +28,12 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import to_excel
 from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.writer.excel import ExcelWriter
+from openpyxl.xml.constants import SHEET_MAIN_NS
+from openpyxl.xml.functions import tostring
 
 from hub.templates import PAPERS, Column, Template
 
@@ -111,6 +118,52 @@ class _SheetAlreadyWritten(ExcelWriter):
         self.manifest.append(ws)
 
 
+class _SheetParts(WorksheetWriter):
+    """openpyxl's worksheet writer, its parts serialised straight into the zip entry.
+
+    `write_top()` writes what goes before the rows, `write_tail()` what goes after;
+    the rows in between are `SheetWriter`'s.
+    """
+
+    def get_stream(self):
+        self.out.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{SHEET_MAIN_NS}">'.encode())
+        try:
+            while True:
+                element = yield
+                if element is not None:
+                    self.out.write(tostring(element))
+        except GeneratorExit:
+            self.out.write(b"</worksheet>")
+
+
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters XML 1.0 cannot carry
+MAX_CELL_TEXT = 32767  # characters a spreadsheet cell holds
+
+
+def cell_xml(reference: str, value: Any, style: int) -> str:
+    """One cell as SpreadsheetML, as openpyxl writes it: text inline (never a formula, whatever it
+    starts with), numbers as numbers, dates as serial numbers (their style gives the format)."""
+    styled = f' s="{style}"' if style else ""
+    if value is None or value == "":
+        return f'<c r="{reference}"{styled}/>' if style else ""
+    if isinstance(value, str):
+        text = value[:MAX_CELL_TEXT]
+        if _NOT_IN_XML.search(text):
+            text = _NOT_IN_XML.sub("", text)
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        space = ' xml:space="preserve"' if text != text.strip() else ""
+        return f'<c r="{reference}"{styled} t="inlineStr"><is><t{space}>{text}</t></is></c>'
+    if isinstance(value, bool):
+        return f'<c r="{reference}"{styled} t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, (int, float, Decimal)):
+        if isinstance(value, float) and not math.isfinite(value):
+            return f'<c r="{reference}"{styled}/>' if style else ""
+        return f'<c r="{reference}"{styled} t="n"><v>{value:.16g}</v></c>'
+    if isinstance(value, dt.date):
+        return f'<c r="{reference}"{styled} t="n"><v>{to_excel(value):.16g}</v></c>'
+    return cell_xml(reference, str(value), style)
+
+
 class SheetWriter:
     def __init__(
         self, template: Template, unit: str, today: dt.date, fill_key: Callable[[dict], str | None] | None = None
@@ -125,13 +178,20 @@ class SheetWriter:
         self.sheet = self.workbook.create_sheet(title=template.title[:31])
         self.sheet._id = 1
         self.entry = self.archive.open(self.sheet.path[1:], "w")
+        self.parts = _SheetParts(self.sheet, out=self.entry)
+        self.sheet._writer = self.parts  # the package writer takes the sheet's relationships from it
+        self._pending: list[str] = []  # rows' XML not yet in the zip entry
+        self._pending_size = 0
+        self._finished = False
         self.columns = template.columns
+        # The key column of a fill sheet is one more than the template's.
+        self._letters = [get_column_letter(i) for i in range(1, len(template.columns) + 2)]
         self.levels = max(len(c.headers) for c in self.columns)
         self.row = 0
         self.number = 0
         self.totals: dict[tuple[str, ...], float] = {p: 0 for p in template.subtotals}
         self._groups: dict[str, list[dict]] = {}
-        self._styles: dict[tuple, tuple] = {}  # resolved style combinations, see `_cell`
+        self._styles: dict[tuple, int] = {}  # style combination -> its index in the workbook, see `_cell`
         self._body_styles = [self._body_style(c) for c in self.columns]
         # Wide enough for a short header on one line; long headers wrap.
         self.widths = [
@@ -163,10 +223,9 @@ class SheetWriter:
         sheet.print_options.horizontalCentered = True
         sheet.oddFooter.center.text = "第 &P 页 共 &N 页"
         sheet.evenFooter.center.text = "第 &P 页 共 &N 页"
-        # The sheet's XML goes into the archive's entry, not a temporary file (widths and
-        # frozen panes are written first, so they are set above).
-        sheet._writer = WorksheetWriter(sheet, out=self.entry)
-        sheet._writer.write_top()
+        # Widths and frozen panes go before the rows, so they are set above.
+        self.parts.write_top()
+        self.entry.write(b"<sheetData>")
 
         self._append([self._cell(template.title, TITLE_FONT, CENTER)], height=32)
         self._merge(1, 1, 1, width)
@@ -220,6 +279,7 @@ class SheetWriter:
 
     def take(self) -> bytes:
         """The compressed bytes written since the last call: send them."""
+        self._flush()
         return self.out.take()
 
     def finish(self) -> bytes:
@@ -237,17 +297,22 @@ class SheetWriter:
             self._total_row("合计", self.totals)
         if template.signature:
             self._signature()
-        self.sheet.close()
+        self._flush()
+        self.entry.write(b"</sheetData>")
+        self.parts.write_tail()  # merges, protection, print options, margins, page setup, footer
+        self.parts.close()
         self.entry.close()
+        self._finished = True
         _SheetAlreadyWritten(self.workbook, self.archive).save()
         return self.out.take()
 
     def close(self) -> None:
         """Let go of a half-written file when the export stops early (after `finish` it does nothing)."""
-        if not self.sheet.closed:
-            self.sheet.close()
-        self.entry.close()
-        self.archive.close()
+        if not self._finished:
+            self._finished = True
+            self.parts.close()
+            self.entry.close()
+            self.archive.close()
 
     def _data_row(self, node: dict) -> None:
         self.number += 1
@@ -327,40 +392,38 @@ class SheetWriter:
 
     def _cell(self, value: Any, font: Font, alignment: Alignment | None = None, border: Border | None = None,
               fill: PatternFill | None = None, number_format: str | None = None,
-              protection: Protection | None = None) -> WriteOnlyCell:
-        cell = WriteOnlyCell(self.sheet, value=value)
-        if isinstance(value, str):
-            cell.data_type = "s"  # text, never a formula, whatever it starts with
-        # Setting a style attribute makes openpyxl look the style up in the workbook by hashing
-        # it; per cell that was most of an export's time. Each combination is resolved once and
-        # its index array copied into the cells that use it.
+              protection: Protection | None = None) -> tuple[Any, int]:
+        """A cell for `_append`: its value and the index of its style in the workbook.
+
+        Each combination of style objects is registered with the workbook once (openpyxl
+        otherwise hashes the style on every cell).
+        """
         key = (id(font), id(alignment), id(border), id(fill), number_format, id(protection))
         style = self._styles.get(key)
         if style is None:
-            if font is not None:
-                cell.font = font
-            if alignment is not None:
-                cell.alignment = alignment
-            if border is not None:
-                cell.border = border
-            if fill is not None:
-                cell.fill = fill
-            if number_format is not None:
-                cell.number_format = number_format
-            if protection is not None:
-                cell.protection = protection
-            style = self._styles[key] = (copy(cell._style), (font, alignment, border, fill, protection))
-        else:
-            cell._style = copy(style[0])
-        return cell
+            cell = WriteOnlyCell(self.sheet)
+            for name, part in (("font", font), ("alignment", alignment), ("border", border), ("fill", fill),
+                               ("number_format", number_format), ("protection", protection)):
+                if part is not None:
+                    setattr(cell, name, part)
+            style = self._styles[key] = cell.style_id if cell.has_style else 0
+        return value, style
 
-    def _append(self, cells: list, height: float | None = None) -> None:
+    def _append(self, cells: list[tuple[Any, int]], height: float | None = None) -> None:
         self.row += 1
-        if height is not None:
-            self.sheet.row_dimensions[self.row].height = height
-        self.sheet.append(cells)
-        # The row is written; its dimension would otherwise stay in memory until the end.
-        self.sheet.row_dimensions.pop(self.row, None)
+        row = self.row
+        xml = "".join(cell_xml(f"{letter}{row}", value, style) for letter, (value, style) in zip(self._letters, cells, strict=False))
+        custom = f' ht="{height:g}" customHeight="1"' if height is not None else ""
+        self._pending.append(f'<row r="{row}"{custom}>{xml}</row>')
+        self._pending_size += len(xml)
+        if self._pending_size > 1 << 16:  # write to the zip entry in blocks, not row by row
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self.entry.write("".join(self._pending).encode())
+            self._pending.clear()
+            self._pending_size = 0
 
     def _merge(self, first_row: int, first_column: int, last_row: int, last_column: int) -> None:
         if (first_row, first_column) != (last_row, last_column):
