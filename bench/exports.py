@@ -27,15 +27,17 @@ The two run in turn, round after round, in one process (the server in a thread);
 the median of the per-round ratios. Target: ratio ≤ 1.5.
 
 Peak memory: for each of 10,000 and `--rows` rows, a fresh child process starts the same app and
-server, exports a small village once (imports, caches, the first page's allocations), collects
-garbage, reads its resident set (`VmRSS`), resets the kernel's high-water mark
-(`/proc/self/clear_refs` ← 5), runs the export over HTTP (streamed to disk), and reports
-`VmHWM − VmRSS before`: the export's peak growth of real memory (Python objects, SQLite's cache,
-openpyxl's buffers), not just Python allocations as tracemalloc would. Target: the two peaks
-within 20% of each other.
+server, exports a small village once (imports, caches, the first page's allocations), then twice
+the region: each time it collects garbage, reads its resident set (`VmRSS`), resets the kernel's
+high-water mark (`/proc/self/clear_refs` ← 5), runs the export over HTTP (streamed to disk), and
+reports `VmHWM − VmRSS before`: the export's peak growth of real memory (Python objects, SQLite's
+cache, openpyxl's buffers), not just Python allocations as tracemalloc would. The first export
+also fills SQLite's page caches (2 MB per connection, a fixed cap); the second, as in a server
+that has been running, is the export's own memory. Target: the two sizes' peaks within 20% of
+each other; both are printed.
 
-Runtime is dominated by the 100,000-row exports themselves: four of them (three timed, one in the
-memory child) and three floors; 14–19 minutes on the shared 2-core machine on 2026-11-28.
+Runtime is dominated by the 100,000-row exports themselves: five of them (three timed, two in the
+memory child) and three floors; about 3 minutes on the shared 2-core machine on 2026-11-28.
 `python -m bench` runs this one with at most 3 rounds.
 
     python -m bench.exports [--scale 300] [--rows 100000] [--rounds 3]
@@ -241,27 +243,34 @@ def _reset_peak() -> bool:
 
 
 async def memory_child(scale: int, region: str, warmup_region: str, token: str, out: Path) -> None:
-    """Run in a fresh process: one export's peak memory growth, printed as a JSON line."""
+    """Run in a fresh process: one export's peak memory growth, printed as a JSON line.
+
+    Measured twice: the first export after a small warm-up (SQLite's page caches, 2 MB per
+    connection, still filling), then the same export again (caches full, as in a server that has
+    been running): the second is the export's own memory.
+    """
     import resource
 
     from hub.app import create_app
     from hub.background_server import serve_in_thread
 
     settings = bench_settings(scale)
+    runs = []
     with serve_in_thread(create_app(settings)) as url:
         async with httpx.AsyncClient(base_url=url, timeout=1800, headers={"authorization": f"Bearer {token}"}) as client:
             await download(client, warmup_region, out)
-            gc.collect()
-            before = _status("VmRSS")
-            maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-            reset = _reset_peak()
-            started = time.perf_counter()
-            size = await download(client, region, out)
-            seconds = time.perf_counter() - started
-            peak = _status("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-            baseline = before if reset else maxrss_before
-    print(json.dumps({"before": before, "peak": peak, "growth": peak - baseline, "seconds": seconds, "bytes": size,
-                      "method": "VmHWM after clear_refs" if reset else "ru_maxrss"}))
+            for _ in range(2):
+                gc.collect()
+                before = _status("VmRSS")
+                maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+                reset = _reset_peak()
+                started = time.perf_counter()
+                size = await download(client, region, out)
+                seconds = time.perf_counter() - started
+                peak = _status("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+                baseline = before if reset else maxrss_before
+                runs.append({"before": before, "peak": peak, "growth": peak - baseline, "seconds": seconds, "bytes": size})
+    print(json.dumps({**runs[1], "growth_first": runs[0]["growth"], "method": "VmHWM after clear_refs" if reset else "ru_maxrss"}))
 
 
 def measure_memory(scale: int, region: str, warmup_region: str, token: str, out: Path, templates_dir: Path) -> dict:
@@ -334,18 +343,20 @@ async def main(scale: int, rounds: int, rows: int = 100_000) -> None:
           f"hub file {sizes['hub'] / MB:.1f} MB, floor file {sizes['floor'] / MB:.1f} MB")
     ratios = report(f"template export ({persons:,} rows) vs openpyxl write-only, same cells and styles", times,
                     "openpyxl_write_only", "ratio ≤ 1.5")
-    print(f"\npeak memory growth during one export ({big['method']}, fresh process, after a warm-up export):")
+    print(f"\npeak memory growth during one export ({big['method']}, fresh process per size):")
     for size_rows, m in memory:
-        print(f"  {size_rows:>9,} rows: +{m['growth'] / MB:7.1f} MB (process peak {m['peak'] / MB:.1f} MB, "
-              f"{m['seconds']:.1f} s)")
+        print(f"  {size_rows:>9,} rows: +{m['growth'] / MB:7.1f} MB exported again, caches full (process peak "
+              f"{m['peak'] / MB:.1f} MB, {m['seconds']:.1f} s); +{m['growth_first'] / MB:.1f} MB the first time")
     memory_ratio = big["growth"] / small["growth"]
-    print(f"  ratio {memory_ratio:.2f} ({persons:,} / {small_persons:,} rows); target: within 20% (≤ 1.20)")
+    first_ratio = big["growth_first"] / small["growth_first"]
+    print(f"  ratio {memory_ratio:.2f} ({persons:,} / {small_persons:,} rows; the first time {first_ratio:.2f}); "
+          "target: within 20% (≤ 1.20)")
     print(f"total benchmark time {time.perf_counter() - started:.0f} s")
     print(f"RESULT exports ratio={ratios['hub_export_http']:.2f} rows={persons} "
           f"hub_ms={statistics.median(times['hub_export_http']) * 1000:.0f} "
           f"floor_ms={statistics.median(times['openpyxl_write_only']) * 1000:.0f} "
           f"peak_mb_{small_persons}={small['growth'] / MB:.1f} peak_mb_{persons}={big['growth'] / MB:.1f} "
-          f"memory_ratio={memory_ratio:.2f}")
+          f"memory_ratio={memory_ratio:.2f} memory_ratio_first={first_ratio:.2f}")
 
 
 SUITE_ROUNDS = 3

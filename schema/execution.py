@@ -80,6 +80,17 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     return rows
         return super().complete_list_value(return_type, field_details_list, info, path, result, position_context)
 
+    def build_response(self, data: dict[str, Any] | None) -> Any:
+        response = super().build_response(data)
+        if not self.background_futures and self.async_work_finished_hook_task is None:
+            # The context refers to itself (its async helpers are its own bound methods), so
+            # without this everything it cached lives until the collector's next full pass:
+            # an export runs hundreds of executions back to back.
+            self.async_helpers = None
+            self._relevant_sub_fields.clear()
+            self._selection_plans.clear()
+        return response
+
     def _leaf_rows(self, object_type: GraphQLObjectType, field_details_list: Any, items: Any) -> list | None:
         """A list of objects whose selection is plain leaves only, completed in one loop;
         None (the full path) as soon as any value needs graphql-core's handling."""
