@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bench import exports, nested_read, permissions
+from bench import exports, nested_read, permissions, writes
 
-BENCHMARKS = {"nested_read": nested_read.main, "permissions": permissions.main, "exports": exports.suite}
+BENCHMARKS = {"nested_read": nested_read.main, "permissions": permissions.main, "exports": exports.suite, "writes": writes.suite}
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
