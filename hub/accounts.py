@@ -158,6 +158,11 @@ async def authenticate(engine: AsyncEngine, token: str) -> Caller | None:
     return await _one_caller(engine, statement)
 
 
+async def caller_by_id(engine: AsyncEngine, user_id: int) -> Caller | None:
+    """An active user as a caller (signed download links name their user by id)."""
+    return await _one_caller(engine, _caller_query().where(User.id == user_id))
+
+
 async def caller_named(engine: AsyncEngine, username: str) -> Caller:
     """An active user as a caller, for work done from the command line under their permissions."""
     caller = await _one_caller(engine, _caller_query().where(User.username == username))

@@ -18,6 +18,7 @@ from hub import access_log, accounts, graphiql
 from hub.accounts import Caller
 from hub.auth import CallerCache
 from hub.db import create_engine
+from hub.download_links import DownloadLinks, hub_key
 from hub.export_endpoint import ExportEndpoint
 from hub.graphql_http import GraphQLEndpoint
 from hub.services import Services
@@ -45,7 +46,9 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
 
     def make_context(request: Request, request_id: str, caller: Caller) -> Context:
         scope = jurisdiction(caller.jurisdiction_code, caller.jurisdiction_level)
-        return Context(engine, settings, request_id, caller=caller, scope=scope, policy=schemas.policy, templates=templates)
+        return Context(
+            engine, settings, request_id, caller=caller, scope=scope, policy=schemas.policy, templates=templates, links=links
+        )
 
     async def record_access(caller: Caller, context: Context, outcome: str) -> None:
         audit = context.audit
@@ -68,7 +71,10 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
     authenticate = CallerCache(functools.partial(accounts.authenticate, engine), settings.token_cache_seconds)
 
     templates = TemplateStore(engine, load_templates(schemas.full._schema, department_schemas), schemas.full._schema, department_schemas)
-    services = Services(schemas, templates, authenticate, make_context, record_access)
+    links = DownloadLinks(hub_key(settings.secret_key, settings.data_dir), settings.download_link_seconds)
+    services = Services(
+        schemas, templates, authenticate, make_context, record_access, links, functools.partial(accounts.caller_by_id, engine)
+    )
     graphql = GraphQLEndpoint(
         services,
         timeout=settings.request_timeout,
@@ -114,6 +120,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
     app.state.settings = settings
     app.state.engine = engine
     app.state.schemas = schemas
+    app.state.services = services
     app.state.templates = templates
     app.state.access_log = access_writer
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,8 @@ from hub.fill_sheets import (
 )
 from hub.graphql_http import request_id_of
 from hub.services import Endpoint, Services
-from hub.templates import Template
+from hub.download_links import LinkError
+from hub.templates import Template, TemplateVariableError, template_variables
 from resolvers.context import Context
 from resolvers.errors import UserInputError
 from resolvers.writables import WRITABLES
@@ -62,41 +64,30 @@ def _refusal(template: Template, message: str, caller: Caller) -> str:
     return f"template {template.id} cannot run for {who}: {message}"
 
 
-def template_variables(template: Template, params: dict[str, str]) -> dict[str, Any]:
-    names = {v.name for v in template.variables}
-    unknown = sorted(set(params) - names)
-    if unknown:
-        takes = ", ".join(sorted(names)) or "none"
-        raise ExportError(400, f"unknown variable `{unknown[0]}` (template {template.id} takes: {takes})")
-    values: dict[str, Any] = {}
-    for variable in template.variables:
-        raw = params.get(variable.name)
-        if raw is None or raw == "":
-            if variable.required:
-                raise ExportError(400, f"missing variable `{variable.name}` ({variable.label})")
-            if variable.default is not None:
-                values[variable.name] = variable.default
-            continue
-        base = variable.type.rstrip("!")
-        if base == "Int":
-            try:
-                values[variable.name] = int(raw)
-            except ValueError:
-                raise ExportError(400, f"variable `{variable.name}` ({variable.label}) must be an integer, got {raw!r}") from None
-        elif base == "Boolean":
-            if raw not in ("true", "false"):
-                raise ExportError(400, f"variable `{variable.name}` ({variable.label}) must be true or false, got {raw!r}")
-            values[variable.name] = raw == "true"
-        else:
-            values[variable.name] = raw
-    return values
-
-
 class ExportEndpoint(Endpoint):
     def __init__(self, services: Services, fill: bool = False) -> None:
         """`fill=True` serves fill sheets (`/fill-sheets/…`) instead of printed forms."""
         super().__init__(services)
         self.fill = fill
+
+    async def _sign_in(self, request: Request) -> tuple[Caller, Any, dict[str, str]]:
+        """The caller, their schema and the template variables: from a bearer token, or from a signed link."""
+        query = dict(request.query_params)
+        if "signature" not in query and "signed_by" not in query:
+            try:
+                caller, schema = await sign_in(request, self.authenticate, self.schemas)
+            except SignInError as refused:
+                raise ExportError(refused.status, str(refused)) from None
+            return caller, schema, query
+        try:
+            user_id, variables = self.services.links.verify(request.url.path, query, int(time.time()))
+        except LinkError as error:
+            raise ExportError(403, str(error)) from None
+        caller = await self.services.caller_by_id(user_id)
+        schema = None if caller is None else self.schemas.for_caller(caller.role, caller.department)
+        if schema is None:
+            raise ExportError(403, "the download link's user is no longer active")
+        return caller, schema, variables
 
     async def handle(self, request: Request) -> Response:
         request_id = request_id_of(request)
@@ -104,14 +95,14 @@ class ExportEndpoint(Endpoint):
         try:
             if template is None:
                 raise ExportError(404, f"no template `{request.path_params['template']}`")
-            try:
-                caller, schema = await sign_in(request, self.authenticate, self.schemas)
-            except SignInError as refused:
-                raise ExportError(refused.status, str(refused)) from None
+            caller, schema, params = await self._sign_in(request)
             errors = validate(schema._schema, template.document)
             if errors:
                 raise ExportError(403, _refusal(template, errors[0].message, caller))
-            variables = template_variables(template, dict(request.query_params))
+            try:
+                variables = template_variables(template, params)
+            except TemplateVariableError as error:
+                raise ExportError(400, str(error)) from None
             query, fill_key = template.query, None
             if self.fill:
                 try:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hub.download_links import DownloadLinks
 from resolvers.context import Context
 from schema.build import Schemas
 
@@ -24,6 +25,8 @@ class Services:
     authenticate: Callable[[str], Awaitable[Caller | None]]
     make_context: Callable[[Request, str, Caller], Context]
     record_access: Callable[[Caller, Context, str], Awaitable[None]]
+    links: DownloadLinks
+    caller_by_id: Callable[[int], Awaitable[Caller | None]]  # for signed download links
 
 
 class Endpoint:

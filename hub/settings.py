@@ -40,6 +40,8 @@ class Settings:
     request_timeout: float = 30.0
     db_pool_size: int = 10
     token_cache_seconds: float = 10.0
+    secret_key: str | None = None  # signs download links; None: a key kept in the data folder
+    download_link_seconds: int = 600
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -59,4 +61,6 @@ class Settings:
             request_timeout=_float("HUB_REQUEST_TIMEOUT", 30.0),
             db_pool_size=_int("HUB_DB_POOL_SIZE", 10),
             token_cache_seconds=_float("HUB_TOKEN_CACHE_SECONDS", 10.0),
+            secret_key=os.environ.get("HUB_SECRET_KEY") or None,
+            download_link_seconds=_int("HUB_DOWNLOAD_LINK_SECONDS", 600),
         )

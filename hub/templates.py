@@ -29,6 +29,7 @@ from graphql import (
     validate,
 )
 
+from hub.download_links import LINK_PARAMS
 from hub.yamlfile import DataFileError, Node, load
 
 TEMPLATE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
@@ -91,6 +92,40 @@ class Template:
 def runnable(template: Template, schema: GraphQLSchema) -> bool:
     """Whether every field and filter the template asks exists in this (department's) schema."""
     return not validate(schema, template.document)
+
+
+class TemplateVariableError(ValueError):
+    """A variable of an export or a download link is missing, unknown or ill-typed."""
+
+
+def template_variables(template: Template, params: dict[str, str]) -> dict[str, Any]:
+    names = {v.name for v in template.variables}
+    unknown = sorted(set(params) - names)
+    if unknown:
+        takes = ", ".join(sorted(names)) or "none"
+        raise TemplateVariableError(f"unknown variable `{unknown[0]}` (template {template.id} takes: {takes})")
+    values: dict[str, Any] = {}
+    for variable in template.variables:
+        raw = params.get(variable.name)
+        if raw is None or raw == "":
+            if variable.required:
+                raise TemplateVariableError(f"missing variable `{variable.name}` ({variable.label})")
+            if variable.default is not None:
+                values[variable.name] = variable.default
+            continue
+        base = variable.type.rstrip("!")
+        if base == "Int":
+            try:
+                values[variable.name] = int(raw)
+            except ValueError:
+                raise TemplateVariableError(f"variable `{variable.name}` ({variable.label}) must be an integer, got {raw!r}") from None
+        elif base == "Boolean":
+            if raw not in ("true", "false"):
+                raise TemplateVariableError(f"variable `{variable.name}` ({variable.label}) must be true or false, got {raw!r}")
+            values[variable.name] = raw == "true"
+        else:
+            values[variable.name] = raw
+    return values
 
 
 def templates_dir() -> Path:
@@ -231,6 +266,8 @@ def _variables(node: Node | None, declared: dict, schema: GraphQLSchema, root: N
     for name, definition in declared.items():
         if name in PAGE_VARIABLES:
             continue
+        if name in LINK_PARAMS:
+            raise (node or root).error(f"variables: ${name} is reserved for download links ({', '.join(LINK_PARAMS)})")
         entry = given.get(name)
         if entry is None:
             raise (node or root).error(f"variables: give a label for ${name}")

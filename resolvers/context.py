@@ -17,6 +17,7 @@ from resolvers.scope import Subtree
 
 if TYPE_CHECKING:
     from hub.accounts import Caller
+    from hub.download_links import DownloadLinks
     from hub.policy import Policy
     from hub.template_store import TemplateStore
 
@@ -39,6 +40,7 @@ class Context:
     audit: dict[str, Any] = field(default_factory=dict)  # filled for the access log
     rows_returned: int = 0  # objects returned in lists, counted as execution completes them
     templates: TemplateStore | None = None
+    links: DownloadLinks | None = None  # signs download links for `Template.downloadLink`
     _loaders: dict[LoaderSpec, DataLoader] = field(default_factory=dict)
 
     @property

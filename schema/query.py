@@ -197,6 +197,11 @@ class Query:
     async def templates(self, info: Info) -> list[Template]:
         return [t for t in (await info.context.templates.all()).values() if runnable(t, info.schema._schema)]
 
+    @strawberry.field(description="按编号取一个我可以运行的表样；不存在或无权运行时为空")
+    async def template(self, info: Info, id: Annotated[str, strawberry.argument(description="表样编号")]) -> Template | None:
+        template = await info.context.templates.get(id)
+        return template if template is not None and runnable(template, info.schema._schema) else None
+
     @strawberry.field(description="访问日志（仅系统管理员），最新的在前")
     async def access_log(
         self,

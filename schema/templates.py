@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-import strawberry
+import time
+from typing import Annotated
 
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from hub.templates import TemplateVariableError, template_variables
+from resolvers.errors import UserInputError
 from schema.errors import FieldError
 
 
@@ -37,6 +44,23 @@ class Template:
     @strawberry.field(description="导出链接（带上令牌 GET，变量作为查询参数）")
     def download_path(self) -> str:
         return f"/exports/{self.id}.xlsx"
+
+    @strawberry.field(
+        description="浏览器可直接打开的下载链接：已签名、不含令牌，有效期默认 10 分钟；以当前用户届时的权限导出"
+    )
+    def download_link(
+        self,
+        info: Info,
+        variables: Annotated[JSON | None, strawberry.argument(description="表样变量，如 {\"region\": \"350304100001\"}")] = None,
+        fill_sheet: Annotated[bool, strawberry.argument(description="填报表（只开放要填的列）而不是打印表")] = False,
+    ) -> str:
+        given = {name: "true" if value is True else "false" if value is False else str(value) for name, value in (variables or {}).items()}
+        try:
+            template_variables(self, given)  # the same check as the download itself, now rather than on click
+        except TemplateVariableError as error:
+            raise UserInputError(str(error), field="variables") from None
+        path = f"/fill-sheets/{self.id}.xlsx" if fill_sheet else f"/exports/{self.id}.xlsx"
+        return info.context.links.make(path, given, info.context.caller.user_id, int(time.time()))
 
 
 @strawberry.type(description="保存或删除表样的结果：成功时返回表样，否则返回错误（什么都没有写入）")

@@ -339,3 +339,73 @@ def test_cells_are_written_as_openpyxl_reads_them(tmp_path):
     assert [(column, sheet[f"{column}1"].value) for column, _, _ in values] == [(column, read) for column, _, read in values]
     assert sheet["A1"].data_type == "s"
     assert cell_xml("A1", None, 0) == "" and cell_xml("A1", None, 3) == '<c r="A1" s="3"/>'
+
+
+LINK = """query($id: String!, $v: JSON, $fill: Boolean! = false) { template(id: $id) { downloadLink(variables: $v, fillSheet: $fill) } }"""
+
+
+async def link_for(user, template_id: str, variables: dict, fill: bool = False) -> str:
+    return (await graphql(user, LINK, {"id": template_id, "v": variables, "fill": fill}))["template"]["downloadLink"]
+
+
+async def test_a_signed_link_opens_in_a_browser_without_a_token(app, as_user, client, shipped):
+    """A browser sends no Authorization header: the link carries a signature, not the token."""
+    from urllib.parse import parse_qs, urlencode, urlsplit
+
+    from tests.conftest import client_as
+
+    dongxing = await region_code(client, "东星社区")
+    async with as_user("minzheng") as civil_affairs:
+        link = await link_for(civil_affairs, "dibao-dongtai", {"region": dongxing})
+        with_token = await civil_affairs.get("/exports/dibao-dongtai.xlsx", params={"region": dongxing})
+        bad = await civil_affairs.post("/graphql", json={"query": LINK, "variables": {"id": "dibao-dongtai", "v": {"region": dongxing, "town": "x"}}})
+        hidden = await graphql(civil_affairs, '{ template(id: "yiqi-yidang") { id } }')  # 一企一档: 民政局 reads no enterprises
+    async with as_user("dongxing") as cadre:  # the 东星社区 cadre fills in 近期动态
+        fill_link = await link_for(cadre, "dibao-dongtai", {"region": dongxing}, fill=True)
+    assert "token" not in link and link.startswith("/exports/dibao-dongtai.xlsx?")
+    assert fill_link.startswith("/fill-sheets/dibao-dongtai.xlsx?")
+    assert bad.json()["errors"][0]["message"] == "unknown variable `town` (template dibao-dongtai takes: region)"
+    assert hidden == {"template": None}
+    query = {k: v[0] for k, v in parse_qs(urlsplit(link).query).items()}
+    async with client_as(app, None) as browser:
+        opened = await browser.get(link)
+        assert data_rows(sheet_of(opened), shipped["dibao-dongtai"]) == data_rows(sheet_of(with_token), shipped["dibao-dongtai"])
+        assert (await browser.get(fill_link)).status_code == 200
+        elsewhere = await region_code(client, "溪白村")
+        altered = await browser.get(f"/exports/dibao-dongtai.xlsx?{urlencode({**query, 'region': elsewhere})}")
+        expired = await browser.get(f"/exports/dibao-dongtai.xlsx?{urlencode({**query, 'expires': int(query['expires']) - 10_000})}")
+        incomplete = await browser.get(f"/exports/dibao-dongtai.xlsx?{urlencode({k: v for k, v in query.items() if k != 'expires'})}")
+        other_form = await browser.get(link.replace("dibao-dongtai", "dibao-shouru"))
+    message = "the download link is not valid: it was changed, or made by another hub"
+    assert (altered.status_code, altered.json()) == (403, {"errors": [{"message": message}]})
+    assert expired.status_code == 403  # the expiry is signed too: moving it breaks the signature
+    assert incomplete.json() == {"errors": [{"message": "the download link is incomplete: signed_by, expires and signature go together"}]}
+    assert other_form.json() == {"errors": [{"message": message}]}
+
+
+async def test_signed_links_expire_and_follow_the_user(app, engine, shipped):
+    import time
+
+    from sqlalchemy import update
+
+    from hub.accounts import caller_named
+    from hub.models import User
+    from tests.conftest import client_as
+
+    links = app.state.services.links
+    weijian = await caller_named(engine, "weijian")
+    async with client_as(app, None) as browser:
+        stale = links.make("/exports/dibao-jiankang.xlsx", {}, weijian.user_id, int(time.time()) - links.seconds - 1)
+        assert (await browser.get(stale)).json() == {
+            "errors": [{"message": "the download link has expired: ask the hub for a new one (templates { downloadLink })"}]
+        }
+        fresh = links.make("/exports/dibao-jiankang.xlsx", {}, weijian.user_id, int(time.time()))
+        assert (await browser.get(fresh)).status_code == 200
+        async with engine.begin() as conn:
+            await conn.execute(update(User).where(User.id == weijian.user_id).values(active=False))
+        try:
+            gone = await browser.get(fresh)
+        finally:
+            async with engine.begin() as conn:
+                await conn.execute(update(User).where(User.id == weijian.user_id).values(active=True))
+    assert (gone.status_code, gone.json()) == (403, {"errors": [{"message": "the download link's user is no longer active"}]})

@@ -90,7 +90,7 @@ async def test_introspection_over_http_matches_the_policy(as_user, schemas, user
 
 def test_relations_follow_the_grants(schemas):
     shichang = schemas.departments["shichang"]._schema
-    assert set(shichang.query_type.fields) == {"region", "regions", "enterprise", "enterprises", "templates"}
+    assert set(shichang.query_type.fields) == {"region", "regions", "enterprise", "enterprises", "templates", "template"}
     assert "households" not in shichang.type_map["Region"].fields
     weijian = schemas.departments["weijian"]._schema
     assert {"members", "head", "village"} <= set(weijian.type_map["Household"].fields)

@@ -1,0 +1,71 @@
+"""Signed download links: a form opens from a plain browser link, with no token in the URL.
+
+A browser following a link sends no `Authorization` header, and a token put in
+the URL would stay in histories and server logs. Instead a signed-in caller
+asks the API for a link (`templates { downloadLink(variables: …) }`): the path,
+the variables, the user and an expiry, signed with the hub's key (HMAC-SHA256).
+The export endpoint accepts that signature in place of a token until the link
+expires. The export still runs as that user with their grants as they are
+then: a deactivated user's links stop working.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+LINK_PARAMS = ("signed_by", "expires", "signature")  # reserved: no template variable may use them
+
+
+class LinkError(Exception):
+    """A link that was altered, signed by another key, incomplete or expired."""
+
+
+def hub_key(secret: str | None, data_dir: Path) -> bytes:
+    """`HUB_SECRET_KEY`, else a key made once in the data folder, which every process of the hub shares."""
+    if secret:
+        return secret.encode()
+    path = data_dir / "secret.key"
+    if path.exists():
+        return path.read_bytes()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:  # O_EXCL: of two processes starting together, one writes the key and both read it
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes()
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(secrets.token_bytes(32))
+    return path.read_bytes()
+
+
+@dataclass(frozen=True)
+class DownloadLinks:
+    key: bytes
+    seconds: int  # how long a link works
+
+    def _signature(self, path: str, variables: dict[str, str], user_id: int, expires: int) -> str:
+        message = "\n".join((path, str(user_id), str(expires), urlencode(sorted(variables.items()))))
+        return hmac.new(self.key, message.encode(), hashlib.sha256).hexdigest()
+
+    def make(self, path: str, variables: dict[str, str], user_id: int, now: int) -> str:
+        expires = now + self.seconds
+        signature = self._signature(path, variables, user_id, expires)
+        return f"{path}?{urlencode({**variables, 'signed_by': user_id, 'expires': expires, 'signature': signature})}"
+
+    def verify(self, path: str, query: dict[str, str], now: int) -> tuple[int, dict[str, str]]:
+        """The user a link was made for and its variables; `LinkError` if it cannot be trusted now."""
+        variables = {k: v for k, v in query.items() if k not in LINK_PARAMS}
+        try:
+            user_id, expires = int(query["signed_by"]), int(query["expires"])
+        except (KeyError, ValueError):
+            raise LinkError("the download link is incomplete: signed_by, expires and signature go together") from None
+        if not hmac.compare_digest(self._signature(path, variables, user_id, expires), query.get("signature", "")):
+            raise LinkError("the download link is not valid: it was changed, or made by another hub")
+        if expires < now:
+            raise LinkError("the download link has expired: ask the hub for a new one (templates { downloadLink })")
+        return user_id, variables
