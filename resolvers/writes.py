@@ -238,9 +238,9 @@ async def create_record(
             if taken is not None:  # anywhere in the city; where is not said, it may be outside the caller's view
                 return WriteResult(None, [FieldProblem(field, "CONFLICT", f"{field}: already registered in the hub")])
         row_values = {**values, **(derived or {}), parent[0]: parent[1], "version": 1, "updated_at": dt.datetime.now(dt.UTC)}
-        new_id = (await connection.execute(table.insert().values(**row_values))).inserted_primary_key[0]
+        row = (await connection.execute(table.insert().values(**row_values).returning(*table.c))).one()  # no re-read
         old_new = {field: (None, row_values[column]) for column, (field, _) in changes.items()}
-        await history.record(connection, ctx, entity.type_name, new_id, 1, old_new)
-        row = (await connection.execute(select(table).where(table.c.id == new_id))).one()
-    ctx.loader(entity.by_id).prime(new_id, record_class(table)(*row))
-    return WriteResult(record_class(table)(*row), [])
+        await history.record(connection, ctx, entity.type_name, row.id, 1, old_new)
+    record = record_class(table)(*row)
+    ctx.loader(entity.by_id).prime(record.id, record)
+    return WriteResult(record, [])
