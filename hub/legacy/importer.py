@@ -239,13 +239,11 @@ async def plan_import(ctx: Context, mapping: Mapping, rows: list[Row], rejected:
         unique = _deduplicate(rows, result)
         # People are matched across the city, but only those within the importer's reach are touched.
         reachable = person_in(ctx.scope) if ctx.scope is not None else true()
-        existing = {}
         numbers = [r.values["id_number"] for r in unique]
-        for start in range(0, len(numbers), 5000):
-            chunk = numbers[start : start + 5000]
-            query = select(persons, reachable.label("reachable")).where(persons.c.id_number.in_(chunk))
-            for person in (await connection.execute(query)).all():
-                existing[person.id_number] = person
+        existing = {
+            p.id_number: p
+            for p in await _rows_where_in(connection, select(persons, reachable.label("reachable")), persons.c.id_number, numbers)
+        }
         addresses = {
             row.address: row.id
             for row in (await connection.execute(select(households.c.id, households.c.address).where(households.c.village_id == village.id))).all()
@@ -253,18 +251,24 @@ async def plan_import(ctx: Context, mapping: Mapping, rows: list[Row], rejected:
         homes = {}
         if mapping.rows == "household":
             ids = sorted({p.household_id for p in existing.values() if p.reachable})
-            for start in range(0, len(ids), 5000):
-                for home in (await connection.execute(select(households).where(households.c.id.in_(ids[start : start + 5000])))).all():
-                    homes[home.id] = home
+            homes = {h.id: h for h in await _rows_where_in(connection, select(households), households.c.id, ids)}
     for row in unique:
         person = existing.get(row.values["id_number"])
         if person is None:
-            _plan_new_person(mapping, row, addresses, result)
+            _plan_new_person(row, addresses, result)
         elif not person.reachable:  # where it is registered is not said: it may be outside the importer's view
             result.rejected.append((row.number, "idNumber: already registered in the hub"))
         else:
             _plan_update(row, person, homes.get(person.household_id), result)
     return result, village
+
+
+async def _rows_where_in(connection: Any, query: Any, column: Any, values: list[Any], chunk: int = 5000) -> list[Any]:
+    """`query` for rows whose `column` is among `values`, a few thousand bound values at a time."""
+    rows = []
+    for start in range(0, len(values), chunk):
+        rows += (await connection.execute(query.where(column.in_(values[start : start + chunk])))).all()
+    return rows
 
 
 def _check_columns(ctx: Context, result: Plan, present: set[str]) -> None:
@@ -300,13 +304,13 @@ def _deduplicate(rows: list[Row], result: Plan) -> list[Row]:
     return unique
 
 
-def _plan_new_person(mapping: Mapping, row: Row, addresses: dict[str, int], result: Plan) -> None:
+def _plan_new_person(row: Row, addresses: dict[str, int], result: Plan) -> None:
     if "name" in result.refused:
         result.rejected.append((row.number, f"new person: {result.refused['name']}"))
         return
-    key = _household_key(row, mapping.rows)
+    key = _household_key(row, result.kind)
     if key[1] in addresses:
-        if mapping.rows == "household":
+        if result.kind == "household":
             result.rejected.append((row.number, "address: a household at this address is already in the hub with another head"))
             return
         row.values["household_id"] = addresses[key[1]]
