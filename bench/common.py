@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
@@ -138,3 +139,12 @@ async def hub_process(settings: Settings, port: int, startup_timeout: float = 60
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def run_from_command_line(main: Callable[[int, int], Awaitable[None]], doc: str | None) -> None:
+    """`python -m bench.NAME [--scale N] [--rounds N]` for a benchmark that takes just those."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=10)
+    args = parser.parse_args()
+    asyncio.run(main(args.scale, args.rounds))

@@ -9,14 +9,11 @@ and serialised to JSON, in process. Target: ratio ≤ 3.0.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-
 import httpx
 import orjson
 from sqlalchemy import text
 
-from bench.common import bench_settings, interleaved, report, seeded_engine, token_for
+from bench.common import bench_settings, interleaved, report, run_from_command_line, seeded_engine, token_for
 from hub.app import create_app
 from hub.background_server import serve_in_thread
 from hub.db import StatementCounter
@@ -98,8 +95,4 @@ async def main(scale: int, rounds: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=int, default=300)
-    parser.add_argument("--rounds", type=int, default=10)
-    args = parser.parse_args()
-    asyncio.run(main(args.scale, args.rounds))
+    run_from_command_line(main, __doc__)

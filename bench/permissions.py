@@ -10,14 +10,11 @@ through the full schema with no scope. Target: ratio ≤ 1.10.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-
 import httpx
 import orjson
 from sqlalchemy import text
 
-from bench.common import bench_settings, interleaved, report, seeded_engine, token_for
+from bench.common import bench_settings, interleaved, report, run_from_command_line, seeded_engine, token_for
 from bench.nested_read import QUERY, TOWN
 from hub.app import create_app
 from hub.background_server import serve_in_thread
@@ -56,8 +53,4 @@ async def main(scale: int, rounds: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=int, default=300)
-    parser.add_argument("--rounds", type=int, default=10)
-    args = parser.parse_args()
-    asyncio.run(main(args.scale, args.rounds))
+    run_from_command_line(main, __doc__)

@@ -14,6 +14,10 @@ from resolvers.errors import UserInputError
 from schema.errors import FieldError
 
 
+def export_path(template_id: str, fill_sheet: bool = False) -> str:
+    return f"/fill-sheets/{template_id}.xlsx" if fill_sheet else f"/exports/{template_id}.xlsx"
+
+
 @strawberry.type(description="表样的查询变量")
 class TemplateVariable:
     name: str = strawberry.field(description="变量名（导出链接的参数名）")
@@ -43,7 +47,7 @@ class Template:
 
     @strawberry.field(description="导出链接（带上令牌 GET，变量作为查询参数）")
     def download_path(self) -> str:
-        return f"/exports/{self.id}.xlsx"
+        return export_path(self.id)
 
     @strawberry.field(
         description="浏览器可直接打开的下载链接：已签名、不含令牌，有效期默认 10 分钟；以当前用户届时的权限导出"
@@ -59,8 +63,7 @@ class Template:
             template_variables(self, given)  # the same check as the download itself, now rather than on click
         except TemplateVariableError as error:
             raise UserInputError(str(error), field="variables") from None
-        path = f"/fill-sheets/{self.id}.xlsx" if fill_sheet else f"/exports/{self.id}.xlsx"
-        return info.context.links.make(path, given, info.context.caller.user_id, int(time.time()))
+        return info.context.links.make(export_path(self.id, fill_sheet), given, info.context.caller.user_id, int(time.time()))
 
 
 @strawberry.type(description="保存或删除表样的结果：成功时返回表样，否则返回错误（什么都没有写入）")
