@@ -7,10 +7,12 @@ before the last row is read. openpyxl builds the workbook, the styles and the
 sheet's parts before and after the rows (views, columns, merges, page setup);
 the rows themselves are written here as XML text, since building an element per
 cell was most of an export's time. The small parts (styles, workbook, content
-types) follow the sheet at the end. Layout: merged title and subtitle, merged multi-level
-headers, borders, wrapped headers, frozen header rows repeated on every printed
-page, paper size and orientation, margins, page numbers, optional village
-subtotals, and the signature block.
+types) follow the sheet at the end.
+
+Layout: merged title and subtitle, merged multi-level headers, borders, wrapped
+headers, frozen header rows repeated on every printed page, paper size and
+orientation, margins, page numbers, optional village subtotals, and the
+signature block.
 """
 
 from __future__ import annotations

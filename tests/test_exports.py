@@ -379,6 +379,11 @@ async def test_a_signed_link_opens_in_a_browser_without_a_token(app, as_user, cl
     message = "the download link is not valid: it was changed, or made by another hub"
     assert (altered.status_code, altered.json()) == (403, {"errors": [{"message": message}]})
     assert expired.status_code == 403  # the expiry is signed too: moving it breaks the signature
+    async with as_user("dongxing") as cadre:  # a link is no way around the jurisdiction
+        outside = await link_for(cadre, "dibao-dongtai", {"region": elsewhere})
+    async with client_as(app, None) as browser:
+        refused = await browser.get(outside)
+    assert refused.status_code == 403 and "xlsx" not in refused.headers["content-type"]
     assert incomplete.json() == {"errors": [{"message": "the download link is incomplete: signed_by, expires and signature go together"}]}
     assert other_form.json() == {"errors": [{"message": message}]}
 

@@ -202,3 +202,15 @@ async def test_departments_that_write_no_person_field_have_no_visit_mutation(as_
         response = await civil_affairs.post("/graphql", json={
             "query": 'mutation { recordVisit(id: "1", version: 1, visit: {recentStatus: "x"}) { errors { message } } }'})
     assert response.json()["errors"][0]["message"] == "Cannot query field 'recordVisit' on type 'Mutation'."
+
+
+async def test_a_visit_outside_the_jurisdiction_is_not_found_and_writes_nothing(as_user, client):
+    elsewhere = await region_code(client, "溪白村")
+    person = (await graphql(client, "query($c: String) { persons(regionCode: $c, first: 1) { nodes { id } } }", {"c": elsewhere}))["persons"]["nodes"][0]
+    before = (await graphql(client, PERSON_NOW, {"id": person["id"]}))["person"]
+    async with as_user("dongxing-wangge") as grid_worker:
+        refused = await graphql(grid_worker, RECORD_VISIT, {"id": person["id"], "v": before["version"], "visit": {"recentStatus": "走访"}})
+    assert refused["recordVisit"] == {
+        "person": None, "errors": [{"field": "id", "code": "NOT_FOUND", "message": f"id: no Person has id {person['id']}", "currentVersion": None}],
+    }
+    assert (await graphql(client, PERSON_NOW, {"id": person["id"]}))["person"] == before
