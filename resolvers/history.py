@@ -24,6 +24,7 @@ from resolvers.lists import child_page
 from resolvers.pagination import Page
 
 changes = Change.__table__
+_insert_changes = changes.insert()  # built once: building it cost a tenth of a one-field update
 RECORD_CHANGES = ChildPages(changes.c.record_id, changes.c.id)
 
 
@@ -68,7 +69,7 @@ async def record(
         if as_text(old) != as_text(new)
     ]
     if rows:
-        await connection.execute(changes.insert(), rows)
+        await connection.execute(_insert_changes, rows)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,20 +142,32 @@ async def apply_change(
     fields: dict[str, str],  # column -> GraphQL field name, for the history
     source: ChangeSource = ChangeSource.API,
 ) -> Any | None:
-    """Update one record if it is still at `version`, with its history: the new row, or None if someone saved first."""
-    params = {f"new_{column}": value for column, value in values.items()}
-    after = (
-        await connection.execute(
-            _update_statement(table, tuple(values)),
-            {**params, "record_id": before.id, "expected_version": version, "updated_at": dt.datetime.now(dt.UTC)},
-        )
-    ).one_or_none()
-    if after is None:
-        return None
-    # The history goes in the same transaction: no change without its record, nor the reverse.
-    old_new = {fields[column]: (getattr(before, column), value) for column, value in values.items()}
-    await history.record(connection, ctx, type_name, before.id, version + 1, old_new, source)
+    """Update one record read earlier if it is still at `version`, with its history: the new row, or None if someone saved first."""
+    after = (await connection.execute(_update_statement(table, tuple(values)), _update_params(before.id, version, values))).one_or_none()
+    if after is not None:
+        await _record_history(connection, ctx, type_name, before.id, version, before._mapping, values, fields, source)
     return after
+
+
+async def _record_history(
+    connection: AsyncConnection, ctx: Context, type_name: str, record_id: int, version: int,
+    old: Mapping[str, Any], values: dict[str, Any], fields: dict[str, str], source: ChangeSource = ChangeSource.API,
+) -> None:
+    # The history goes in the same transaction: no change without its record, nor the reverse.
+    old_new = {fields[column]: (old[column], value) for column, value in values.items()}
+    await history.record(connection, ctx, type_name, record_id, version + 1, old_new, source)
+
+
+def _update_params(record_id: int, version: int, values: dict[str, Any]) -> dict[str, Any]:
+    return {f"new_{column}": value for column, value in values.items()} | {
+        "record_id": record_id, "expected_version": version, "updated_at": dt.datetime.now(dt.UTC)
+    }
+
+
+def _new_values(table: Table, columns: tuple[str, ...]) -> dict[str, Any]:
+    return {column: bindparam(f"new_{column}") for column in columns} | {
+        "version": table.c.version + 1, "updated_at": bindparam("updated_at")
+    }
 
 
 @functools.lru_cache(maxsize=512)
@@ -165,20 +177,45 @@ def _update_statement(table: Table, columns: tuple[str, ...]) -> Update:
     return (
         update(table)
         .where(table.c.id == bindparam("record_id"), table.c.version == bindparam("expected_version"))
-        .values(
-            {column: bindparam(f"new_{column}") for column in columns}
-            | {"version": table.c.version + 1, "updated_at": bindparam("updated_at")}
-        )
+        .values(_new_values(table, columns))
         .returning(*table.c)
     )
 
 
 @functools.lru_cache(maxsize=512)
-def _before_statement(table: Table, in_scope: Callable[[Subtree], ColumnElement[bool]], scope: Subtree | None) -> Select:
+def _update_from_before_statement(
+    table: Table, columns: tuple[str, ...], in_scope: Callable[[Subtree], ColumnElement[bool]], scope: Subtree | None
+) -> Update:
+    """PostgreSQL: UPDATE … FROM the row as it was, RETURNING the new row and the old values the history needs.
+
+    One statement instead of a read and an update. The old values come from the
+    statement's snapshot; if another writer commits first, the version check
+    fails and nothing is returned, so they are never stale.
+    """
+    before = select(table.c.id, *(table.c[c] for c in columns)).where(table.c.id == bindparam("record_id")).subquery("before")
+    where = [table.c.id == before.c.id, table.c.version == bindparam("expected_version")]
+    if scope is not None:
+        where.append(in_scope(scope))
+    return update(table).where(*where).values(_new_values(table, columns)).returning(*table.c, *(before.c[c] for c in columns))
+
+
+@functools.lru_cache(maxsize=512)
+def _before_statement(
+    table: Table, columns: tuple[str, ...], in_scope: Callable[[Subtree], ColumnElement[bool]], scope: Subtree | None
+) -> Select:
+    """The columns about to change, as they are: for the history (SQLite cannot return old values from an UPDATE)."""
     where = [table.c.id == bindparam("record_id")]
     if scope is not None:
         where.append(in_scope(scope))
-    return select(table).where(*where)
+    return select(table.c.id, *(table.c[c] for c in columns)).where(*where)
+
+
+@functools.lru_cache(maxsize=512)
+def _version_statement(table: Table, in_scope: Callable[[Subtree], ColumnElement[bool]], scope: Subtree | None) -> Select:
+    where = [table.c.id == bindparam("record_id")]
+    if scope is not None:
+        where.append(in_scope(scope))
+    return select(table.c.version).where(*where)
 
 
 def conflict(type_name: str, record_id: int, current: int, version: int) -> FieldProblem:
@@ -203,16 +240,37 @@ async def update_record(
     if problems:
         return WriteResult(None, problems)
 
+    fields = {column: field for column, (field, _) in changes.items()}
     async with ctx.engine.begin() as connection:
-        before = (await connection.execute(_before_statement(table, in_scope, ctx.scope), {"record_id": record_id})).one_or_none()
-        if before is None:  # outside the caller's jurisdiction looks the same: existence does not leak
-            return WriteResult(None, [FieldProblem("id", "NOT_FOUND", f"id: no {type_name} has id {record_id}")])
-        fields = {column: field for column, (field, _) in changes.items()}
-        row = await apply_change(connection, ctx, type_name, table, before, version, values, fields)
-        if row is None:  # read again: another writer may have committed after `before` was read
-            current = (await connection.execute(select(table.c.version).where(table.c.id == record_id))).scalar_one()
+        updated = await _update_returning_old(connection, ctx, table, in_scope, record_id, version, values)
+        if updated is None:  # out of the caller's jurisdiction looks the same as missing: existence does not leak
+            current = (await connection.execute(_version_statement(table, in_scope, ctx.scope), {"record_id": record_id})).scalar_one_or_none()
+            if current is None:
+                return WriteResult(None, [FieldProblem("id", "NOT_FOUND", f"id: no {type_name} has id {record_id}")])
             return WriteResult(None, [conflict(type_name, record_id, current, version)])
+        row, old = updated
+        await _record_history(connection, ctx, type_name, record_id, version, old, values, fields)
     return WriteResult(record_class(table)(*row), [])
+
+
+async def _update_returning_old(
+    connection: AsyncConnection, ctx: Context, table: Table, in_scope: Callable[[Subtree], ColumnElement[bool]],
+    record_id: int, version: int, values: dict[str, Any],
+) -> tuple[Sequence[Any], Mapping[str, Any]] | None:
+    """The new row and the changed columns' old values; None if the record is missing, out of reach or not at `version`."""
+    columns = tuple(values)
+    params = _update_params(record_id, version, values)
+    if ctx.dialect == "postgresql":
+        row = (await connection.execute(_update_from_before_statement(table, columns, in_scope, ctx.scope), params)).one_or_none()
+        if row is None:
+            return None
+        width = len(table.c)
+        return row[:width], dict(zip(columns, row[width:], strict=True))
+    before = (await connection.execute(_before_statement(table, columns, in_scope, ctx.scope), {"record_id": record_id})).one_or_none()
+    if before is None:
+        return None
+    row = (await connection.execute(_update_statement(table, columns), params)).one_or_none()
+    return None if row is None else (row, before._mapping)
 
 
 async def create_record(

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from hub.models import Change
 from tests.conftest import graphql
+from tests.test_sql_batching import request_statements
 from tests.test_queries import region_code
 
 UPDATE = """mutation($id: ID!, $v: Int!, $input: PersonInput!) {
@@ -94,4 +95,27 @@ async def test_concurrent_edits_lose_no_update(as_user, client):
     visits = [c for c in end["history"]["nodes"][start["history"]["totalCount"]:] if c["field"] == "recentStatus"]
     assert sorted(c["newValue"] for c in visits) == sorted(f"第{n}次走访：情况稳定" for n in range(8))
     assert [c["version"] for c in visits] == list(range(start["version"] + 1, start["version"] + 9))
+    # each old value is the value the previous winner wrote: none was read before a concurrent save
+    assert [c["oldValue"] for c in visits[1:]] == [c["newValue"] for c in visits[:-1]]
     assert sum(attempts) >= 8
+
+
+async def test_an_update_and_its_history_take_two_statements_on_postgresql_three_on_sqlite(as_user, client, engine, sql_counter):
+    """PostgreSQL returns the old values from the UPDATE itself; SQLite cannot, so it reads the changed columns first."""
+    person = await a_person(client)
+    async with as_user("dongxing") as cadre:
+        sql_counter.reset()
+        result = await graphql(cadre, UPDATE, {"id": person["id"], "v": person["version"], "input": {"employer": "东星五金厂"}})
+    assert result["updatePerson"]["errors"] == []
+    statements = [s for s in request_statements(sql_counter) if "access_log" not in s]  # the log is written apart
+    sent = [" ".join(s.split()[:3]) for s in statements]
+    if engine.dialect.name == "postgresql":
+        assert sent == ["UPDATE persons SET", "INSERT INTO changes"]
+    else:
+        assert sent == ["SELECT persons.id, persons.employer", "UPDATE persons SET", "INSERT INTO changes"]
+    assert "persons.employer" in statements[0]  # the old value, for the history
+    history = (await graphql(client, HISTORY, {"id": person["id"]}))["person"]["history"]["nodes"]
+    assert history[-1] | {"username": None, "orgUnit": None} == {
+        "field": "employer", "oldValue": person["employer"], "newValue": "东星五金厂", "version": person["version"] + 1,
+        "username": None, "orgUnit": None, "source": "API",
+    }
