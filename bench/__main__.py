@@ -7,9 +7,9 @@ Each prints its ratio against a baseline measured in the same run, and a
 from __future__ import annotations
 
 import argparse
-import asyncio
 
 from bench import exports, nested_read, permissions, writes
+from bench.common import run
 
 BENCHMARKS = {"nested_read": nested_read.main, "permissions": permissions.main, "exports": exports.suite, "writes": writes.suite}
 
@@ -20,4 +20,4 @@ if __name__ == "__main__":
     parser.add_argument("only", nargs="*", choices=[*BENCHMARKS, []], help="benchmarks to run (default: all)")
     args = parser.parse_args()
     for name in args.only or BENCHMARKS:
-        asyncio.run(BENCHMARKS[name](args.scale, args.rounds))
+        run(BENCHMARKS[name](args.scale, args.rounds))

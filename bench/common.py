@@ -141,10 +141,21 @@ async def hub_process(settings: Settings, port: int, startup_timeout: float = 60
         process.wait(timeout=30)
 
 
+def run(main: Awaitable[None]) -> None:
+    """Run a benchmark on the event loop `hub serve` runs on (uvicorn picks uvloop when it is
+    installed), so that the baselines measured in this process get the same loop as the hub."""
+    try:
+        import uvloop
+    except ImportError:  # uvicorn then serves on asyncio's own loop too
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
+
+
 def run_from_command_line(main: Callable[[int, int], Awaitable[None]], doc: str | None) -> None:
     """`python -m bench.NAME [--scale N] [--rounds N]` for a benchmark that takes just those."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
-    asyncio.run(main(args.scale, args.rounds))
+    run(main(args.scale, args.rounds))

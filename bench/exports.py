@@ -46,7 +46,6 @@ memory child) and three floors; about 3 minutes on the shared 2-core machine on 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import gc
 import json
@@ -65,7 +64,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, NamedStyle
 from sqlalchemy import text
 
-from bench.common import bench_settings, interleaved, report, seeded_engine, token_for
+from bench.common import bench_settings, interleaved, report, run, seeded_engine, token_for
 
 TEMPLATE_ID = "bench-renyuan"
 TEMPLATE = textwrap.dedent(
@@ -389,6 +388,6 @@ if __name__ == "__main__":
     args = parser.parse_args()
     if args.memory_child:
         region, warmup_region, out = args.memory_child
-        asyncio.run(memory_child(args.scale, region, warmup_region, os.environ["BENCH_TOKEN"], Path(out)))
+        run(memory_child(args.scale, region, warmup_region, os.environ["BENCH_TOKEN"], Path(out)))
     else:
-        asyncio.run(main(args.scale, args.rounds, args.rows))
+        run(main(args.scale, args.rounds, args.rows))

@@ -20,7 +20,6 @@ the named database is emptied and used instead of a temporary SQLite file.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import statistics
 import tempfile
@@ -32,7 +31,7 @@ import orjson
 from openpyxl import load_workbook
 from sqlalchemy import delete, func, insert, select, update
 
-from bench.common import KeepAliveClient, hub_process, report
+from bench.common import KeepAliveClient, hub_process, report, run
 from hub import accounts, migrate
 from hub.background_server import free_port
 from hub.db import create_engine
@@ -106,10 +105,10 @@ async def updates(settings, engine, count: int) -> dict[str, list[float]]:
             "hub_update_person_http": lambda s: hub_update(hub_person, s),
         }
         for round_number in range(-2, count // BATCH):  # two rounds of warm-up
-            for name, run in candidates.items():
+            for name, update_once in candidates.items():
                 started = time.perf_counter()
                 for i in range(BATCH):
-                    await run(f"走访 {round_number}-{i}")
+                    await update_once(f"走访 {round_number}-{i}")
                 if round_number >= 0:
                     times[name].append((time.perf_counter() - started) / BATCH)
     async with engine.connect() as conn:
@@ -187,4 +186,4 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--database-url", help="an async SQLAlchemy URL; that database is emptied")
     args = parser.parse_args()
-    asyncio.run(main(args.updates, args.rows, args.rounds, args.database_url))
+    run(main(args.updates, args.rows, args.rounds, args.database_url))
