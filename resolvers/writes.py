@@ -193,9 +193,7 @@ def _update_from_before_statement(
     fails and nothing is returned, so they are never stale.
     """
     before = select(table.c.id, *(table.c[c] for c in columns)).where(table.c.id == bindparam("record_id")).subquery("before")
-    where = [table.c.id == before.c.id, table.c.version == bindparam("expected_version")]
-    if scope is not None:
-        where.append(in_scope(scope))
+    where = [table.c.id == before.c.id, table.c.version == bindparam("expected_version"), *_in_reach(in_scope, scope)]
     return update(table).where(*where).values(_new_values(table, columns)).returning(*table.c, *(before.c[c] for c in columns))
 
 
@@ -204,18 +202,16 @@ def _before_statement(
     table: Table, columns: tuple[str, ...], in_scope: Callable[[Subtree], ColumnElement[bool]], scope: Subtree | None
 ) -> Select:
     """The columns about to change, as they are: for the history (SQLite cannot return old values from an UPDATE)."""
-    where = [table.c.id == bindparam("record_id")]
-    if scope is not None:
-        where.append(in_scope(scope))
-    return select(table.c.id, *(table.c[c] for c in columns)).where(*where)
+    return select(table.c.id, *(table.c[c] for c in columns)).where(table.c.id == bindparam("record_id"), *_in_reach(in_scope, scope))
 
 
 @functools.lru_cache(maxsize=512)
 def _version_statement(table: Table, in_scope: Callable[[Subtree], ColumnElement[bool]], scope: Subtree | None) -> Select:
-    where = [table.c.id == bindparam("record_id")]
-    if scope is not None:
-        where.append(in_scope(scope))
-    return select(table.c.version).where(*where)
+    return select(table.c.version).where(table.c.id == bindparam("record_id"), *_in_reach(in_scope, scope))
+
+
+def _in_reach(in_scope: Callable[[Subtree], ColumnElement[bool]], scope: Subtree | None) -> list[ColumnElement[bool]]:
+    return [] if scope is None else [in_scope(scope)]
 
 
 def conflict(type_name: str, record_id: int, current: int, version: int) -> FieldProblem:
