@@ -36,7 +36,7 @@ from hub.permissions import WriteRefused, check_write
 from hub.yamlfile import load
 from resolvers.context import Context
 from resolvers.history import as_text, record
-from resolvers.persons import person_in
+from resolvers.persons import person_reachable
 
 persons = Person.__table__
 households = Household.__table__
@@ -238,7 +238,7 @@ async def plan_import(ctx: Context, mapping: Mapping, rows: list[Row], rejected:
             raise ImportError_(f"village: no region has code {mapping.village} within your jurisdiction")
         unique = _deduplicate(rows, result)
         # People are matched across the city, but only those within the importer's reach are touched.
-        reachable = person_in(ctx.scope) if ctx.scope is not None else true()
+        reachable = person_reachable(ctx.scope) if ctx.scope is not None else true()
         numbers = [r.values["id_number"] for r in unique]
         existing = {
             p.id_number: p
