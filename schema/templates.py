@@ -18,6 +18,23 @@ def export_path(template_id: str, fill_sheet: bool = False) -> str:
     return f"/fill-sheets/{template_id}.xlsx" if fill_sheet else f"/exports/{template_id}.xlsx"
 
 
+def _query_values(variables: object) -> dict[str, str]:
+    """JSON variables as the query parameters of a download; a null leaves its variable out."""
+    if variables is None:
+        return {}
+    if not isinstance(variables, dict):
+        raise UserInputError('variables: give an object of the template\'s variables, e.g. {"region": "350304100001"}', field="variables")
+    given = {}
+    for name, value in variables.items():
+        if isinstance(value, bool):
+            given[name] = "true" if value else "false"
+        elif isinstance(value, str | int | float):
+            given[name] = str(value)
+        elif value is not None:
+            raise UserInputError(f"variables: `{name}` must be text, a number or true/false", field="variables")
+    return given
+
+
 @strawberry.type(description="表样的查询变量")
 class TemplateVariable:
     name: str = strawberry.field(description="变量名（导出链接的参数名）")
@@ -58,7 +75,7 @@ class Template:
         variables: Annotated[JSON | None, strawberry.argument(description="表样变量，如 {\"region\": \"350304100001\"}")] = None,
         fill_sheet: Annotated[bool, strawberry.argument(description="填报表（只开放要填的列）而不是打印表")] = False,
     ) -> str:
-        given = {name: "true" if value is True else "false" if value is False else str(value) for name, value in (variables or {}).items()}
+        given = _query_values(variables)
         try:
             template_variables(self, given)  # the same check as the download itself, now rather than on click
         except TemplateVariableError as error:

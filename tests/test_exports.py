@@ -388,6 +388,21 @@ async def test_a_signed_link_opens_in_a_browser_without_a_token(app, as_user, cl
     assert other_form.json() == {"errors": [{"message": message}]}
 
 
+async def test_a_link_asked_with_bad_variables_is_refused_by_name(as_user, client):
+    dongxing = await region_code(client, "东星社区")
+    cases = [
+        ([dongxing], 'variables: give an object of the template\'s variables, e.g. {"region": "350304100001"}'),
+        ({"region": {"code": dongxing}}, "variables: `region` must be text, a number or true/false"),
+    ]
+    async with as_user("minzheng") as civil_affairs:
+        for variables, message in cases:
+            answer = (await civil_affairs.post("/graphql", json={"query": LINK, "variables": {"id": "dibao-dongtai", "v": variables}})).json()
+            assert answer["data"] == {"template": None}, variables
+            assert [e["message"] for e in answer["errors"]] == [message]
+        unset = await link_for(civil_affairs, "dibao-dongtai", {"region": None})  # null leaves the variable out
+    assert "region" not in unset and "None" not in unset
+
+
 async def test_signed_links_expire_and_follow_the_user(app, engine, shipped):
     import time
 
