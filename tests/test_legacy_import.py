@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import delete, func, select
 
+from hub.accounts import caller_named
+from hub.legacy.importer import ImportError_, apply_import, built_in_mapping, plan_import, read_rows
 from hub.legacy.messy import write_household_ledger, write_ledger
 from hub.models import Change, Household, Person
+from resolvers.context import Context
+from resolvers.scope import jurisdiction
 from tests.conftest import graphql
 from tests.test_queries import region_code
 
@@ -80,11 +86,8 @@ async def test_apply_then_again_changes_nothing(as_user, client, engine, ledger)
     assert data["person"]["household"]["village"]["name"] == "东星社区"
 
 
-async def test_changed_values_update_with_history(as_user, client, ledger, tmp_path):
-    path, truth = ledger
-    village = await region_code(client, "东星社区")
-    async with as_user("dongxing") as cadre:
-        await post(cadre, path, village=village, apply="true")
+def with_new_phone(path, truth, tmp_path) -> tuple[Any, dict]:
+    """The ledger with its first good row's phone changed (full-width digits, spaces): the copy and that row's person."""
     workbook = load_workbook(path)
     ws = workbook.active
     header = [c.value for c in ws[truth.header_row]]
@@ -92,18 +95,50 @@ async def test_changed_values_update_with_history(as_user, client, ledger, tmp_p
     target_row = truth.first_data_row
     while target_row in truth.bad or target_row in truth.duplicates:
         target_row += 1
-    ws.cell(row=target_row, column=phone_column).value = "１３８ ００１３ ８０００"  # full-width digits, spaces
+    ws.cell(row=target_row, column=phone_column).value = "１３８ ００１３ ８０００"
     changed = tmp_path / "changed.xlsx"
     workbook.save(changed)
-    async with as_user("dongxing") as cadre:
-        report = (await post(cadre, changed, village=village, apply="true")).json()
-    assert report["updated"] == 1
     id_column = next(i for i, h in enumerate(header, 1) if h and "身份证" in h)
     number = str(ws.cell(row=target_row, column=id_column).value)
     person = next(p for p in truth.people if p["id_number"].endswith(number.replace(" ", "")[-4:]) and p["name"].replace(" ", "") in str(ws.cell(row=target_row, column=2).value).replace(" ", ""))
+    return changed, person
+
+
+async def test_changed_values_update_with_history(as_user, client, ledger, tmp_path):
+    path, truth = ledger
+    village = await region_code(client, "东星社区")
+    async with as_user("dongxing") as cadre:
+        await post(cadre, path, village=village, apply="true")
+    changed, person = with_new_phone(path, truth, tmp_path)
+    async with as_user("dongxing") as cadre:
+        report = (await post(cadre, changed, village=village, apply="true")).json()
+    assert report["updated"] == 1
     data = await graphql(client, "query($n: String) { person(idNumber: $n) { phone history { nodes { field newValue source } } } }", {"n": person["id_number"]})
     assert data["person"]["phone"] == "13800138000"
     assert {"field": "phone", "newValue": "13800138000", "source": "IMPORT"} in data["person"]["history"]["nodes"]
+
+
+async def test_a_person_edited_in_the_hub_during_an_import_undoes_the_whole_import(as_user, client, engine, settings, schemas, ledger, tmp_path):
+    path, truth = ledger
+    village = await region_code(client, "东星社区")
+    async with as_user("dongxing") as cadre:
+        await post(cadre, path, village=village, apply="true")
+    changed, person = with_new_phone(path, truth, tmp_path)
+    caller = await caller_named(engine, "dongxing")
+    context = Context(engine, settings, "test", caller=caller, policy=schemas.policy, scope=jurisdiction(caller.jurisdiction_code, caller.jurisdiction_level))
+    mapping = replace(built_in_mapping("person"), village=village)
+    plan, target = await plan_import(context, mapping, *read_rows(changed, mapping))
+    assert plan.summary()["updated"] == 1
+    query = "query($n: String) { person(idNumber: $n) { id version phone history { totalCount } } }"
+    async with as_user("dongxing") as cadre:  # a grid visit lands between the plan and its application
+        before = (await graphql(cadre, query, {"n": person["id_number"]}))["person"]
+        visit = "mutation($id: ID!, $v: Int!) { recordVisit(id: $id, version: $v, visit: {recentStatus: \"在家\"}) { errors { message } } }"
+        assert (await graphql(cadre, visit, {"id": before["id"], "v": before["version"]}))["recordVisit"]["errors"] == []
+    with pytest.raises(ImportError_) as refused:
+        await apply_import(context, plan, target)
+    assert str(refused.value).endswith("this Person was changed in the hub during the import; run it again")
+    after = (await graphql(client, query, {"n": person["id_number"]}))["person"]
+    assert (after["phone"], after["version"], after["history"]["totalCount"]) == (before["phone"], before["version"] + 1, before["history"]["totalCount"] + 2)
 
 
 async def test_bad_files_and_places(as_user, client, ledger):
