@@ -35,8 +35,9 @@ from hub.models import (
 from hub.permissions import WriteRefused, check_write
 from hub.yamlfile import load
 from resolvers.context import Context
-from resolvers.history import as_text, record
+from resolvers.history import as_text
 from resolvers.persons import person_reachable
+from resolvers.writes import apply_change
 
 persons = Person.__table__
 households = Household.__table__
@@ -384,15 +385,10 @@ async def apply_import(ctx: Context, result: Plan, village: Any, progress: Calla
         for type_name, table, updates in (("Person", persons, result.updates), ("Household", households, result.household_updates)):
             by_column = {column_of(f): FIELDS[f].field for f in FIELDS if FIELDS[f].type_name == type_name}
             for row, current, changes in updates:
-                changed = await connection.execute(
-                    table.update()
-                    .where(table.c.id == current.id, table.c.version == current.version)
-                    .values(**changes, version=table.c.version + 1, updated_at=now)
-                )
-                if changed.rowcount != 1:  # edited in the hub since the plan was made: undo everything
+                fields = {column: by_column[column] for column in changes}
+                saved = await apply_change(connection, ctx, type_name, table, current, current.version, changes, fields, ChangeSource.IMPORT)
+                if saved is None:  # edited in the hub since the plan was made: undo everything
                     raise ImportError_(f"row {row.number}: this {type_name} was changed in the hub during the import; run it again")
-                fields = {by_column[c]: (getattr(current, c), v) for c, v in changes.items()}
-                await record(connection, ctx, type_name, current.id, current.version + 1, fields, ChangeSource.IMPORT)
                 done += 1
                 if progress and done % 500 == 0:
                     progress(done, total)
