@@ -25,8 +25,8 @@ from hub.fill_sheets import (
 )
 from hub.graphql_http import request_id_of
 from hub.legacy.importer import (
-    ImportError_,
     BUILT_IN,
+    ImportError_,
     apply_import,
     built_in_mapping,
     plan_import,
