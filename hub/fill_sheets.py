@@ -1,10 +1,12 @@
 """Fill sheets (填报表): a template's form with the base columns pre-filled and locked.
 
 Only the template's `fill: true` columns are open. A hidden key column names,
-per row, the records those columns belong to and the version each was at, so
-the filled sheet can come back: `POST /fill-sheets` checks every cell (the
-same write check and normalisation as any mutation), reports rows edited in
-the hub since the sheet was made as conflicts, and applies all changes in one
+per row, the records those columns belong to and the version each was at, and
+the row's own record, so the filled sheet can come back: `POST /fill-sheets`
+first makes the download's check, then looks each row up through the caller's
+view (rows out of reach are not found; locked cells must still show what the
+hub shows), checks every open cell (the same write check and normalisation as
+any mutation), reports rows edited in the hub since the sheet was made as conflicts, and applies all changes in one
 transaction — or none. Cells equal to the hub's values change nothing, so the
 same sheet uploaded twice writes once.
 """
