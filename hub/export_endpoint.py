@@ -17,27 +17,30 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import orjson
-from graphql import parse, validate
+from graphql import GraphQLSchema, validate
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from hub.auth import SignInError, sign_in
 from hub.exports import SheetWriter
 from hub.fill_sheets import (
+    FillPlan,
     FillSheetError,
+    check_readable,
     key_of,
     plan,
 )
 from hub.graphql_http import request_id_of
 from hub.services import Endpoint, Services
 from hub.download_links import LinkError
-from hub.templates import Template, TemplateVariableError, template_variables
+from hub.templates import Template, TemplateVariableError, runnable, template_variables
 from resolvers.context import Context
 from resolvers.errors import UserInputError
 from resolvers.writables import WRITABLES
 
 if TYPE_CHECKING:
     from hub.accounts import Caller
+    from schema.build import HubSchema
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PAGE_SIZE = 500
@@ -47,9 +50,34 @@ _UNKNOWN_ARGUMENT = re.compile(r"Unknown argument '(\w+)' on field '(\w+)\.(\w+)
 
 
 class ExportError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.code = code
+
+    def as_body(self) -> bytes:
+        error = {"message": str(self)} | ({"code": self.code} if self.code else {})
+        return orjson.dumps({"errors": [error]})
+
+
+def check_runnable(template: Template, schema: HubSchema, caller: Caller) -> None:
+    """May the caller run this template: is every field and filter it asks in their view?"""
+    if not runnable(template, schema._schema):
+        errors = validate(schema._schema, template.document)
+        raise ExportError(403, _refusal(template, errors[0].message, caller), "FORBIDDEN")
+
+
+def fill_plan_for(template: Template, schema: HubSchema, caller: Caller, full: GraphQLSchema) -> FillPlan:
+    """A fill sheet's plan, if the caller may have one: the download's check, and the upload's before any cell is read."""
+    check_runnable(template, schema, caller)
+    try:
+        fill_plan = plan(template, full, WRITABLES)
+        check_readable(fill_plan, schema, caller.org_unit)
+    except FillSheetError as error:
+        raise ExportError(error.status, str(error), error.code) from None
+    if validate(schema._schema, fill_plan.document):  # the caller must read each record's id and version
+        raise ExportError(403, f"template {template.id}: {caller.org_unit} cannot read the versions a fill sheet needs", "FORBIDDEN")
+    return fill_plan
 
 
 def _refusal(template: Template, message: str, caller: Caller) -> str:
@@ -96,27 +124,19 @@ class ExportEndpoint(Endpoint):
             if template is None:
                 raise ExportError(404, f"no template `{request.path_params['template']}`")
             caller, schema, params = await self._sign_in(request)
-            errors = validate(schema._schema, template.document)
-            if errors:
-                raise ExportError(403, _refusal(template, errors[0].message, caller))
+            check_runnable(template, schema, caller)
             try:
                 variables = template_variables(template, params)
             except TemplateVariableError as error:
                 raise ExportError(400, str(error)) from None
             query, fill_key = template.query, None
             if self.fill:
-                try:
-                    fill_plan = plan(template, self.schemas.full._schema, WRITABLES)
-                except FillSheetError as error:
-                    raise ExportError(error.status, str(error)) from None
-                if validate(schema._schema, parse(fill_plan.query)):  # the caller must read each record's version
-                    raise ExportError(403, f"template {template.id}: {caller.org_unit} cannot read the versions a fill sheet needs")
+                fill_plan = fill_plan_for(template, schema, caller, self.schemas.full._schema)
                 query, fill_key = fill_plan.query, partial(key_of, fill_plan)
             export = Export(self, request, request_id, caller, schema, template, variables, query, fill_key)
             await export.first_page()  # what can go wrong mostly does here, before any byte is sent
         except ExportError as error:
-            body = orjson.dumps({"errors": [{"message": str(error)}]})
-            return Response(body, error.status, {"x-request-id": request_id}, media_type="application/json")
+            return Response(error.as_body(), error.status, {"x-request-id": request_id}, media_type="application/json")
         filename = f"{template.title}（填报）.xlsx" if self.fill else f"{template.title}.xlsx"
         headers = {
             "content-disposition": f"attachment; filename=\"{template.id}.xlsx\"; filename*=UTF-8''{quote(filename)}",

@@ -27,6 +27,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.comments.comment_sheet import CommentRecord
 from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter
@@ -48,6 +49,8 @@ HEADER_FILL = PatternFill("solid", fgColor="F2F2F2")
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 SIGNATURE = ("填报单位（盖章）：", "填报人：", "审核人：", "填报日期：")
 UNLOCKED = Protection(locked=False)
+OPEN_FILL = PatternFill("solid", fgColor="FFF2CC")  # a fill sheet's open columns, header and cells: light yellow
+OPEN_NOTE = "填报列：请在本列填写，其他列已锁定"
 KEY_HEADER = "__key__:"  # the fill sheet's hidden key column starts with this, then the template id
 BOOLEAN = {True: "是", False: "否"}
 
@@ -142,6 +145,33 @@ _NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters X
 MAX_CELL_TEXT = 32767  # characters a spreadsheet cell holds
 
 
+def cell_text(value: str) -> str:
+    """Text as a cell keeps it: cut to a cell's size, without the characters XML cannot carry."""
+    text = value[:MAX_CELL_TEXT]
+    return _NOT_IN_XML.sub("", text) if _NOT_IN_XML.search(text) else text
+
+
+def shown_value(column: Column, node: dict, today: dt.date) -> Any:
+    """A path column's value in a row, as the sheet shows it (labels, 是/否, dates, joined lists)."""
+    values, through_list = values_at(node, column.path)
+    if column.value == "age":
+        return _age(values[0], today)
+    shown = [_shown(column, v) for v in values if v is not None]
+    if through_list:  # every member's value, each in its own words, joined
+        return column.join.join(str(v) for v in shown) if shown else None
+    return shown[0] if shown else None
+
+
+def _shown(column: Column, raw: Any) -> Any:
+    if column.kind == "enum":
+        return column.labels.get(raw, raw)
+    if column.kind == "boolean":
+        return BOOLEAN.get(raw, raw)
+    if column.kind == "date" and isinstance(raw, str) and len(raw) == 10:
+        return dt.date.fromisoformat(raw)
+    return raw
+
+
 def cell_xml(reference: str, value: Any, style: int) -> str:
     """One cell as SpreadsheetML, as openpyxl writes it: text inline (never a formula, whatever it
     starts with), numbers as numbers, dates as serial numbers (their style gives the format)."""
@@ -149,9 +179,7 @@ def cell_xml(reference: str, value: Any, style: int) -> str:
     if value is None or value == "":
         return f'<c r="{reference}"{styled}/>' if style else ""
     if isinstance(value, str):
-        text = value[:MAX_CELL_TEXT]
-        if _NOT_IN_XML.search(text):
-            text = _NOT_IN_XML.sub("", text)
+        text = cell_text(value)
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         space = ' xml:space="preserve"' if text != text.strip() else ""
         return f'<c r="{reference}"{styled} t="inlineStr"><is><t{space}>{text}</t></is></c>'
@@ -236,9 +264,12 @@ class SheetWriter:
         self._merge(2, 1, 2, width)
         for level in range(self.levels):
             cells, lines = [], 1
-            for column, width in zip(self.columns, self.widths, strict=True):
+            for index, (column, width) in enumerate(zip(self.columns, self.widths, strict=True), 1):
                 text = column.headers[level] if level < len(column.headers) else None
-                cells.append(self._cell(text, HEADER_FONT, CENTER, BORDER, HEADER_FILL))
+                is_open = self.fill_key is not None and column.fill
+                cells.append(self._cell(text, HEADER_FONT, CENTER, BORDER, OPEN_FILL if is_open else HEADER_FILL))
+                if is_open and level == len(column.headers) - 1:  # the column's own header says it is to be filled
+                    self._note(f"{get_column_letter(index)}{first_header + level}", OPEN_NOTE)
                 if text is not None and len(column.headers) == level + 1:  # group headers span wider
                     lines = max(lines, lines_needed(text, width * 0.9))  # bold text runs wider
             if self.fill_key is not None and level == 0:
@@ -324,7 +355,7 @@ class SheetWriter:
         cells = [self._cell(value, *style) for value, style in zip(values, self._body_styles, strict=True)]
         if self.fill_key is not None:
             cells = [
-                self._cell(value, *style, protection=UNLOCKED) if column.fill else cell
+                self._cell(value, *style[:3], OPEN_FILL, *style[4:], protection=UNLOCKED) if column.fill else cell
                 for cell, value, style, column in zip(cells, values, self._body_styles, self.columns, strict=True)
             ]
             cells.append(self._cell(self.fill_key(node), BODY_FONT))
@@ -340,23 +371,7 @@ class SheetWriter:
             return self.number
         if column.path is None:
             return None  # a blank column to fill in
-        values, through_list = values_at(node, column.path)
-        if column.value == "age":
-            return _age(values[0], self.today)
-        shown = [self._shown(column, v) for v in values if v is not None]
-        if through_list:  # every member's value, each in its own words, joined
-            return column.join.join(str(v) for v in shown) if shown else None
-        return shown[0] if shown else None
-
-    @staticmethod
-    def _shown(column: Column, raw: Any) -> Any:
-        if column.kind == "enum":
-            return column.labels.get(raw, raw)
-        if column.kind == "boolean":
-            return BOOLEAN.get(raw, raw)
-        if column.kind == "date" and isinstance(raw, str) and len(raw) == 10:
-            return dt.date.fromisoformat(raw)
-        return raw
+        return shown_value(column, node, self.today)
 
     def _total_row(self, label: str, totals: dict[tuple[str, ...], float]) -> None:
         font = Font(name="宋体", size=10, bold=True)
@@ -410,6 +425,12 @@ class SheetWriter:
                     setattr(cell, name, part)
             style = self._styles[key] = cell.style_id if cell.has_style else 0
         return value, style
+
+    def _note(self, reference: str, text: str) -> None:
+        """A comment on a cell; openpyxl writes the comments' parts with the package."""
+        note = CommentRecord(ref=reference, author="一张表")
+        note.text.t = text
+        self.sheet._comments.append(note)
 
     def _append(self, cells: list[tuple[Any, int]], height: float | None = None) -> None:
         self.row += 1

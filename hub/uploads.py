@@ -15,12 +15,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.auth import SignInError, sign_in
-from hub.export_endpoint import XLSX
+from hub.export_endpoint import XLSX, ExportError, fill_plan_for
 from hub.fill_sheets import (
     FillSheetError,
     apply_upload,
     mark_problems,
-    plan,
     read_sheet,
 )
 from hub.graphql_http import request_id_of
@@ -39,9 +38,10 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
 class UploadError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.code = code
 
 
 class UploadEndpoint(Endpoint):
@@ -49,7 +49,7 @@ class UploadEndpoint(Endpoint):
         request_id = request_id_of(request)
         try:
             try:
-                caller, _ = await sign_in(request, self.authenticate, self.schemas)
+                caller, schema = await sign_in(request, self.authenticate, self.schemas)
             except SignInError as refused:
                 raise UploadError(refused.status, str(refused)) from None
             if request.headers.get("content-type", "").split(";")[0].strip() != XLSX:
@@ -59,14 +59,14 @@ class UploadEndpoint(Endpoint):
                 body += chunk
                 if len(body) > MAX_UPLOAD_BYTES:
                     raise UploadError(413, f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
-            status, report = await self.process(request, self.make_context(request, request_id, caller), bytes(body))
+            status, report = await self.process(request, self.make_context(request, request_id, caller), schema, bytes(body))
         except UploadError as error:
-            status, report = error.status, {"errors": [{"message": str(error)}]}
+            status, report = error.status, {"errors": [{"message": str(error)} | ({"code": error.code} if error.code else {})]}
         if isinstance(report, Response):
             return report
         return Response(orjson.dumps(report), status, {"x-request-id": request_id}, media_type="application/json")
 
-    async def process(self, request: Request, context, data: bytes) -> tuple[int, dict[str, Any]]:
+    async def process(self, request: Request, context, schema, data: bytes) -> tuple[int, dict[str, Any]]:
         raise NotImplementedError
 
 
@@ -76,15 +76,17 @@ class FillSheetUpload(UploadEndpoint):
     `?report=xlsx` answers a refused upload with the sheet itself, the bad cells marked.
     """
 
-    async def process(self, request: Request, context, data: bytes) -> tuple[int, dict[str, Any] | Response]:
+    async def process(self, request: Request, context, schema, data: bytes) -> tuple[int, dict[str, Any] | Response]:
         try:
             template_id, rows = read_sheet(data)
             template = await self.templates.get(template_id)
             if template is None:
                 raise UploadError(404, f"no template `{template_id}`")
-            report = await apply_upload(context, plan(template, self.schemas.full._schema, WRITABLES), rows, WRITABLES)
-        except FillSheetError as error:
-            raise UploadError(error.status, str(error)) from None
+            # Checked as the download is, before any cell is compared with the hub.
+            fill_plan = fill_plan_for(template, schema, context.caller, self.schemas.full._schema)
+            report = await apply_upload(context, schema, fill_plan, rows, WRITABLES)
+        except (FillSheetError, ExportError) as error:
+            raise UploadError(error.status, str(error), error.code) from None
         if report.problems and request.query_params.get("report") == "xlsx":
             marked = mark_problems(data, template, report)
             headers = {"content-disposition": f"attachment; filename=\"{template.id}-problems.xlsx\""}
@@ -95,7 +97,7 @@ class FillSheetUpload(UploadEndpoint):
 class LegacyImportUpload(UploadEndpoint):
     """`?village=CODE[&rows=household][&apply=true]`: a dry run unless `apply=true`, then one transaction."""
 
-    async def process(self, request: Request, context, data: bytes) -> tuple[int, dict[str, Any]]:
+    async def process(self, request: Request, context, schema, data: bytes) -> tuple[int, dict[str, Any]]:
         kind = request.query_params.get("rows", "person")
         if kind not in BUILT_IN:
             raise UploadError(400, f"rows: `person` (one row per person) or `household` (one row per household), not `{kind}`")
