@@ -121,7 +121,7 @@ async def test_fill_sheet_cells_are_checked_like_any_write(as_user, client):
         status, report = await upload(coordinator, workbook)
     assert status == 422
     assert report["problems"] == [
-        {"row": 5, "column": "近期动态", "field": "recentStatus", "code": "FORBIDDEN", "message": "recentStatus: 乡镇协同中心工作人员 may not change Person.recentStatus"}
+        {"row": 5, "column": "近期动态", "field": "recentStatus", "code": "FORBIDDEN", "message": "recentStatus：乡镇协同中心工作人员无权修改 Person.recentStatus"}
     ]
 
 
@@ -143,5 +143,5 @@ async def test_refused_cells_come_back_marked_in_the_sheet(as_user, client):
     marked = load_workbook(io.BytesIO(response.content)).active
     cell = marked.cell(row=6, column=column)
     assert cell.fill.fgColor.rgb.endswith("FFC7CE")
-    assert cell.comment.text == "recentStatus: 乡镇协同中心工作人员 may not change Person.recentStatus"
+    assert cell.comment.text == "recentStatus：乡镇协同中心工作人员无权修改 Person.recentStatus"
     assert marked.cell(row=5, column=column).comment is None

@@ -299,7 +299,7 @@ async def test_village_cadre_cannot_update_a_neighbouring_village(as_user, clien
         data = await graphql(cadre, UPDATE, {"id": person["id"], "v": person["version"], "input": {"phone": "13950001234"}})
     assert data["updatePerson"] == {
         "person": None,
-        "errors": [{"field": "id", "code": "NOT_FOUND", "message": f"id: no Person has id {person['id']}", "currentVersion": None}],
+        "errors": [{"field": "id", "code": "NOT_FOUND", "message": f"id：找不到 id 为 {person['id']} 的 Person", "currentVersion": None}],
     }
     assert await _stored(engine, person["id"]) == before
 
@@ -313,8 +313,8 @@ async def test_refused_fields_write_nothing(as_user, client, engine):
         )
     assert data["updatePerson"]["person"] is None
     assert data["updatePerson"]["errors"] == [
-        {"field": "name", "code": "FORBIDDEN", "message": "name: 网格员 may not change Person.name", "currentVersion": None},
-        {"field": "phone", "code": "INVALID", "message": "phone: must be 11 digits, got 5", "currentVersion": None},
+        {"field": "name", "code": "FORBIDDEN", "message": "name：网格员无权修改 Person.name", "currentVersion": None},
+        {"field": "phone", "code": "INVALID", "message": "phone（联系电话）：手机号码应为 11 位数字，填写了 5 位", "currentVersion": None},
     ]
     assert await _stored(engine, person["id"]) == before
 
@@ -330,7 +330,7 @@ async def test_stale_version_is_a_conflict(as_user, client, engine):
         {
             "field": "version",
             "code": "CONFLICT",
-            "message": f"version: Person {person['id']} is at version {current}, not {person['version']}; reload it and apply your change again",
+            "message": f"version：Person {person['id']} 已被他人修改，现在是第 {current} 版，不是第 {person['version']} 版；请重新读取后再改一次",
             "currentVersion": current,
         }
     ]
