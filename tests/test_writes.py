@@ -203,6 +203,9 @@ async def test_a_birth_registers_a_person_with_gender_and_birth_date_from_the_id
         ]
         nameless = await graphql(cadre, CREATE_HOUSEHOLD, {"v": village, "input": {"address": "  "}})
         assert nameless["createHousehold"]["errors"] == [{"field": "address", "code": "INVALID", "message": "address（家庭住址）：不能为空"}]
+    # The refused registrations wrote nothing: the household holds the one person born into it.
+    members = await graphql(client, "query($id: ID!) { household(id: $id) { members { name } } }", {"id": household["id"]})
+    assert members["household"]["members"] == [{"name": "林新生"}]
     elsewhere = await region_code(client, "溪白村")
     async with as_user("dongxing") as cadre:
         outside = await graphql(cadre, CREATE_HOUSEHOLD, {"v": elsewhere, "input": {"address": "溪白村1号"}})
