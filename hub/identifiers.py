@@ -2,7 +2,9 @@
 
 Pure functions, no database. Every rejection is an `InvalidIdentifier` (a
 `ValueError`) whose message is a reason a user can act on; the caller prefixes
-the field name ("idNumber: check character must be 7, got 5").
+the field name ("idNumber：校验码应为 7，填写的是 5"). The reasons for
+numbers cadres type (ID numbers, credit codes, mobile numbers) are in Chinese;
+region codes are checked only when the region tree is built.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import operator
 import re
 from dataclasses import dataclass
 from typing import Literal
+
+from hub import clock
 
 
 class InvalidIdentifier(ValueError):
@@ -52,34 +56,34 @@ class CitizenId:
 def id_number_check_char(first17: str) -> str:
     """ISO 7064 MOD 11-2 check character for the first 17 digits."""
     if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
-        raise InvalidIdentifier(f"check character needs 17 digits, got {first17!r}")
+        raise InvalidIdentifier(f"计算校验码需要 17 位数字，给的是 {first17!r}")
     return _ID_CHECK_CHARS[sum(map(operator.mul, map(int, first17), _ID_WEIGHTS)) % 11]
 
 
 def parse_id_number(value: str, today: dt.date | None = None) -> CitizenId:
-    """Validate an 18-character ID number; `today` bounds the birth date (default: the real today)."""
+    """Validate an 18-character ID number; `today` bounds the birth date (default: the hub's clock)."""
     number = value.strip().upper()
     if len(number) != 18:
-        raise InvalidIdentifier(f"must be 18 characters, got {len(number)}")
+        raise InvalidIdentifier(f"应为 18 位，填写了 {len(number)} 位")
     body = number[:17]
     if not (body.isascii() and body.isdigit()):
-        raise InvalidIdentifier("first 17 characters must be digits")
+        raise InvalidIdentifier("前 17 位必须是数字")
     if not (number[17].isdigit() or number[17] == "X"):
-        raise InvalidIdentifier(f"last character must be a digit or X, got {number[17]!r}")
+        raise InvalidIdentifier(f"最后一位必须是数字或 X，填写的是 {number[17]!r}")
     if number[:2] not in PROVINCE_CODES:
-        raise InvalidIdentifier(f"region prefix {number[:2]} is not a province code")
+        raise InvalidIdentifier(f"前两位 {number[:2]} 不是省级行政区划代码")
     birth_digits = number[6:14]
     try:
         birth_date = dt.date(int(birth_digits[:4]), int(birth_digits[4:6]), int(birth_digits[6:]))
     except ValueError:
-        raise InvalidIdentifier(f"birth date {birth_digits} is not a real date") from None
+        raise InvalidIdentifier(f"出生日期 {birth_digits} 不是真实存在的日期") from None
     if birth_date < _EARLIEST_BIRTH:
-        raise InvalidIdentifier(f"birth date {birth_digits} is before 19000101")
-    if birth_date > (today or dt.date.today()):
-        raise InvalidIdentifier(f"birth date {birth_digits} is in the future")
+        raise InvalidIdentifier(f"出生日期 {birth_digits} 早于 19000101")
+    if birth_date > (today or clock.today()):
+        raise InvalidIdentifier(f"出生日期 {birth_digits} 晚于今天")
     expected = id_number_check_char(body)
     if number[17] != expected:
-        raise InvalidIdentifier(f"check character must be {expected}, got {number[17]}")
+        raise InvalidIdentifier(f"校验码应为 {expected}，填写的是 {number[17]}")
     # The 17th digit (sequence code) is odd for men, even for women.
     gender: Literal["MALE", "FEMALE"] = "MALE" if int(number[16]) % 2 else "FEMALE"
     return CitizenId(number=number, gender=gender, birth_date=birth_date)
@@ -89,7 +93,7 @@ def upgrade_id15(old: str, today: dt.date | None = None) -> str:
     """Convert a first-generation 15-digit ID (issued before 1999, two-digit year 19xx) to 18 characters."""
     old = old.strip()
     if len(old) != 15 or not (old.isascii() and old.isdigit()):
-        raise InvalidIdentifier(f"must be 15 digits, got {old!r}")
+        raise InvalidIdentifier(f"应为 15 位数字，填写的是 {old!r}")
     first17 = old[:6] + "19" + old[6:]
     return parse_id_number(first17 + id_number_check_char(first17), today).number
 
@@ -109,7 +113,7 @@ def credit_code_check_char(first17: str) -> str:
         total = sum(_CREDIT_VALUES[c] * w for c, w in zip(first17, _CREDIT_WEIGHTS, strict=True))
     except (KeyError, ValueError):
         raise InvalidIdentifier(
-            f"check character needs 17 characters from {CREDIT_CODE_CHARS}, got {first17!r}"
+            f"计算校验码需要 17 个取自 {CREDIT_CODE_CHARS} 的字符，给的是 {first17!r}"
         ) from None
     return CREDIT_CODE_CHARS[(31 - total % 31) % 31]
 
@@ -118,19 +122,19 @@ def validate_credit_code(value: str) -> str:
     """Return the normalised (upper-case) code or raise with the reason."""
     code = value.strip().upper()
     if len(code) != 18:
-        raise InvalidIdentifier(f"must be 18 characters, got {len(code)}")
+        raise InvalidIdentifier(f"应为 18 位，填写了 {len(code)} 位")
     bad = sorted({c for c in code if c not in _CREDIT_VALUES})
     if bad:
         raise InvalidIdentifier(
-            f"character {bad[0]!r} is not allowed (digits and upper-case letters except I, O, S, V, Z)"
+            f"不允许字符 {bad[0]!r}（只能用数字和除 I、O、S、V、Z 以外的大写字母）"
         )
     if code[0] not in CREDIT_AUTHORITIES:
-        raise InvalidIdentifier(f"registration authority code {code[0]} is not one of 1-9, A, N, Y")
+        raise InvalidIdentifier(f"登记管理部门代码 {code[0]} 不是 1–9、A、N、Y 之一")
     if not code[2:8].isdigit():
-        raise InvalidIdentifier(f"characters 3-8 must be the 6-digit division code, got {code[2:8]}")
+        raise InvalidIdentifier(f"第 3–8 位应为 6 位行政区划代码，填写的是 {code[2:8]}")
     expected = credit_code_check_char(code[:17])
     if code[17] != expected:
-        raise InvalidIdentifier(f"check character must be {expected}, got {code[17]}")
+        raise InvalidIdentifier(f"校验码应为 {expected}，填写的是 {code[17]}")
     return code
 
 
@@ -142,7 +146,7 @@ _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 def organization_code_check_char(first8: str) -> str:
     """Check character (9th) of a GB 11714 organisation code body of 8 digits/upper-case letters."""
     if len(first8) != 8 or not re.fullmatch(r"[0-9A-Z]{8}", first8):
-        raise InvalidIdentifier(f"check character needs 8 digits or upper-case letters, got {first8!r}")
+        raise InvalidIdentifier(f"计算校验码需要 8 位数字或大写字母，给的是 {first8!r}")
     total = sum(int(c, 36) * w for c, w in zip(first8, _ORG_WEIGHTS))
     check = 11 - total % 11
     return {10: "X", 11: "0"}.get(check, str(check))
@@ -161,11 +165,11 @@ def validate_mobile(value: str) -> str:
     elif number.startswith("86") and len(number) == 13:
         number = number[2:]
     if not re.fullmatch(r"[0-9]*", number):
-        raise InvalidIdentifier("must contain only digits (spaces, hyphens and a +86 prefix are allowed)")
+        raise InvalidIdentifier("手机号码只能包含数字（可以有空格、连字符和 +86 前缀）")
     if len(number) != 11:
-        raise InvalidIdentifier(f"must be 11 digits, got {len(number)}")
+        raise InvalidIdentifier(f"手机号码应为 11 位数字，填写了 {len(number)} 位")
     if not _MOBILE.fullmatch(number):
-        raise InvalidIdentifier(f"must start with 13-19, got {number[:2]}")
+        raise InvalidIdentifier(f"手机号码应以 13–19 开头，填写的是 {number[:2]}")
     return number
 
 

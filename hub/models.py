@@ -217,7 +217,9 @@ class Person(Versioned, Base):
         _enum(KeyCareReason, "key_care_reason"), index=True, info=label("重点照顾原因")
     )
     recent_status: Mapped[str | None] = mapped_column(Text, info=label("近期动态"))
-    recent_status_date: Mapped[dt.date | None] = mapped_column(Date, info=label("动态更新日期"))
+    # The day the recent status last changed: the write path sets it whenever recent_status
+    # changes, by any path, unless the same write gives it (a visit gives its own day).
+    recent_status_date: Mapped[dt.date | None] = mapped_column(Date, info=label("动态更新日期") | {"dates": "recent_status"})
 
     __table_args__ = (
         CheckConstraint("disability_grade IS NULL OR disability_grade BETWEEN 1 AND 4", name="disability_grade"),

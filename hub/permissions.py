@@ -29,4 +29,4 @@ def check_write(policy: Policy, caller: Caller, type_name: str, field: str) -> N
     owned = department.writes if department is not None and caller.role is Role.DEPARTMENT_ANALYST else frozenset()
     if ref not in policy.roles[caller.role].writes and ref not in owned:
         who = caller.role.label if caller.department is None else f"{caller.role.label}（{caller.org_unit}）"
-        raise WriteRefused(field, f"{field}: {who} may not change {ref}")
+        raise WriteRefused(field, f"{field}：{who}无权修改 {ref}")

@@ -79,7 +79,7 @@ async def village_enterprises(info: Info, village: Any, first: int | None, after
 
 def _employees(value: int) -> int:
     if not 0 <= value <= 1_000_000:
-        raise ValueError(f"must be between 0 and 1000000, got {value}")
+        raise ValueError(f"应在 0 到 1000000 之间，填写的是 {value}")
     return value
 
 

@@ -22,6 +22,7 @@ from resolvers.writes import (
     WriteResult,
     changes_from,
     create_record,
+    field_message,
     mobile,
     non_negative,
     not_in_future,
@@ -110,6 +111,6 @@ async def create_household(ctx: Context, village_code: str, input_: Any) -> Writ
     """A new household in a village of the caller's jurisdiction."""
     village = await region_by_code(ctx, village_code, "villageCode")  # scoped: outside is not found
     if village is None or village.level is not RegionLevel.VILLAGE:
-        problem = FieldProblem("villageCode", "NOT_FOUND", f"villageCode: no village has code {village_code}")
+        problem = FieldProblem("villageCode", "NOT_FOUND", field_message("villageCode", f"找不到代码为 {village_code} 的村（社区）"))
         return WriteResult(None, [problem])
     return await create_record(ctx, HOUSEHOLD, ("village_id", village.id), changes_from(input_))

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, select
 from strawberry.types import Info
 
+from hub import clock
 from hub.identifiers import InvalidIdentifier, parse_id_number
 from hub.models import Gender, HealthStatus, KeyCareReason, Person, ResidenceStatus
 from resolvers.context import Context
@@ -27,7 +28,9 @@ from resolvers.writes import (
     WriteResult,
     changes_from,
     create_record,
+    field_message,
     mobile,
+    not_found,
     not_in_future,
     update_entity,
 )
@@ -84,7 +87,7 @@ class PersonFilter:
             where.append(person_in(self.subtree))
         if self.key_care is not None:
             where.append(persons.c.key_care_reason.is_not(None) if self.key_care else persons.c.key_care_reason.is_(None))
-        today = self.today or dt.date.today()
+        today = self.today or clock.today()
         if self.min_age is not None:  # at least min_age: born on or before today minus min_age years
             where.append(persons.c.birth_date <= _birthday_years_ago(today, self.min_age))
         if self.max_age is not None:  # at most max_age: born after today minus (max_age + 1) years
@@ -127,10 +130,11 @@ PERSON = Writable("Person", persons, person_reachable, PERSON_BY_ID, PERSON_VALI
 async def record_visit(ctx: Context, person_id: int, version: int, visit: Any) -> WriteResult:
     """A visit (走访): what was seen becomes the person's recent status, dated the day of the visit."""
     if not visit.recent_status.strip():
-        return WriteResult(None, [FieldProblem("recentStatus", "INVALID", "recentStatus: say what the visit found")])
+        reason = field_message("recentStatus", "请填写走访看到的情况", persons.c.recent_status.info["label"])
+        return WriteResult(None, [FieldProblem("recentStatus", "INVALID", reason)])
     changes = changes_from(visit)
     if changes.get("recent_status_date", (None, None))[1] is None:
-        changes["recent_status_date"] = ("recentStatusDate", dt.date.today())
+        changes["recent_status_date"] = ("recentStatusDate", clock.today())
     return await update_entity(ctx, PERSON, person_id, version, changes)
 
 
@@ -138,7 +142,7 @@ async def create_person(ctx: Context, household_id: int, input_: Any) -> WriteRe
     """A person born into or moving into a household in the caller's jurisdiction."""
     household = await ctx.load(HOUSEHOLD_BY_ID, household_id)  # scoped: outside is not found
     if household is None:
-        return WriteResult(None, [FieldProblem("householdId", "NOT_FOUND", f"householdId: no Household has id {household_id}")])
+        return WriteResult(None, [not_found("householdId", "Household", household_id)])
     changes = changes_from(input_)
     derived = {}
     number = changes.get("id_number", (None, None))[1]
@@ -146,7 +150,7 @@ async def create_person(ctx: Context, household_id: int, input_: Any) -> WriteRe
         try:
             citizen = parse_id_number(number)
         except InvalidIdentifier as error:
-            return WriteResult(None, [FieldProblem("idNumber", "INVALID", f"idNumber: {error}")])
+            return WriteResult(None, [FieldProblem("idNumber", "INVALID", field_message("idNumber", str(error), persons.c.id_number.info["label"]))])
         changes["id_number"] = ("idNumber", citizen.number)
         derived = {"gender": Gender(citizen.gender), "birth_date": citizen.birth_date}
     return await create_record(ctx, PERSON, ("household_id", household.id), changes, derived, unique=("id_number", "idNumber"))

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry import UNSET
 from strawberry.utils.str_converters import to_camel_case
 
+from hub import clock
 from hub.identifiers import InvalidIdentifier, validate_mobile
 from hub.models import ChangeSource
 from hub.permissions import WriteRefused, check_write
@@ -30,8 +31,17 @@ from resolvers.scope import Subtree
 class FieldProblem:
     field: str
     code: str  # INVALID, FORBIDDEN, NOT_FOUND, CONFLICT
-    message: str
+    message: str  # in Chinese, for the cadre; `code` is for programs
     current_version: int | None = None
+
+
+def field_message(field: str, reason: str, label: str | None = None) -> str:
+    """`phone（联系电话）：…`: the name the caller sent (as the API and programs know it), its Chinese label, the reason."""
+    return f"{field}（{label}）：{reason}" if label else f"{field}：{reason}"
+
+
+def column_label(table: Table, column: str) -> str | None:
+    return table.c[column].info.get("label")
 
 
 @dataclass
@@ -73,8 +83,9 @@ async def update_entity(
 
 
 def not_in_future(day: dt.date) -> dt.date:
-    if day > dt.date.today():
-        raise ValueError(f"{day.isoformat()} is in the future")
+    today = clock.today()
+    if day > today:
+        raise ValueError(f"{day.isoformat()} 晚于今天（{today.isoformat()}），不能填将来的日期")
     return day
 
 
@@ -87,7 +98,7 @@ def mobile(value: str) -> str:
 
 def non_negative(value: float) -> float:
     if value < 0:
-        raise ValueError(f"must not be negative, got {value}")
+        raise ValueError(f"不能为负数，填写的是 {value}")
     return value
 
 
@@ -106,11 +117,11 @@ def normalise(column: Column, value: Any, validate: Validator | None) -> Any:
         value = value.strip() or None
     if value is None:
         if not column.nullable:
-            raise ValueError("cannot be empty")
+            raise ValueError("不能为空")
         return None
     length = getattr(column.type, "length", None)
     if isinstance(value, str) and length and len(value) > length:
-        raise ValueError(f"must be at most {length} characters, got {len(value)}")
+        raise ValueError(f"最多 {length} 个字，填写了 {len(value)} 个字")
     return validate(value) if validate is not None else value
 
 
@@ -127,7 +138,7 @@ def check_changes(
         except WriteRefused as refused:
             problems.append(FieldProblem(field, "FORBIDDEN", str(refused)))
         except ValueError as error:
-            problems.append(FieldProblem(field, "INVALID", f"{field}: {error}"))
+            problems.append(FieldProblem(field, "INVALID", field_message(field, str(error), column_label(table, column))))
     return values, problems
 
 
@@ -143,10 +154,27 @@ async def apply_change(
     source: ChangeSource = ChangeSource.API,
 ) -> Any | None:
     """Update one record read earlier if it is still at `version`, with its history: the new row, or None if someone saved first."""
+    values, fields = with_dates(table, values, fields)
     after = (await connection.execute(_update_statement(table, tuple(values)), _update_params(before.id, version, values))).one_or_none()
     if after is not None:
         await _record_history(connection, ctx, type_name, before.id, version, before._mapping, values, fields, source)
     return after
+
+
+def with_dates(table: Table, values: dict[str, Any], fields: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Add the dates the hub keeps itself: a column declared `info["dates"] = other` takes today's
+    date when `other` changes, unless the same write sets it. Every write passes here, whatever
+    its path (mutation, fill sheet, import), so the rule holds everywhere and its history is kept."""
+    stamped = [column for column, source in _dating_columns(table) if source in values and column not in values]
+    if not stamped:
+        return values, fields
+    today = clock.today()
+    return values | dict.fromkeys(stamped, today), fields | {column: to_camel_case(column) for column in stamped}
+
+
+@functools.cache
+def _dating_columns(table: Table) -> tuple[tuple[str, str], ...]:
+    return tuple((column.name, column.info["dates"]) for column in table.c if "dates" in column.info)
 
 
 async def _record_history(
@@ -215,8 +243,15 @@ def _in_reach(in_scope: Callable[[Subtree], ColumnElement[bool]], scope: Subtree
 
 
 def conflict(type_name: str, record_id: int, current: int, version: int) -> FieldProblem:
-    message = f"version: {type_name} {record_id} is at version {current}, not {version}; reload it and apply your change again"
+    message = field_message(
+        "version", f"{type_name} {record_id} 已被他人修改，现在是第 {current} 版，不是第 {version} 版；请重新读取后再改一次"
+    )
     return FieldProblem("version", "CONFLICT", message, current)
+
+
+def not_found(field: str, type_name: str, record_id: Any) -> FieldProblem:
+    # Out of the caller's jurisdiction reads the same as missing: existence does not leak.
+    return FieldProblem(field, "NOT_FOUND", field_message(field, f"找不到 id 为 {record_id} 的 {type_name}"))
 
 
 async def update_record(
@@ -232,17 +267,17 @@ async def update_record(
 ) -> WriteResult:
     values, problems = check_changes(ctx, type_name, table, changes, validators)
     if not changes:
-        problems.append(FieldProblem("input", "INVALID", "input: give at least one field to change"))
+        problems.append(FieldProblem("input", "INVALID", field_message("input", "请至少填写一个要修改的字段")))
     if problems:
         return WriteResult(None, problems)
 
-    fields = {column: field for column, (field, _) in changes.items()}
+    values, fields = with_dates(table, values, {column: field for column, (field, _) in changes.items()})
     async with ctx.engine.begin() as connection:
         updated = await _update_returning_old(connection, ctx, table, in_scope, record_id, version, values)
         if updated is None:  # out of the caller's jurisdiction looks the same as missing: existence does not leak
             current = (await connection.execute(_version_statement(table, in_scope, ctx.scope), {"record_id": record_id})).scalar_one_or_none()
             if current is None:
-                return WriteResult(None, [FieldProblem("id", "NOT_FOUND", f"id: no {type_name} has id {record_id}")])
+                return WriteResult(None, [not_found("id", type_name, record_id)])
             return WriteResult(None, [conflict(type_name, record_id, current, version)])
         row, old = updated
         await _record_history(connection, ctx, type_name, record_id, version, old, values, fields)
@@ -279,21 +314,23 @@ async def create_record(
 ) -> WriteResult:
     """Insert a record through the same checks as an update; its fields' history starts from nothing."""
     values, problems = check_changes(ctx, entity.type_name, entity.table, changes, entity.validators)
+    # A field given but refused is reported once, for its reason; "required" is for fields not given.
     missing = [c for c in entity.table.c if not c.nullable and c.default is None and c.server_default is None
-               and not c.primary_key and c.name not in values and c.name not in (derived or {}) and c.name != parent[0]]
-    problems += [FieldProblem(to_camel_case(c.name), "INVALID", f"{to_camel_case(c.name)}: required") for c in missing]
+               and not c.primary_key and c.name not in changes and c.name not in (derived or {}) and c.name != parent[0]]
+    problems += [FieldProblem(to_camel_case(c.name), "INVALID", field_message(to_camel_case(c.name), "必填", c.info.get("label"))) for c in missing]
     if problems:
         return WriteResult(None, problems)
     table = entity.table
+    values, fields = with_dates(table, values, {column: field for column, (field, _) in changes.items()})
     async with ctx.engine.begin() as connection:
         if unique is not None:
             column, field = unique
             taken = (await connection.execute(select(table.c.id).where(table.c[column] == values[column]))).first()
             if taken is not None:  # anywhere in the city; where is not said, it may be outside the caller's view
-                return WriteResult(None, [FieldProblem(field, "CONFLICT", f"{field}: already registered in the hub")])
+                return WriteResult(None, [FieldProblem(field, "CONFLICT", field_message(field, "已在系统中登记", column_label(table, column)))])
         row_values = {**values, **(derived or {}), parent[0]: parent[1], "version": 1, "updated_at": dt.datetime.now(dt.UTC)}
         row = (await connection.execute(table.insert().values(**row_values).returning(*table.c))).one()  # no re-read
-        old_new = {field: (None, row_values[column]) for column, (field, _) in changes.items()}
+        old_new = {field: (None, row_values[column]) for column, field in fields.items()}
         await history.record(connection, ctx, entity.type_name, row.id, 1, old_new)
     record = record_class(table)(*row)
     ctx.loader(entity.by_id).prime(record.id, record)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from hub import models
+from hub import clock, models
 from resolvers import households, persons
 from schema.errors import FieldError
 from schema.fields import column, gql_enum, input_column
@@ -53,7 +53,7 @@ class Person:
 
     @strawberry.field(description="年龄（周岁，按今天计算）")
     def age(self) -> int:
-        return persons.age_on(self.birth_date, dt.date.today())
+        return persons.age_on(self.birth_date, clock.today())
 
     @strawberry.field(description="所属户")
     def household(self, info: Info) -> Annotated[Household, strawberry.lazy("schema.households")]:

@@ -8,21 +8,23 @@ database named there is emptied and rebuilt through the Alembic migrations.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import itertools
 import os
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub import accounts, migrate
+from hub import accounts, clock, migrate
 from hub.app import create_app
 from hub.background_server import serve_in_thread
 from hub.db import StatementCounter, create_engine
 from hub.demo import seed_demo
-from hub.models import Base
+from hub.identifiers import id_number_check_char
+from hub.models import Base, OrgUnitKind, Role
 from hub.settings import Settings
 from schema.build import Schemas
 
@@ -31,16 +33,29 @@ DEMO_USERS = (
     "licheng-minzheng", "xitianwei", "dongxing", "dongxing-wangge",
 )
 TEST_SCALE = 20  # the demo default: 东星社区's 16 low-income households need at least this
+# The day the hub's clock shows during the tests: after the demo data's reference date
+# (2026-11-01), so nothing the demo generated lies in the future; the same on every run.
+TODAY = dt.date(2026, 11, 16)
+
+
+def settings_for_tests(data_dir: Path) -> Settings:
+    """The defaults, whatever HUB_* variables the shell has: only where the data lives comes from outside."""
+    url = os.environ.get("HUB_TEST_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'test.sqlite3'}"
+    # GraphiQL's assets are shared between runs: installing them needs the npm registry.
+    assets_dir = Path(os.environ.get("HUB_ASSETS_DIR") or Path("var/assets")).resolve()
+    return Settings(data_dir=data_dir, database_url=url, assets_dir=assets_dir)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pinned_clock() -> Iterator[dt.date]:
+    """Server and tests agree on the day, whatever the real date (and across midnight)."""
+    with clock.pinned(TODAY) as today:
+        yield today
 
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    data_dir = tmp_path_factory.mktemp("hub")
-    url = os.environ.get("HUB_TEST_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'test.sqlite3'}"
-    base = Settings.from_env()
-    # GraphiQL's assets are shared between runs: installing them needs the npm registry.
-    assets_dir = Path(os.environ.get("HUB_ASSETS_DIR") or base.assets_dir)
-    return replace(base, data_dir=data_dir, database_url=url, assets_dir=assets_dir)
+    return settings_for_tests(tmp_path_factory.mktemp("hub"))
 
 
 @pytest.fixture(scope="session")
@@ -90,6 +105,53 @@ async def client(app, tokens) -> AsyncIterator[httpx.AsyncClient]:
 def as_user(app, tokens):
     """`async with as_user("dongxing") as client:` — a client signed in as that demo user."""
     return lambda username: client_as(app, tokens[username])
+
+
+NEW_HOUSEHOLD = """mutation($v: String!, $input: NewHouseholdInput!) {
+  createHousehold(villageCode: $v, input: $input) { household { id version } errors { message } } }"""
+NEW_PERSON = """mutation($h: ID!, $input: NewPersonInput!) {
+  createPerson(householdId: $h, input: $input) { person { id version phone employer recentStatus recentStatusDate } errors { message } } }"""
+_registered = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def village_cadres(engine: AsyncEngine, tokens: dict[str, str]) -> dict[str, str]:
+    """Village name -> a village cadre's token: the demo's 东星社区 cadre, others made when first needed."""
+    return {"东星社区": tokens["dongxing"]}
+
+
+@pytest.fixture
+def new_household(app, engine, tokens, village_cadres):
+    """`household, head = await new_household()`: a household and its head registered just now by the
+    village's cadre, through the hub's own mutations. A test that writes changes records of its own,
+    so no test depends on another's writes or on the order they run in. Both come back as
+    `{"id", "version", …}` dicts."""
+
+    async def register(village: str = "东星社区") -> tuple[dict, dict]:
+        number = next(_registered)
+        async with client_as(app, tokens["admin"]) as admin:
+            found = await graphql(admin, "query($n: String) { regions(nameContains: $n) { nodes { code name } } }", {"n": village})
+        (code,) = [r["code"] for r in found["regions"]["nodes"] if r["name"] == village]
+        if village not in village_cadres:  # a cadre of that village only: the demo has none outside 东星社区
+            unit = f"{village}村（居）委会（测试）"
+            await accounts.add_org_unit(engine, unit, OrgUnitKind.VILLAGE_COMMITTEE, None, code)
+            await accounts.add_user(engine, f"cadre-{code}", "测试干部", unit, Role.VILLAGE_CADRE, code)
+            village_cadres[village] = await accounts.issue_token(engine, f"cadre-{code}")
+        # A district code no demo person has, and a birth date of its own: an ID number no one else holds.
+        first17 = f"350399{dt.date(1970, 1, 1) + dt.timedelta(days=number):%Y%m%d}991"
+        async with client_as(app, village_cadres[village]) as cadre:
+            created = await graphql(cadre, NEW_HOUSEHOLD, {"v": code, "input": {"address": f"{village}测试路{number}号", "phone": "13500000000"}})
+            household = created["createHousehold"]["household"]
+            assert household is not None, created
+            born = await graphql(cadre, NEW_PERSON, {"h": household["id"], "input": {
+                "name": f"测试户主{number}", "idNumber": first17 + id_number_check_char(first17), "relationToHead": "户主",
+                "phone": "13900000000", "employer": "东星测试厂", "recentStatus": "在家",
+            }})
+        head = born["createPerson"]["person"]
+        assert head is not None, born
+        return household, head
+
+    return register
 
 
 @pytest.fixture

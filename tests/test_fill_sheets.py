@@ -125,8 +125,9 @@ async def test_fill_sheet_cells_are_checked_like_any_write(as_user, client, engi
     async with as_user("xitianwei") as coordinator:  # reads the town, writes nothing
         status, report = await upload(coordinator, workbook)
     assert status == 422
-    # The write path's own words: assert what it refused, not how it says so.
-    assert [(p["row"], p["column"], p["field"], p["code"]) for p in report["problems"]] == [(5, "近期动态", "recentStatus", "FORBIDDEN")]
+    assert report["problems"] == [
+        {"row": 5, "column": "近期动态", "field": "recentStatus", "code": "FORBIDDEN", "message": "recentStatus：乡镇协同中心工作人员无权修改 Person.recentStatus"}
+    ]
     assert report["applied"] is False and report["changedCells"] == 0
     assert await person_row(engine, person_id) == before and await history_rows(engine, person_id) == history_before
 
@@ -150,7 +151,7 @@ async def test_refused_cells_come_back_marked_in_the_sheet(as_user, client):
     marked = load_workbook(io.BytesIO(response.content)).active
     cell = marked.cell(row=6, column=column)
     assert cell.fill.fgColor.rgb.endswith("FFC7CE")
-    assert cell.comment.text == problem["message"]  # the JSON report's reason, beside the cell
+    assert cell.comment.text == problem["message"] == "recentStatus：乡镇协同中心工作人员无权修改 Person.recentStatus"
     assert marked.cell(row=5, column=column).comment is None
 
 

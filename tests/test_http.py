@@ -101,7 +101,7 @@ async def test_page_size_limit(client):
         ('{ households(regionCode: "350304999000") { totalCount } }', "regionCode: no region has code 350304999000"),
         ('{ households(regionCode: "3503") { totalCount } }', "regionCode: a region code has 12 digits, got '3503'"),
         ('{ regions(after: "not-a-cursor") { totalCount } }', "after: 'not-a-cursor' is not a cursor returned by this list"),
-        ('{ person(idNumber: "350304199001011235") { name } }', "idNumber: check character must be 1, got 5"),
+        ('{ person(idNumber: "350304199001011235") { name } }', "idNumber: 校验码应为 1，填写的是 5"),
         ("{ person { name } }", "person: give exactly one of id and idNumber"),
         ('{ persons(minAge: 200) { totalCount } }', "minAge: must be between 0 and 150, got 200"),
     ],

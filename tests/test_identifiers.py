@@ -66,20 +66,20 @@ def test_check_char_of_known_numbers():
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
-        ("11010519491231002", "must be 18 characters, got 17"),
-        ("11010519491231002X1", "must be 18 characters, got 19"),
-        ("", "must be 18 characters, got 0"),
-        ("1101051949123100AX", "first 17 characters must be digits"),
-        ("１１０１０５１９４９１２３１００２X", "first 17 characters must be digits"),  # full-width digits
-        ("11010519491231002Y", "last character must be a digit or X, got 'Y'"),
-        ("99010519491231002X", "region prefix 99 is not a province code"),
-        ("00010519491231002X", "region prefix 00 is not a province code"),
-        ("350304199902311231", "birth date 19990231 is not a real date"),
-        ("350304199913011231", "birth date 19991301 is not a real date"),
-        ("440524188001010014", "birth date 18800101 is before 19000101"),  # GB 11643's own 1880 example
-        ("350304202611021234", "birth date 20261102 is in the future"),
-        ("110105194912310021", "check character must be X, got 1"),
-        ("11010519491231002X"[:-1] + "5", "check character must be X, got 5"),
+        ("11010519491231002", "应为 18 位，填写了 17 位"),
+        ("11010519491231002X1", "应为 18 位，填写了 19 位"),
+        ("", "应为 18 位，填写了 0 位"),
+        ("1101051949123100AX", "前 17 位必须是数字"),
+        ("１１０１０５１９４９１２３１００２X", "前 17 位必须是数字"),  # full-width digits
+        ("11010519491231002Y", "最后一位必须是数字或 X，填写的是 'Y'"),
+        ("99010519491231002X", "前两位 99 不是省级行政区划代码"),
+        ("00010519491231002X", "前两位 00 不是省级行政区划代码"),
+        ("350304199902311231", "出生日期 19990231 不是真实存在的日期"),
+        ("350304199913011231", "出生日期 19991301 不是真实存在的日期"),
+        ("440524188001010014", "出生日期 18800101 早于 19000101"),  # GB 11643's own 1880 example
+        ("350304202611021234", "出生日期 20261102 晚于今天"),
+        ("110105194912310021", "校验码应为 X，填写的是 1"),
+        ("11010519491231002X"[:-1] + "5", "校验码应为 X，填写的是 5"),
     ],
 )
 def test_id_number_rejections(value, reason):
@@ -92,7 +92,7 @@ def test_birth_date_on_today_is_accepted():
 
 
 def test_check_char_needs_17_digits():
-    rejects(id_number_check_char, "1101051949123100", reason="check character needs 17 digits, got '1101051949123100'")
+    rejects(id_number_check_char, "1101051949123100", reason="计算校验码需要 17 位数字，给的是 '1101051949123100'")
 
 
 def test_upgrade_15_digit_number():
@@ -101,9 +101,9 @@ def test_upgrade_15_digit_number():
 
 
 def test_upgrade_rejections():
-    rejects(upgrade_id15, "11010549123100", reason="must be 15 digits, got '11010549123100'")
-    rejects(upgrade_id15, "11010549123100X", reason="must be 15 digits, got '11010549123100X'")
-    rejects(upgrade_id15, "350304990231123", reason="birth date 19990231 is not a real date")
+    rejects(upgrade_id15, "11010549123100", reason="应为 15 位数字，填写的是 '11010549123100'")
+    rejects(upgrade_id15, "11010549123100X", reason="应为 15 位数字，填写的是 '11010549123100X'")
+    rejects(upgrade_id15, "350304990231123", reason="出生日期 19990231 不是真实存在的日期")
 
 
 def test_generated_id_numbers_round_trip():
@@ -119,7 +119,7 @@ def test_generated_id_numbers_round_trip():
         assert parsed.birth_date == birth
         assert parsed.gender == ("MALE" if sequence % 2 else "FEMALE")
         wrong = rng.choice([c for c in "0123456789X" if c != check])
-        rejects(parse_id_number, first17 + wrong, TODAY, reason=f"check character must be {check}, got {wrong}")
+        rejects(parse_id_number, first17 + wrong, TODAY, reason=f"校验码应为 {check}，填写的是 {wrong}")
         # MOD 11-2 catches every single-digit error and every adjacent transposition.
         position = rng.randrange(17)
         digit = rng.choice([d for d in "0123456789" if d != first17[position]])
@@ -163,14 +163,14 @@ def test_check_char_wraps_31_to_0():
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
-        ("91350100M000100Y4", "must be 18 characters, got 17"),
-        ("91350100M000100Y433", "must be 18 characters, got 19"),
-        ("91350100I000100Y43", "character 'I' is not allowed (digits and upper-case letters except I, O, S, V, Z)"),
-        ("91350100M000100Y4-", "character '-' is not allowed (digits and upper-case letters except I, O, S, V, Z)"),
-        ("B1350100M000100Y43", "registration authority code B is not one of 1-9, A, N, Y"),
-        ("01350100M000100Y43", "registration authority code 0 is not one of 1-9, A, N, Y"),
-        ("9135A100M000100Y43", "characters 3-8 must be the 6-digit division code, got 35A100"),
-        ("91350100M000100Y44", "check character must be 3, got 4"),
+        ("91350100M000100Y4", "应为 18 位，填写了 17 位"),
+        ("91350100M000100Y433", "应为 18 位，填写了 19 位"),
+        ("91350100I000100Y43", "不允许字符 'I'（只能用数字和除 I、O、S、V、Z 以外的大写字母）"),
+        ("91350100M000100Y4-", "不允许字符 '-'（只能用数字和除 I、O、S、V、Z 以外的大写字母）"),
+        ("B1350100M000100Y43", "登记管理部门代码 B 不是 1–9、A、N、Y 之一"),
+        ("01350100M000100Y43", "登记管理部门代码 0 不是 1–9、A、N、Y 之一"),
+        ("9135A100M000100Y43", "第 3–8 位应为 6 位行政区划代码，填写的是 35A100"),
+        ("91350100M000100Y44", "校验码应为 3，填写的是 4"),
     ],
 )
 def test_credit_code_rejections(value, reason):
@@ -181,12 +181,12 @@ def test_credit_check_char_needs_17_valid_characters():
     rejects(
         credit_code_check_char,
         "91350100M000100Y",
-        reason=f"check character needs 17 characters from {CREDIT_CODE_CHARS}, got '91350100M000100Y'",
+        reason=f"计算校验码需要 17 个取自 {CREDIT_CODE_CHARS} 的字符，给的是 '91350100M000100Y'",
     )
     rejects(
         credit_code_check_char,
         "91350100O000100Y4",
-        reason=f"check character needs 17 characters from {CREDIT_CODE_CHARS}, got '91350100O000100Y4'",
+        reason=f"计算校验码需要 17 个取自 {CREDIT_CODE_CHARS} 的字符，给的是 '91350100O000100Y4'",
     )
 
 
@@ -196,7 +196,7 @@ def test_organization_check_chars_x_and_0():
     rejects(
         organization_code_check_char,
         "0000000a",
-        reason="check character needs 8 digits or upper-case letters, got '0000000a'",
+        reason="计算校验码需要 8 位数字或大写字母，给的是 '0000000a'",
     )
 
 
@@ -212,7 +212,7 @@ def test_generated_credit_codes_round_trip():
         check = credit_code_check_char(first17)
         assert validate_credit_code((first17 + check).lower()) == first17 + check
         wrong = rng.choice([c for c in CREDIT_CODE_CHARS if c != check])
-        rejects(validate_credit_code, first17 + wrong, reason=f"check character must be {check}, got {wrong}")
+        rejects(validate_credit_code, first17 + wrong, reason=f"校验码应为 {check}，填写的是 {wrong}")
         # MOD 31 with weights coprime to 31 catches every single-character error.
         position = rng.randrange(8, 17)
         other = rng.choice([c for c in CREDIT_CODE_CHARS if c != first17[position]])
@@ -239,14 +239,14 @@ def test_every_mobile_second_digit_3_to_9():
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
-        ("1380013800", "must be 11 digits, got 10"),
-        ("138001380001", "must be 11 digits, got 12"),
-        ("12800138000", "must start with 13-19, got 12"),
-        ("23800138000", "must start with 13-19, got 23"),
-        ("+86 12800138000", "must start with 13-19, got 12"),
-        ("138001380O0", "must contain only digits (spaces, hyphens and a +86 prefix are allowed)"),
-        ("(0594)2671234", "must contain only digits (spaces, hyphens and a +86 prefix are allowed)"),
-        ("", "must be 11 digits, got 0"),
+        ("1380013800", "手机号码应为 11 位数字，填写了 10 位"),
+        ("138001380001", "手机号码应为 11 位数字，填写了 12 位"),
+        ("12800138000", "手机号码应以 13–19 开头，填写的是 12"),
+        ("23800138000", "手机号码应以 13–19 开头，填写的是 23"),
+        ("+86 12800138000", "手机号码应以 13–19 开头，填写的是 12"),
+        ("138001380O0", "手机号码只能包含数字（可以有空格、连字符和 +86 前缀）"),
+        ("(0594)2671234", "手机号码只能包含数字（可以有空格、连字符和 +86 前缀）"),
+        ("", "手机号码应为 11 位数字，填写了 0 位"),
     ],
 )
 def test_mobile_rejections(value, reason):

@@ -199,11 +199,11 @@ async def test_a_household_ledger_creates_heads_and_households_without_what_the_
         report = (await post(cadre, path, village=village, rows="household")).json()
         assert (report["new"], report["newHouseholds"], report["updated"], report["duplicates"]) == (10, 10, 0, 2)
         assert [(r["row"], r["reason"]) for r in report["rejectedRows"]] == [
-            (7, "idNumber: check character must be 2, got 7"),
+            (7, "idNumber: 校验码应为 2，填写的是 7"),
             (11, "name: missing"),
         ]
         # 低保 is decided by civil affairs: a village's ledger cannot set it.
-        assert report["skippedColumns"] == [{"field": "Household.lowIncome", "reason": "lowIncome: 村（社区）干部 may not change Household.lowIncome"}]
+        assert report["skippedColumns"] == [{"field": "Household.lowIncome", "reason": "lowIncome：村（社区）干部无权修改 Household.lowIncome"}]
         assert await people_count(engine) == before
         applied = (await post(cadre, path, village=village, rows="household", apply="true")).json()
         assert applied["applied"] is True and await people_count(engine) == before + 10
@@ -235,7 +235,7 @@ async def test_a_household_ledger_updates_households_with_history_and_civil_affa
     async with as_user("minzheng") as civil_affairs:  # city-wide, writes 低保 fields only
         report = (await post(civil_affairs, approved, village=village, rows="household", apply="true")).json()
     assert report["skippedColumns"] == [
-        {"field": f"Household.{field}", "reason": f"{field}: 部门数据分析人员（民政局） may not change Household.{field}"}
+        {"field": f"Household.{field}", "reason": f"{field}：部门数据分析人员（民政局）无权修改 Household.{field}"}
         for field in ("address", "phone", "gridName")
     ]
     # Its older grid and phone are not written back: those columns are not civil affairs'.

@@ -124,15 +124,15 @@ def test_id_number(raw: Any, expected: str | None) -> None:
         (3.50304199003070e17, normalise.ID_STORED_AS_NUMBER),
         (350304199003070000, normalise.ID_STORED_AS_NUMBER),
         (35030419900307, normalise.ID_STORED_AS_NUMBER),
-        ("350304199003070025", "check character must be 4, got 5"),
-        ("35030419900307002", "must be 18 characters, got 17"),
-        ("3503041990030700241", "must be 18 characters, got 19"),
-        ("35030419900307002Y", "last character must be a digit or X, got 'Y'"),
-        ("990304199003070024", "region prefix 99 is not a province code"),
-        ("350304199002300024", "birth date 19900230 is not a real date"),
-        ("350304203001010010", "birth date 20300101 is in the future"),
-        ("35030464022900X", "must be 15 digits, got '35030464022900X'"),
-        ("350304640230002", "birth date 19640230 is not a real date"),
+        ("350304199003070025", "校验码应为 4，填写的是 5"),
+        ("35030419900307002", "应为 18 位，填写了 17 位"),
+        ("3503041990030700241", "应为 18 位，填写了 19 位"),
+        ("35030419900307002Y", "最后一位必须是数字或 X，填写的是 'Y'"),
+        ("990304199003070024", "前两位 99 不是省级行政区划代码"),
+        ("350304199002300024", "出生日期 19900230 不是真实存在的日期"),
+        ("350304203001010010", "出生日期 20300101 晚于今天"),
+        ("35030464022900X", "应为 15 位数字，填写的是 '35030464022900X'"),
+        ("350304640230002", "出生日期 19640230 不是真实存在的日期"),
     ],
 )
 def test_id_number_reasons(raw: Any, reason: str) -> None:
@@ -165,9 +165,9 @@ def test_mobile(raw: Any, expected: str | None) -> None:
         ("(0594)23456789", "(0594)23456789 is a landline number; enter a mobile number (11 digits starting with 1)"),
         ("０５９４ ２３４５６７８", "0594 2345678 is a landline number; enter a mobile number (11 digits starting with 1)"),
         ("2345678", "2345678 is a landline number; enter a mobile number (11 digits starting with 1)"),
-        ("1381234567", "must be 11 digits, got 10"),
-        ("12812345678", "must start with 13-19, got 12"),
-        ("13812345678（儿子）", "must contain only digits (spaces, hyphens and a +86 prefix are allowed)"),
+        ("1381234567", "手机号码应为 11 位数字，填写了 10 位"),
+        ("12812345678", "手机号码应以 13–19 开头，填写的是 12"),
+        ("13812345678（儿子）", "手机号码只能包含数字（可以有空格、连字符和 +86 前缀）"),
     ],
 )
 def test_mobile_reasons(raw: Any, reason: str) -> None:
@@ -503,7 +503,7 @@ def test_bad_rows_fail_with_a_reason(generated: tuple[Ledger, list[tuple[Any, ..
         if kind == "missing name":
             assert values["name"] is None and reasons == {}
         elif kind == "wrong check character":
-            assert list(reasons) == ["id_number"] and reasons["id_number"].startswith("check character must be ")
+            assert list(reasons) == ["id_number"] and reasons["id_number"].startswith("校验码应为 ")
         elif kind == "impossible birth date":
             assert list(reasons) == ["birth_date"] and reasons["birth_date"].endswith(" is not a real date")
         else:

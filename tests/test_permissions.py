@@ -183,7 +183,7 @@ async def test_masked_values_keep_the_right_characters(as_user, client, engine):
 async def test_unmasked_grant_reads_full_numbers(as_user):
     async with as_user("minzheng") as client:
         data = await graphql(client, "{ persons(first: 5) { nodes { idNumber } } }")
-    assert all(len(p["idNumber"]) == 18 and "*" not in p["idNumber"] for p in data["persons"]["nodes"])
+    assert data["persons"]["nodes"] and all(len(p["idNumber"]) == 18 and "*" not in p["idNumber"] for p in data["persons"]["nodes"])
 
 
 async def test_no_field_suggestions_in_refusals(as_user):
@@ -284,8 +284,8 @@ async def _stored(engine, person_id: str) -> tuple[str | None, int]:
         return tuple((await conn.execute(select(Person.phone, Person.version).where(Person.id == int(person_id)))).one())
 
 
-async def test_village_cadre_updates_a_phone_in_her_village(as_user, client, engine):
-    person = await _person_in(client, "东星社区")
+async def test_village_cadre_updates_a_phone_in_her_village(as_user, client, engine, new_household):
+    _, person = await new_household()  # its own: other tests read 东星社区's people
     async with as_user("dongxing") as cadre:
         data = await graphql(cadre, UPDATE, {"id": person["id"], "v": person["version"], "input": {"phone": "139 5000 1234"}})
     assert data["updatePerson"] == {"person": {"id": person["id"], "phone": "13950001234", "version": person["version"] + 1}, "errors": []}
@@ -299,7 +299,7 @@ async def test_village_cadre_cannot_update_a_neighbouring_village(as_user, clien
         data = await graphql(cadre, UPDATE, {"id": person["id"], "v": person["version"], "input": {"phone": "13950001234"}})
     assert data["updatePerson"] == {
         "person": None,
-        "errors": [{"field": "id", "code": "NOT_FOUND", "message": f"id: no Person has id {person['id']}", "currentVersion": None}],
+        "errors": [{"field": "id", "code": "NOT_FOUND", "message": f"id：找不到 id 为 {person['id']} 的 Person", "currentVersion": None}],
     }
     assert await _stored(engine, person["id"]) == before
 
@@ -313,14 +313,14 @@ async def test_refused_fields_write_nothing(as_user, client, engine):
         )
     assert data["updatePerson"]["person"] is None
     assert data["updatePerson"]["errors"] == [
-        {"field": "name", "code": "FORBIDDEN", "message": "name: 网格员 may not change Person.name", "currentVersion": None},
-        {"field": "phone", "code": "INVALID", "message": "phone: must be 11 digits, got 5", "currentVersion": None},
+        {"field": "name", "code": "FORBIDDEN", "message": "name：网格员无权修改 Person.name", "currentVersion": None},
+        {"field": "phone", "code": "INVALID", "message": "phone（联系电话）：手机号码应为 11 位数字，填写了 5 位", "currentVersion": None},
     ]
     assert await _stored(engine, person["id"]) == before
 
 
-async def test_stale_version_is_a_conflict(as_user, client, engine):
-    person = await _person_in(client, "东星社区")
+async def test_stale_version_is_a_conflict(as_user, client, engine, new_household):
+    _, person = await new_household()  # its own: other tests read 东星社区's people
     async with as_user("dongxing") as cadre:
         first = await graphql(cadre, UPDATE, {"id": person["id"], "v": person["version"], "input": {"phone": "13700000001"}})
         assert first["updatePerson"]["errors"] == []
@@ -330,7 +330,7 @@ async def test_stale_version_is_a_conflict(as_user, client, engine):
         {
             "field": "version",
             "code": "CONFLICT",
-            "message": f"version: Person {person['id']} is at version {current}, not {person['version']}; reload it and apply your change again",
+            "message": f"version：Person {person['id']} 已被他人修改，现在是第 {current} 版，不是第 {person['version']} 版；请重新读取后再改一次",
             "currentVersion": current,
         }
     ]
