@@ -56,7 +56,8 @@ class Household:
     def members(self, info: Info) -> list[Annotated[Person, strawberry.lazy("schema.persons")]]:
         return households.members(info.context, self)
 
-    @strawberry.field(description="户主")
+    # Which member is the head is Person.relationToHead: shown only where that is read.
+    @strawberry.field(description="户主", metadata={"reveals": "Person.relationToHead"})
     def head(self, info: Info) -> Annotated[Person, strawberry.lazy("schema.persons")] | None:
         return households.head(info.context, self)
 

@@ -5,7 +5,8 @@ strawberry's `Schema.get_fields`. A field that is not granted does not exist
 in that view: introspection and GraphiQL do not show it, and a query asking
 for it is refused by validation, before anything runs, with an error naming
 it. Relations follow from grants (a relation shows when its target type has
-a visible field); filter arguments show only when the field they filter on is
+a visible field, and what choosing its rows tells — `reveals` metadata, as
+`Household.head` tells `Person.relationToHead` — is granted `read`); filter arguments show only when the field they filter on is
 granted `read`, so a filter cannot rebuild a field that is hidden or masked.
 """
 
@@ -71,8 +72,11 @@ class Projection:
                 if field.metadata.get("writes") in self.writable:
                     kept.append(field)
             elif target is not None:
-                # A relation: shown when it leads to visible rows, or to plumbing (page info, errors).
-                if target in self.visibility or target not in RESTRICTED_TYPES:
+                # A relation: shown when it leads to visible rows, or to plumbing (page info, errors),
+                # and what choosing its rows tells (`reveals`, e.g. who the head is) is read in full.
+                leads = target in self.visibility or target not in RESTRICTED_TYPES
+                revealed = field.metadata.get("reveals")
+                if leads and (revealed is None or _mode(self.visibility, revealed) is Mode.READ):
                     kept.append(_without_hidden_arguments(field, self.visibility))
             elif granted is not None:
                 if name in granted:

@@ -478,3 +478,20 @@ async def _try_to_rebuild_masked_values(as_user, schemas, engine, department: st
         for ref, value in (("Person.phone", person.get("phone")), ("Household.phone", person["household"].get("phone"))):
             if value and grants[ref].mode is Mode.MASKED:
                 assert matching(value, [v for v in record if v and "*" not in v]) == [], (department, ref, value)
+
+
+def test_the_head_of_a_household_shows_only_where_relation_to_head_is_read(schemas):
+    for key, schema in schemas.departments.items():
+        household = schema._schema.type_map.get("Household")
+        if household is None:
+            continue
+        grant = schemas.policy.departments[key].grants.get("Person.relationToHead")
+        assert ("head" in household.fields) == (grant is not None and grant.mode is Mode.READ), key
+    assert "head" not in schemas.departments["canlian"]._schema.type_map["Household"].fields
+    assert "head" in schemas.departments["weijian"]._schema.type_map["Household"].fields
+    assert "head" in schemas.base_data._schema.type_map["Household"].fields
+
+
+async def test_a_department_without_relation_to_head_cannot_ask_for_the_head(as_user):
+    async with as_user("canlian") as client:
+        assert await refused(client, "{ households { nodes { head { id } } } }") == "Cannot query field 'head' on type 'Household'."
