@@ -124,6 +124,7 @@ class Schemas:
                     self.policy.department_visibility(key),
                     targets,
                     frozenset({"Template", *(ref.partition(".")[0] for ref in department.writes)}),
+                    department.writes,
                 ),
             )
             for key, department in self.policy.departments.items()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass
 
 from graphql import GraphQLNamedType, GraphQLObjectType, GraphQLSchema, get_named_type
 from strawberry.types.arguments import StrawberryArgument
@@ -58,6 +58,8 @@ class Projection:
     visibility: Visibility
     targets: Targets
     writable: frozenset[str] = frozenset()  # types whose mutations show
+    # `Type.field`s input types list (None: all, for views that read every field anyway).
+    settable: frozenset[str] | None = None
 
     def masked_fields(self) -> set[str]:
         return {f"{t}.{f}" for t, fields in self.visibility.items() for f, mode in fields.items() if mode is Mode.MASKED}
@@ -68,8 +70,11 @@ class Projection:
         for field in fields:
             name = _graphql_name(field)
             target = self.targets.get((type_name, name))
-            if type_name == "Mutation":
-                if field.metadata.get("writes") in self.writable:
+            if "sets" in field.metadata:  # a field of an input type
+                if self._may_set(field):
+                    kept.append(field)
+            elif type_name == "Mutation":
+                if field.metadata.get("writes") in self.writable and self._usable(field):
                     kept.append(field)
             elif target is not None:
                 # A relation: shown when it leads to visible rows, or to plumbing (page info, errors),
@@ -85,6 +90,25 @@ class Projection:
             elif type_name not in BASE_TYPES:
                 kept.append(field)  # leaves of connections and page info; their types show only if reachable
         return kept
+
+
+    def _may_set(self, field: StrawberryField) -> bool:
+        return self.settable is None or field.metadata["sets"] in self.settable
+
+    def _usable(self, mutation: StrawberryField) -> bool:
+        """A mutation shows when each input it takes keeps a field and every required one."""
+        for argument in mutation.arguments:
+            input_type = argument.type
+            while hasattr(input_type, "of_type"):  # optional, list
+                input_type = input_type.of_type
+            definition = getattr(input_type, "__strawberry_definition__", None)
+            if definition is None or not definition.is_input:
+                continue
+            settable = [self._may_set(f) for f in definition.fields]
+            required = [self._may_set(f) for f in definition.fields if f.default is MISSING and f.default_factory is MISSING]
+            if not any(settable) or not all(required):
+                return False
+        return True
 
 
 def reveals(field: StrawberryField) -> dict[str, str]:
