@@ -6,8 +6,11 @@ in that view: introspection and GraphiQL do not show it, and a query asking
 for it is refused by validation, before anything runs, with an error naming
 it. Relations follow from grants (a relation shows when its target type has
 a visible field, and what choosing its rows tells — `reveals` metadata, as
-`Household.head` tells `Person.relationToHead` — is granted `read`); filter arguments show only when the field they filter on is
-granted `read`, so a filter cannot rebuild a field that is hidden or masked.
+`Household.head` tells `Person.relationToHead` — is granted `read`); filter
+arguments show only when the field they filter on is granted `read`, so a
+filter cannot rebuild a field that is hidden or masked. Input types list only
+the fields the view may write (`sets` metadata), and a mutation shows only when
+the view may set every field its input requires.
 """
 
 from __future__ import annotations
@@ -90,7 +93,6 @@ class Projection:
             elif type_name not in BASE_TYPES:
                 kept.append(field)  # leaves of connections and page info; their types show only if reachable
         return kept
-
 
     def _may_set(self, field: StrawberryField) -> bool:
         return self.settable is None or field.metadata["sets"] in self.settable
