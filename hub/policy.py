@@ -36,6 +36,19 @@ MASKS = {
     "FloodPoint.responsiblePhone": mask_phone,
 }
 
+# What each mask hides that other fields show in full: granting one of these `read` beside
+# the masked field lets a department rebuild the masked value, so the loader refuses it.
+REVEALED_BY = {
+    "Person.idNumber": {
+        # 350304********2390: the stars are the birth date (YYYYMMDD). Person.age leaves month and day hidden.
+        "Person.birthDate": "the mask hides exactly the birth date; grant Person.age instead",
+    },
+    # A household's contact phone is one of its members' phones (in the demo data too).
+    "Person.phone": {"Household.phone": "a household's phone is one of its members' phones"},
+    "Household.phone": {"Person.phone": "a household's phone is one of its members' phones"},
+}
+assert REVEALED_BY.keys() <= MASKS.keys()
+
 
 class Mode(str, Enum):
     READ = "read"
@@ -178,6 +191,7 @@ def load_policy(schema: GraphQLSchema, path: Path | None = None) -> Policy:
                 if ref in grants:
                     raise field_node.error(f"{what}: `{ref}` is already granted at line {grants[ref].line}")
                 grants[ref] = Grant(type_name, field_name, mode, purpose, field_node.line)
+        _refuse_rebuildable_masks(path, key, grants)
         writes: set[str] = set()
         for write_node in node.get("writes").sequence(f"department {key}: writes") if node.get("writes") else []:
             what = f"department {key}: writes"
@@ -191,6 +205,19 @@ def load_policy(schema: GraphQLSchema, path: Path | None = None) -> Policy:
         departments[key] = Department(key, name, grants, frozenset(writes))
 
     return Policy(str(path), departments, roles, sensitive, base_fields)
+
+
+def _refuse_rebuildable_masks(path: Path, key: str, grants: dict[str, Grant]) -> None:
+    for ref, masked in grants.items():
+        if masked.mode is not Mode.MASKED:
+            continue
+        for other, why in REVEALED_BY.get(ref, {}).items():
+            shown = grants.get(other)
+            if shown is not None and shown.mode is Mode.READ:
+                raise DataFileError(
+                    f"{path}:{shown.line}: department {key}: grant: `{other}` in full rebuilds `{ref}`, "
+                    f"granted masked at line {masked.line} ({why})"
+                )
 
 
 def _grantable_fields(schema: GraphQLSchema) -> dict[str, frozenset[str]]:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.models import Role, SavedTemplate
 from hub.templates import Template, parse_template
-from hub.yamlfile import DataFileError, loads
+from hub.yamlfile import DataFileError, Node, loads
 
 if TYPE_CHECKING:
     from hub.accounts import Caller
@@ -33,6 +33,12 @@ class Problem:
     code: str
     message: str
     current_version: int | None = None
+
+
+def _declared(root: Node, key: str) -> str | None:
+    """A top-level string of a definition, if it is one (parse_template reports any mistake)."""
+    node = root.get(key) if isinstance(root.value, dict) else None
+    return node.value if node is not None and isinstance(node.value, str) else None
 
 
 class TemplateStore:
@@ -68,14 +74,19 @@ class TemplateStore:
 
     async def save(self, caller: Caller, definition: str, version: int | None) -> tuple[Template | None, list[Problem]]:
         try:
-            template = parse_template(loads(definition, "definition"), self.full, self.departments)
+            root = loads(definition, "definition")
+            # Whose template it is comes first: the query is then checked in the caller's own
+            # view, so its answer cannot tell what another department's view holds.
+            # (parse_template refuses an id or department that is missing or not a string).
+            declared = (_declared(root, "id"), _declared(root, "department"))
+            problem = None if None in declared else self._owner_problem(caller, *declared)
+            if problem:
+                return None, [problem]
+            template = parse_template(root, self.full, self.departments)
         except DataFileError as error:
             # "definition:12: …" reads as "line 12: …" to whoever typed the YAML
             message = str(error).replace("definition:", "definition: line ", 1)
             return None, [Problem("definition", "INVALID", message)]
-        problem = self._owner_problem(caller, template.id, template.department)
-        if problem:
-            return None, [problem]
         current, problem = await self._check_version(template.id, version, allow_new=True)
         if problem:
             return None, [problem]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# Record ids and cursor keys are INTEGER columns: 32-bit on PostgreSQL. A value outside
+# this range names no record; sent to the database it would fail differently on each engine.
+INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1
+
 
 class UserInputError(Exception):
     """Bad input: the message names the field and the reason; shown to the client as is."""
@@ -14,8 +18,7 @@ class UserInputError(Exception):
 
 
 def int_id(value: str, field: str = "id") -> int:
-    """A record id from its GraphQL ID."""
-    try:
+    """A record id from its GraphQL ID: digits only, within the id column's range."""
+    if value.isascii() and value.isdigit() and 1 <= int(value) <= INTEGER_MAX:
         return int(value)
-    except ValueError:
-        raise UserInputError(f"{field}: {value!r} is not a record id", field=field) from None
+    raise UserInputError(f"{field}: {value!r} is not a record id", field=field)

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Column
 
-from resolvers.errors import UserInputError
+from resolvers.errors import INTEGER_MAX, INTEGER_MIN, UserInputError
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +63,14 @@ def decode_cursor(cursor: str, sort_column: Column) -> Any:
         if not raw.startswith("k:"):
             raise ValueError
         value = raw[2:]
-        return int(value) if sort_column.type.python_type is int else value
+        if sort_column.type.python_type is not int:
+            if "\x00" in value:  # PostgreSQL text cannot hold it
+                raise ValueError
+            return value
+        key = int(value)
+        if not INTEGER_MIN <= key <= INTEGER_MAX:  # no row has it; the engines would fail differently
+            raise ValueError
+        return key
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise UserInputError(f"after: {cursor!r} is not a cursor returned by this list", field="after") from None
 

@@ -22,6 +22,7 @@ from hub.models import Role
 from hub.policy import Policy, ReadScope, load_policy
 from hub.settings import Settings
 from schema.execution import FastLeafExecutionContext
+from schema.inputs import nul_error
 from schema.mutations import Mutation
 from schema.projection import Projection, relation_targets
 from schema.query import Query
@@ -81,6 +82,9 @@ def guards(settings: Settings) -> type[SchemaExtension]:
                         validated.popitem(last=False)
             else:
                 validated.move_to_end(key)
+            if not errors:  # variables change from request to request: checked after the cache
+                nul = nul_error(context.graphql_document, context.variables)
+                errors = [nul] if nul else errors
             context.pre_execution_errors = list(errors)
             yield
 
@@ -120,6 +124,7 @@ class Schemas:
                     self.policy.department_visibility(key),
                     targets,
                     frozenset({"Template", *(ref.partition(".")[0] for ref in department.writes)}),
+                    department.writes,
                 ),
             )
             for key, department in self.policy.departments.items()

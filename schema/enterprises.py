@@ -10,7 +10,7 @@ from strawberry.types import Info
 from hub import models
 from resolvers import regions
 from schema.errors import FieldError
-from schema.fields import column, gql_enum, input_column
+from schema.fields import column, gql_enum, input_column, record_input
 from schema.history import history_field
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ class Enterprise:
         return regions.region_by_id(info.context, self.village_id)
 
 
-@strawberry.input(description="企业信息中可修改的字段；不传的字段保持不变")
+@record_input("Enterprise", "企业信息中可修改的字段；不传的字段保持不变")
 class EnterpriseInput:
     name: str | None = input_column(c.name)
     legal_representative: str | None = input_column(c.legal_representative)

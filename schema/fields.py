@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import Column
+from strawberry.utils.str_converters import to_camel_case
 
 from hub.models import LabelledEnum
 
@@ -30,6 +32,22 @@ def gql_enum(model_enum: type[LabelledEnum], description: str) -> Any:
     for value in model_enum.__strawberry_definition__.values:
         value.description = model_enum[value.name].label
     return model_enum
+
+
+def record_input(writes: str, description: str) -> Callable[[type], type]:
+    """An input type whose fields set the fields of the same name of `writes` (a base type).
+
+    Each field keeps the `Type.field` it sets in its metadata (`sets`): a department's
+    view lists only the fields that department may write, so it names nothing else.
+    """
+
+    def decorate(cls: type) -> type:
+        cls = strawberry.input(description=description)(cls)
+        for field in cls.__strawberry_definition__.fields:
+            field.metadata = {**field.metadata, "sets": f"{writes}.{field.graphql_name or to_camel_case(field.python_name)}"}
+        return cls
+
+    return decorate
 
 
 def filter_arg(description: str, reveals: str) -> Any:

@@ -12,7 +12,7 @@ from hub import models
 from resolvers import enterprises, flood_points, regions
 from schema.enterprises import RiskLevel
 from schema.errors import FieldError
-from schema.fields import column, gql_enum, input_column
+from schema.fields import column, gql_enum, input_column, record_input
 from schema.history import history_field
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ class FloodPoint:
         return flood_points.flood_point_photos(info.context, self)
 
 
-@strawberry.input(description="易涝点信息中可修改的字段；不传的字段保持不变")
+@record_input("FloodPoint", "易涝点信息中可修改的字段；不传的字段保持不变")
 class FloodPointInput:
     name: str | None = input_column(c.name)
     description: str | None = input_column(c.description)

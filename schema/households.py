@@ -12,7 +12,7 @@ from hub.models import Household as HouseholdModel
 from hub.models import HousingSafetyGrade as HousingSafetyGradeModel
 from resolvers import households, regions
 from schema.errors import FieldError
-from schema.fields import column, filter_arg, gql_enum, input_column
+from schema.fields import column, filter_arg, gql_enum, input_column, record_input
 from schema.history import history_field
 
 if TYPE_CHECKING:
@@ -56,7 +56,8 @@ class Household:
     def members(self, info: Info) -> list[Annotated[Person, strawberry.lazy("schema.persons")]]:
         return households.members(info.context, self)
 
-    @strawberry.field(description="户主")
+    # Which member is the head is Person.relationToHead: shown only where that is read.
+    @strawberry.field(description="户主", metadata={"reveals": "Person.relationToHead"})
     def head(self, info: Info) -> Annotated[Person, strawberry.lazy("schema.persons")] | None:
         return households.head(info.context, self)
 
@@ -65,7 +66,7 @@ class Household:
         return households.member_count(info.context, self)
 
 
-@strawberry.input(description="户信息中可修改的字段；不传的字段保持不变")
+@record_input("Household", "户信息中可修改的字段；不传的字段保持不变")
 class HouseholdInput:
     address: str | None = input_column(c.address)
     grid_name: str | None = input_column(c.grid_name)
@@ -86,7 +87,7 @@ class HouseholdPayload:
     errors: list[FieldError] = strawberry.field(description="错误；为空表示成功")
 
 
-@strawberry.input(description="新增户")
+@record_input("Household", "新增户")
 class NewHouseholdInput:
     address: str = strawberry.field(description=c.address.info["label"])
     grid_name: str | None = input_column(c.grid_name)

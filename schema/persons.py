@@ -11,7 +11,7 @@ from strawberry.types import Info
 from hub import clock, models
 from resolvers import households, persons
 from schema.errors import FieldError
-from schema.fields import column, gql_enum, input_column
+from schema.fields import column, gql_enum, input_column, record_input
 from schema.history import history_field
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class Person:
         return households.household_by_id(info.context, self.household_id)
 
 
-@strawberry.input(description="人员信息中可修改的字段；不传的字段保持不变")
+@record_input("Person", "人员信息中可修改的字段；不传的字段保持不变")
 class PersonInput:
     name: str | None = input_column(c.name)
     ethnicity: str | None = input_column(c.ethnicity)
@@ -76,7 +76,7 @@ class PersonInput:
     recent_status_date: dt.date | None = input_column(c.recent_status_date)
 
 
-@strawberry.input(description="一次走访（入户）所见")
+@record_input("Person", "一次走访（入户）所见")
 class VisitInput:
     recent_status: str = strawberry.field(description="近期动态：走访所见，不能为空")
     recent_status_date: dt.date | None = strawberry.field(default=strawberry.UNSET, description="走访日期；不填为今天")
@@ -91,7 +91,7 @@ class PersonPayload:
     errors: list[FieldError] = strawberry.field(description="错误；为空表示成功")
 
 
-@strawberry.input(description="新增人员（出生、迁入）；性别和出生日期由公民身份号码得出")
+@record_input("Person", "新增人员（出生、迁入）；性别和出生日期由公民身份号码得出")
 class NewPersonInput:
     name: str = strawberry.field(description=c.name.info["label"])
     id_number: str = strawberry.field(description=c.id_number.info["label"])

@@ -5,15 +5,19 @@ strawberry's `Schema.get_fields`. A field that is not granted does not exist
 in that view: introspection and GraphiQL do not show it, and a query asking
 for it is refused by validation, before anything runs, with an error naming
 it. Relations follow from grants (a relation shows when its target type has
-a visible field); filter arguments show only when the field they filter on is
-granted `read`, so a filter cannot rebuild a field that is hidden or masked.
+a visible field, and what choosing its rows tells — `reveals` metadata, as
+`Household.head` tells `Person.relationToHead` — is granted `read`); filter
+arguments show only when the field they filter on is granted `read`, so a
+filter cannot rebuild a field that is hidden or masked. Input types list only
+the fields the view may write (`sets` metadata), and a mutation shows only when
+the view may set every field its input requires.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass
 
 from graphql import GraphQLNamedType, GraphQLObjectType, GraphQLSchema, get_named_type
 from strawberry.types.arguments import StrawberryArgument
@@ -57,6 +61,8 @@ class Projection:
     visibility: Visibility
     targets: Targets
     writable: frozenset[str] = frozenset()  # types whose mutations show
+    # `Type.field`s input types list (None: all, for views that read every field anyway).
+    settable: frozenset[str] | None = None
 
     def masked_fields(self) -> set[str]:
         return {f"{t}.{f}" for t, fields in self.visibility.items() for f, mode in fields.items() if mode is Mode.MASKED}
@@ -67,12 +73,18 @@ class Projection:
         for field in fields:
             name = _graphql_name(field)
             target = self.targets.get((type_name, name))
-            if type_name == "Mutation":
-                if field.metadata.get("writes") in self.writable:
+            if "sets" in field.metadata:  # a field of an input type
+                if self._may_set(field):
+                    kept.append(field)
+            elif type_name == "Mutation":
+                if field.metadata.get("writes") in self.writable and self._usable(field):
                     kept.append(field)
             elif target is not None:
-                # A relation: shown when it leads to visible rows, or to plumbing (page info, errors).
-                if target in self.visibility or target not in RESTRICTED_TYPES:
+                # A relation: shown when it leads to visible rows, or to plumbing (page info, errors),
+                # and what choosing its rows tells (`reveals`, e.g. who the head is) is read in full.
+                leads = target in self.visibility or target not in RESTRICTED_TYPES
+                revealed = field.metadata.get("reveals")
+                if leads and (revealed is None or _mode(self.visibility, revealed) is Mode.READ):
                     kept.append(_without_hidden_arguments(field, self.visibility))
             elif granted is not None:
                 if name in granted:
@@ -81,6 +93,24 @@ class Projection:
             elif type_name not in BASE_TYPES:
                 kept.append(field)  # leaves of connections and page info; their types show only if reachable
         return kept
+
+    def _may_set(self, field: StrawberryField) -> bool:
+        return self.settable is None or field.metadata["sets"] in self.settable
+
+    def _usable(self, mutation: StrawberryField) -> bool:
+        """A mutation shows when each input it takes keeps a field and every required one."""
+        for argument in mutation.arguments:
+            input_type = argument.type
+            while hasattr(input_type, "of_type"):  # optional, list
+                input_type = input_type.of_type
+            definition = getattr(input_type, "__strawberry_definition__", None)
+            if definition is None or not definition.is_input:
+                continue
+            settable = [self._may_set(f) for f in definition.fields]
+            required = [self._may_set(f) for f in definition.fields if f.default is MISSING and f.default_factory is MISSING]
+            if not any(settable) or not all(required):
+                return False
+        return True
 
 
 def reveals(field: StrawberryField) -> dict[str, str]:

@@ -137,3 +137,43 @@ def test_a_department_writes_only_what_it_reads(tmp_path, full_schema):
     assert str(error.value) == f"{path}:16: department weijian: writes: `Person.employer` must also be granted `read` to write it"
     policy = load_policy(full_schema, write(tmp_path, GOOD + "  writes:\n    - fields: [Person.healthStatus]\n      purpose: 健康随访\n"))
     assert policy.departments["weijian"].writes == {"Person.healthStatus"}
+
+
+MASKED_ID = """\
+    - fields: [Person.idNumber]
+      mode: masked
+      purpose: 核对身份
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "line", "message"),
+    [
+        (
+            MASKED_ID + "    - fields: [Person.birthDate]\n      mode: read\n      purpose: 年龄段统计\n",
+            18,
+            "department weijian: grant: `Person.birthDate` in full rebuilds `Person.idNumber`, granted masked at line 15 "
+            "(the mask hides exactly the birth date; grant Person.age instead)",
+        ),
+        (
+            # the revealing grant comes first: still named at its own line
+            "    - fields: [Household.phone]\n      mode: read\n      purpose: 联系\n"
+            "    - fields: [Person.phone]\n      mode: masked\n      purpose: 联系\n",
+            15,
+            "department weijian: grant: `Household.phone` in full rebuilds `Person.phone`, granted masked at line 18 "
+            "(a household's phone is one of its members' phones)",
+        ),
+    ],
+)
+def test_a_masked_field_cannot_be_rebuilt_from_other_grants(tmp_path, full_schema, extra, line, message):
+    path = write(tmp_path, GOOD + extra)
+    with pytest.raises(DataFileError) as error:
+        load_policy(full_schema, path)
+    assert str(error.value) == f"{path}:{line}: {message}"
+
+
+def test_a_mask_beside_what_does_not_rebuild_it_loads(tmp_path, full_schema):
+    extra = MASKED_ID + "    - fields: [Person.age, Person.gender, Household.phone]\n      mode: read\n      purpose: 年龄段统计\n"
+    extra += "    - fields: [Person.phone]\n      mode: masked\n      purpose: 联系\n".replace("Person.phone", "Region.phone")
+    policy = load_policy(full_schema, write(tmp_path, GOOD + extra))
+    assert policy.departments["weijian"].grants["Person.idNumber"].mode.value == "masked"

@@ -89,3 +89,36 @@ async def test_grassroots_roles_have_no_template_mutations(as_user):
         response = await cadre.post("/graphql", json={"query": SAVE, "variables": {"d": "x"}}, headers={"accept": "application/graphql-response+json"})
     assert response.status_code == 400
     assert response.json()["errors"][0]["message"] == "Cannot query field 'saveTemplate' on type 'Mutation'."
+
+
+async def test_a_hidden_field_is_refused_in_the_same_words_as_a_missing_one(as_user, engine):
+    definition = GOOD.format(id="minzheng-probe").replace("department: weijian", "department: minzheng")
+    async with as_user("minzheng") as civil_affairs:
+        answers = {
+            name: (await graphql(civil_affairs, SAVE, {"d": definition.replace("healthStatus", name)}))["saveTemplate"]["errors"]
+            for name in ("employer", "employerr", "emplyer")  # hidden from 民政局; close to it; nowhere
+        }
+    for name, errors in answers.items():
+        assert errors == [
+            {
+                "field": "definition",
+                "code": "INVALID",
+                "message": f"definition: line 8: query does not validate against the view of department minzheng: Cannot query field '{name}' on type 'Person'.",
+                "currentVersion": None,
+            }
+        ]
+    assert await saved_rows(engine, "minzheng-probe") == 0
+
+
+async def test_another_departments_view_is_not_an_oracle(as_user, engine):
+    # 民政局 cannot learn what 卫健委's view holds by saving a template in 卫健委's name.
+    probe = GOOD.format(id="weijian-probe")
+    async with as_user("minzheng") as civil_affairs:
+        answers = [
+            (await graphql(civil_affairs, SAVE, {"d": probe.replace("healthStatus", name)}))["saveTemplate"]["errors"]
+            for name in ("chronicDiseases", "nothing")
+        ]
+    assert answers == [
+        [{"field": "department", "code": "FORBIDDEN", "message": "department: only weijian's analysts may change its templates, not 民政局", "currentVersion": None}]
+    ] * 2
+    assert await saved_rows(engine, "weijian-probe") == 0
