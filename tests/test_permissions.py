@@ -10,6 +10,7 @@ from graphql import GraphQLEnumType, GraphQLInputObjectType, get_named_type, is_
 from sqlalchemy import func, select
 from strawberry.utils.str_converters import to_camel_case
 
+from hub import clock
 from hub.identifiers import id_number_check_char, mask_phone
 from hub.models import AccessLogEntry, Person
 from hub.policy import BASE_TYPES, Mode
@@ -479,7 +480,7 @@ async def _try_to_rebuild_masked_values(as_user, schemas, engine, department: st
     assert len(people) == REBUILD_SAMPLE
     async with engine.connect() as conn:
         true_ids = dict((await conn.execute(select(Person.id, Person.id_number).where(Person.id.in_([int(p["id"]) for p in people])))).all())
-    today = dt.date.today()
+    today = clock.today()  # the day the server counts ages on
     for person in people:
         if grants.get("Person.idNumber", None) and grants["Person.idNumber"].mode is Mode.MASKED:
             candidates = id_number_candidates(person["idNumber"], person, today)
