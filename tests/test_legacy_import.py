@@ -357,3 +357,29 @@ async def test_new_rows_go_through_the_write_paths_checks(as_user, client, engin
         assert await people_count(engine) == before + 1
         stored = await graphql(client, "query($n: String) { person(idNumber: $n) { name } }", {"n": numbers[0]})
         assert stored["person"] is None
+
+
+async def test_the_report_speaks_chinese_with_codes(as_user, client, engine, tmp_path):
+    from hub.identifiers import id_number_check_char
+
+    numbers = [n + id_number_check_char(n) for n in (f"35030419900307{i}02" for i in (1, 2, 3))]  # women born 1990-03-07
+    header = ["姓名", "身份证号", "性别", "出生日期", "联系电话", "民族", "与户主关系", "户主姓名", "家庭住址"]
+    path = hand_made(
+        tmp_path, "mixed.xlsx", header,
+        ["林一", numbers[0], "男", None, None],
+        ["林二", numbers[1], None, None, "0594-2345678"],
+        [None, numbers[2], None, None, None],
+        ["林三", numbers[0], "女", "1990-03-07", "13800138000"],
+    )
+    no_header = hand_made(tmp_path, "no-header.xlsx", ["序号", "备注"], [1, "无"])
+    async with imports_undone(engine), as_user("dongxing") as cadre:
+        report = (await post(cadre, path, village=await region_code(client, "东星社区"))).json()
+        headless = await post(cadre, no_header, village=await region_code(client, "东星社区"))
+    assert (headless.status_code, headless.json()["errors"][0]["code"]) == (400, "INVALID")
+    assert headless.json()["errors"][0]["message"].startswith("没有找到表头行：表头要有身份证号一列，且至少一半的列能对上这些列名（或其常见写法）：姓名、")
+    assert report["rejectedRows"] == [
+        {"row": 2, "code": "INVALID", "reason": "性别：填的是 男，与身份证号（女）不符"},
+        {"row": 3, "code": "INVALID", "reason": "联系电话：0594-2345678 是固定电话号码：请填写手机号码（1 开头的 11 位数字）"},
+        {"row": 4, "code": "INVALID", "reason": "姓名：未填写"},
+    ]
+    assert report["new"] == 1

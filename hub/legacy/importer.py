@@ -223,7 +223,7 @@ def read_rows(data: bytes | Path, mapping: Mapping, progress: Callable[[int], No
             citizen = parse_id_number(values["id_number"])
             for derived, expected in (("gender", Gender(citizen.gender)), ("birth_date", citizen.birth_date)):
                 if values.get(derived) not in (None, expected):
-                    reasons.append(f"{label_of(derived)}：{_shown(values[derived])} 与身份证号不符（身份证号为{_shown(expected)}）")
+                    reasons.append(f"{label_of(derived)}：填的是 {_shown(values[derived])}，与身份证号（{_shown(expected)}）不符")
             values["gender"], values["birth_date"] = Gender(citizen.gender), citizen.birth_date
         if reasons:
             rejected.append(Rejected(number, "INVALID", "；".join(reasons)))
@@ -232,7 +232,8 @@ def read_rows(data: bytes | Path, mapping: Mapping, progress: Callable[[int], No
         if progress and number % 1000 == 0:
             progress(number)
     if index is None:
-        raise ImportError_(f"没有找到表头行：表头应含有 {'、'.join(h for hs in mapping.columns.values() for h in hs)} 等列")
+        expected = "、".join(headers[0] for headers in mapping.columns.values())
+        raise ImportError_(f"没有找到表头行：表头要有身份证号一列，且至少一半的列能对上这些列名（或其常见写法）：{expected}")
     return rows, rejected
 
 
