@@ -113,6 +113,17 @@ async def test_hostile_sheets_are_refused_alike_on_both_endpoints(as_user, clien
     assert await counts(engine) == before
 
 
+def test_hub_import_refuses_a_hostile_file_with_the_same_message(settings, tmp_path, monkeypatch):
+    from hub.cli import main
+
+    path = tmp_path / "laughs.xlsx"
+    path.write_bytes(xlsx_with_sheet(sheet_xml([["&lol9;"]], prolog=BILLION_LAUGHS)))
+    monkeypatch.setenv("HUB_DATABASE_URL", settings.database_url)
+    with pytest.raises(SystemExit) as stopped:
+        main(["import", str(path), "--as", "dongxing", "--village", "350304100001"])
+    assert str(stopped.value) == MALFORMED_MESSAGE
+
+
 async def test_a_zip_bomb_is_refused_before_it_is_unpacked(as_user, client, engine):
     data = bomb()
     member = zipfile.ZipFile(io.BytesIO(data)).getinfo("xl/worksheets/sheet1.xml")

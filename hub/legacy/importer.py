@@ -12,7 +12,7 @@ update with its history (source IMPORT), under the importer's permissions.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from hub.models import (
 )
 from hub.permissions import WriteRefused, check_write
 from hub.policy import Mode, ReadScope
-from hub.untrusted_xlsx import first_sheet_rows
+from hub.untrusted_xlsx import SheetRefused, first_sheet_rows
 from hub.yamlfile import load
 from resolvers.context import Context
 from resolvers.history import as_text
@@ -195,12 +195,12 @@ class Plan:
 def read_rows(data: bytes | Path, mapping: Mapping, progress: Callable[[int], None] | None = None) -> tuple[list[Row], list[Rejected]]:
     """Normalised rows and rejected rows (row number, reasons) of the first sheet.
 
-    Read through `untrusted_xlsx` (bounded, hardened XML): it raises `SheetRefused`.
+    Read through `untrusted_xlsx` (bounded, hardened XML); a file it refuses is an `ImportError_`.
     """
     index: dict[str, int] | None = None
     rows: list[Row] = []
     rejected: list[Rejected] = []
-    for number, cells in enumerate(first_sheet_rows(data, data_only=True), 1):
+    for number, cells in enumerate(_sheet_rows(data), 1):
         if index is None:
             index = _header_index(cells, mapping)
             continue
@@ -239,6 +239,13 @@ def read_rows(data: bytes | Path, mapping: Mapping, progress: Callable[[int], No
 
 def _shown(value: Any) -> str:
     return value.label if isinstance(value, LabelledEnum) else as_text(value)
+
+
+def _sheet_rows(data: bytes | Path) -> Iterator[tuple[Any, ...]]:
+    try:
+        yield from first_sheet_rows(data, data_only=True)
+    except SheetRefused as refused:  # the CLI and the endpoint report it as any file that cannot be imported
+        raise ImportError_(str(refused), refused.status, refused.code) from None
 
 
 def _header_index(cells: tuple, mapping: Mapping) -> dict[str, int] | None:
