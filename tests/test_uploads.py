@@ -195,6 +195,15 @@ async def test_uploads_are_in_the_access_log_refusals_included(as_user, client, 
     assert cadre_log == {"operationType": "query", "operationName": f"legacyImport {village} person dryRun",
                          "sensitiveFields": MAPPED_SENSITIVE, "rowCount": 3, "outcome": "ok"}
 
+    async with as_user("dongxing") as cadre:  # a fill sheet sent back as downloaded
+        sheet = (await cadre.get("/fill-sheets/dibao-dongtai.xlsx", params={"region": village})).content
+        unchanged = await cadre.post("/fill-sheets", content=sheet, headers={"content-type": XLSX})
+    assert unchanged.status_code == 200, unchanged.json()
+    cadre_log = (await graphql(client, LOG, {"u": "dongxing"}))["accessLog"]["nodes"][0]
+    assert cadre_log == {"operationType": "mutation", "operationName": "fillSheetUpload dibao-dongtai",
+                         "sensitiveFields": [], "rowCount": unchanged.json()["rows"], "outcome": "ok"}
+    assert cadre_log["rowCount"] > 0
+
 
 # --- a held SQLite writer ------------------------------------------------------------
 
