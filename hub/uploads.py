@@ -2,7 +2,9 @@
 
 Both take the xlsx as the request body (not a form: a browser must ask before
 sending it cross-site, so no CSRF token is needed), signed in, within a size
-limit, and answer with a JSON report.
+limit, and answer with a JSON report; errors carry a code beside the message.
+The file is read by `hub.untrusted_xlsx` in a worker thread, and every answer
+after signing in, refusals included, goes to the access log.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ class UploadEndpoint(Endpoint):
     async def handle(self, request: Request) -> Response:
         request_id = request_id_of(request)
         headers = {"x-request-id": request_id}
-        caller = context = None
+        context = None  # known once signed in: from then on every answer is logged
         try:
             try:
                 caller, _ = await sign_in(request, self.authenticate, self.schemas)
@@ -87,9 +89,9 @@ class UploadEndpoint(Endpoint):
             status, report = error.status, {"errors": [{"message": str(error), "code": error.code}]}
             headers.update(error.headers)
         response = report if isinstance(report, Response) else Response(orjson.dumps(report), status, headers, media_type="application/json")
-        if caller is not None and context is not None:
+        if context is not None:
             outcome = "ok" if status < 400 else "error" if status >= 500 else "refused"
-            response.background = BackgroundTask(self.record_access, caller, context, outcome)
+            response.background = BackgroundTask(self.record_access, context.caller, context, outcome)
         return response
 
     async def process(self, request: Request, context, data: bytes) -> tuple[int, dict[str, Any] | Response]:
