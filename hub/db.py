@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -37,6 +38,15 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+BUSY_RETRY_SECONDS = 5
+BUSY_MESSAGE = "数据库正在写入其他数据（如一次较大的导入），本次请求未执行：请稍后重试"
+
+
+def is_busy(error: BaseException | None) -> bool:
+    """SQLite's single writer lock was held past busy_timeout (e.g. by a long import): nothing was written, try again."""
+    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import zipfile
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from inspect import isawaitable
@@ -45,6 +44,7 @@ from hub.exports import KEY_HEADER, cell_text, shown_value
 from hub.models import ChangeSource
 from hub.policy import Mode
 from hub.templates import Column, Template
+from hub.untrusted_xlsx import first_sheet_rows
 from resolvers.context import Context
 from resolvers.dataloaders import key_in
 from resolvers.history import as_text
@@ -186,14 +186,12 @@ class Report:
 
 
 def read_sheet(data: bytes) -> tuple[str, list[tuple[int, str, list[Any]]]]:
-    """(template id, [(row number, key, cell values)]) from an uploaded fill sheet."""
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
-        raise FillSheetError(400, "the file is not an xlsx workbook (download a fill sheet and upload it as saved)") from None
-    sheet = workbook.worksheets[0]
+    """(template id, [(row number, key, cell values)]) from an uploaded fill sheet.
+
+    Read through `untrusted_xlsx` (bounded, hardened XML): it raises `SheetRefused`.
+    """
     template_id, key_column, rows = None, None, []
-    for number, values in enumerate(sheet.iter_rows(values_only=True), 1):
+    for number, values in enumerate(first_sheet_rows(data, data_only=False), 1):
         if key_column is None:
             for index, value in enumerate(values):
                 if isinstance(value, str) and value.startswith(KEY_HEADER):
@@ -202,9 +200,8 @@ def read_sheet(data: bytes) -> tuple[str, list[tuple[int, str, list[Any]]]]:
         key = values[key_column] if key_column < len(values) else None
         if isinstance(key, str) and key:
             rows.append((number, key, list(values[:key_column])))
-    workbook.close()
     if template_id is None:
-        raise FillSheetError(400, "the sheet has no key column: upload a fill sheet downloaded from /fill-sheets/{template}.xlsx")
+        raise FillSheetError(400, "表中没有隐藏的关键列：请上传从 /fill-sheets/{模板}.xlsx 下载并填好的填报表")
     return template_id, rows
 
 

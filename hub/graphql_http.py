@@ -36,6 +36,7 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from hub.auth import SignInError, sign_in
+from hub.db import BUSY_MESSAGE, BUSY_RETRY_SECONDS, is_busy
 from hub.services import Endpoint, Services
 from resolvers.errors import UserInputError
 
@@ -150,6 +151,10 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
         return error.formatted  # parse, validation and guard errors: the client's to fix
+    if is_busy(original):  # nothing was written; the client should try again (503 with Retry-After)
+        formatted = error.formatted
+        formatted.update(message=BUSY_MESSAGE, extensions={"code": "DATABASE_BUSY"})
+        return formatted
     if isinstance(original, UserInputError):
         formatted = error.formatted
         extensions = {"code": original.code}
@@ -248,7 +253,10 @@ class GraphQLEndpoint(Endpoint):
             body["data"] = result.data  # field errors keep data, even null: 200
         if result.errors:
             body["errors"] = [format_error(e, request_id) for e in result.errors]
-        response = _respond(body, soft_status if failed else 200, media_type, headers)
+        if any(is_busy(e.original_error) for e in result.errors or ()):
+            response = _respond(body, 503, media_type, {**headers, "retry-after": str(BUSY_RETRY_SECONDS)})
+        else:
+            response = _respond(body, soft_status if failed else 200, media_type, headers)
         outcome = "refused" if failed else "error" if result.errors else "ok"
         response.background = BackgroundTask(self.record_access, caller, context, outcome)
         return response

@@ -2,7 +2,9 @@
 
 Both take the xlsx as the request body (not a form: a browser must ask before
 sending it cross-site, so no CSRF token is needed), signed in, within a size
-limit, and answer with a JSON report.
+limit, and answer with a JSON report; errors carry a code beside the message.
+The file is read by `hub.untrusted_xlsx` in a worker thread, and every answer
+after signing in, refusals included, goes to the access log.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ from dataclasses import replace
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import DBAPIError
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.auth import SignInError, sign_in
+from hub.db import BUSY_MESSAGE, BUSY_RETRY_SECONDS, is_busy
 from hub.export_endpoint import XLSX, ExportError, fill_plan_for
 from hub.fill_sheets import (
     FillSheetError,
@@ -25,48 +30,70 @@ from hub.fill_sheets import (
 from hub.graphql_http import request_id_of
 from hub.legacy.importer import (
     BUILT_IN,
+    FIELDS,
     ImportError_,
     apply_import,
     built_in_mapping,
+    check_reads,
     plan_import,
     read_rows,
 )
 from hub.services import Endpoint
+from hub.untrusted_xlsx import SheetRefused, off_loop
 from resolvers.writables import WRITABLES
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
 class UploadError(Exception):
-    def __init__(self, status: int, message: str, code: str | None = None) -> None:
+    def __init__(self, status: int, message: str, code: str = "INVALID", headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+        self.headers = headers or {}
 
 
 class UploadEndpoint(Endpoint):
+    """Signs in, reads the body within a limit, runs `process`, answers JSON — and logs the access, refusals included."""
+
+    operation = ""  # the access log's operation name
+
     async def handle(self, request: Request) -> Response:
         request_id = request_id_of(request)
+        headers = {"x-request-id": request_id}
+        context = None  # known once signed in: from then on every answer is logged
         try:
             try:
                 caller, schema = await sign_in(request, self.authenticate, self.schemas)
             except SignInError as refused:
-                raise UploadError(refused.status, str(refused)) from None
+                raise UploadError(refused.status, str(refused), refused.code, refused.headers) from None
+            context = self.make_context(request, request_id, caller)
+            context.audit.update(operation_type="mutation", operation_name=self.operation)
             if request.headers.get("content-type", "").split(";")[0].strip() != XLSX:
-                raise UploadError(415, f"send the file as the request body with Content-Type: {XLSX}")
+                raise UploadError(415, f"请把文件作为请求正文发送，并注明 Content-Type: {XLSX}", "UNSUPPORTED_MEDIA_TYPE")
             body = bytearray()
             async for chunk in request.stream():
                 body += chunk
                 if len(body) > MAX_UPLOAD_BYTES:
-                    raise UploadError(413, f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
-            status, report = await self.process(request, self.make_context(request, request_id, caller), schema, bytes(body))
+                    raise UploadError(413, f"文件超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB：请分成几个文件上传", "FILE_TOO_LARGE")
+            try:
+                status, report = await self.process(request, context, schema, bytes(body))
+            except SheetRefused as refused:
+                raise UploadError(refused.status, str(refused), refused.code) from None
+            except DBAPIError as error:
+                if not is_busy(error):
+                    raise
+                raise UploadError(503, BUSY_MESSAGE, "DATABASE_BUSY", {"retry-after": str(BUSY_RETRY_SECONDS)}) from None
         except UploadError as error:
-            status, report = error.status, {"errors": [{"message": str(error)} | ({"code": error.code} if error.code else {})]}
-        if isinstance(report, Response):
-            return report
-        return Response(orjson.dumps(report), status, {"x-request-id": request_id}, media_type="application/json")
+            status, report = error.status, {"errors": [{"message": str(error), "code": error.code}]}
+            headers.update(error.headers)
+        response = report if isinstance(report, Response) else Response(orjson.dumps(report), status, headers, media_type="application/json")
+        if context is not None:
+            outcome = "ok" if status < 400 else "error" if status >= 500 else "refused"
+            response.background = BackgroundTask(self.record_access, context.caller, context, outcome)
+        return response
 
-    async def process(self, request: Request, context, schema, data: bytes) -> tuple[int, dict[str, Any]]:
+    async def process(self, request: Request, context, schema, data: bytes) -> tuple[int, dict[str, Any] | Response]:
         raise NotImplementedError
 
 
@@ -76,19 +103,22 @@ class FillSheetUpload(UploadEndpoint):
     `?report=xlsx` answers a refused upload with the sheet itself, the bad cells marked.
     """
 
+    operation = "fillSheetUpload"
+
     async def process(self, request: Request, context, schema, data: bytes) -> tuple[int, dict[str, Any] | Response]:
         try:
-            template_id, rows = read_sheet(data)
+            template_id, rows = await off_loop(read_sheet, data)
+            context.audit.update(operation_name=f"{self.operation} {template_id}"[:128], row_count=len(rows))
             template = await self.templates.get(template_id)
             if template is None:
-                raise UploadError(404, f"no template `{template_id}`")
+                raise UploadError(404, f"没有模板 `{template_id}`", "NOT_FOUND")
             # Checked as the download is, before any cell is compared with the hub.
             fill_plan = fill_plan_for(template, schema, context.caller, self.schemas.full._schema)
             report = await apply_upload(context, schema, fill_plan, rows, WRITABLES)
         except (FillSheetError, ExportError) as error:
-            raise UploadError(error.status, str(error), error.code) from None
+            raise UploadError(error.status, str(error), error.code or "INVALID") from None
         if report.problems and request.query_params.get("report") == "xlsx":
-            marked = mark_problems(data, template, report)
+            marked = await off_loop(mark_problems, data, template, report)
             headers = {"content-disposition": f"attachment; filename=\"{template.id}-problems.xlsx\""}
             return 422, Response(marked, 422, headers, media_type=XLSX)
         return (422 if report.problems else 200), report.as_dict()
@@ -97,19 +127,30 @@ class FillSheetUpload(UploadEndpoint):
 class LegacyImportUpload(UploadEndpoint):
     """`?village=CODE[&rows=household][&apply=true]`: a dry run unless `apply=true`, then one transaction."""
 
+    operation = "legacyImport"
+
     async def process(self, request: Request, context, schema, data: bytes) -> tuple[int, dict[str, Any]]:
         kind = request.query_params.get("rows", "person")
-        if kind not in BUILT_IN:
-            raise UploadError(400, f"rows: `person` (one row per person) or `household` (one row per household), not `{kind}`")
-        mapping = built_in_mapping(kind)
-        if request.query_params.get("village"):
-            mapping = replace(mapping, village=request.query_params["village"])
         apply = request.query_params.get("apply") == "true"
+        mapping = built_in_mapping(kind) if kind in BUILT_IN else None
+        if mapping is not None and request.query_params.get("village"):
+            mapping = replace(mapping, village=request.query_params["village"])
+        context.audit.update(
+            operation_type="mutation" if apply else "query",
+            operation_name=f"{self.operation} {mapping.village if mapping else '?'} {kind}{'' if apply else ' dryRun'}"[:128],
+        )
+        if mapping is not None:  # matching reads these by value, as a query selecting them would
+            refs = {f"{FIELDS[f].type_name}.{FIELDS[f].field}" for f in mapping.columns if FIELDS[f].type_name}
+            context.audit["sensitive_fields"] = sorted(refs & context.policy.sensitive)
+        if mapping is None:
+            raise UploadError(400, f"rows 只能是 `person`（每行一人）或 `household`（每行一户），不是 `{kind}`")
         try:
-            rows, rejected = read_rows(data, mapping)
+            check_reads(context, mapping)  # refused from the grants alone, before the file is even read
+            rows, rejected = await off_loop(read_rows, data, mapping)
+            context.audit["row_count"] = len(rows) + len(rejected)
             import_plan, village = await plan_import(context, mapping, rows, rejected)
             if apply:
                 await apply_import(context, import_plan, village)
         except ImportError_ as error:
-            raise UploadError(400, str(error)) from None
+            raise UploadError(error.status, str(error), error.code) from None
         return 200, {**import_plan.summary(), "applied": apply, "village": village.name}

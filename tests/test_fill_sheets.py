@@ -7,11 +7,13 @@ import io
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-OPEN_COLOUR = "FFF2CC"  # light yellow: the cells to fill in
 from hub.models import Change, Person
+from hub.untrusted_xlsx import NOT_XLSX_MESSAGE
 from tests.conftest import client_as, graphql
 from tests.test_queries import region_code
 from tests.test_template_store import DELETE, SAVE
+
+OPEN_COLOUR = "FFF2CC"  # light yellow: the cells to fill in
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -107,9 +109,9 @@ async def test_bad_files_are_refused_with_reasons(as_user, client):
         no_key = await cadre.post("/fill-sheets", content=printed, headers={"content-type": XLSX})
         too_big = await cadre.post("/fill-sheets", content=b"0" * (10 * 1024 * 1024 + 1), headers={"content-type": XLSX})
         no_fill = await cadre.get("/fill-sheets/yiqi-yidang.xlsx")
-    assert (not_xlsx.status_code, not_xlsx.json()) == (400, {"errors": [{"message": "the file is not an xlsx workbook (download a fill sheet and upload it as saved)"}]})
+    assert (not_xlsx.status_code, not_xlsx.json()) == (400, {"errors": [{"message": NOT_XLSX_MESSAGE, "code": "NOT_XLSX"}]})
     assert wrong_type.status_code == 415
-    assert (no_key.status_code, no_key.json()) == (400, {"errors": [{"message": "the sheet has no key column: upload a fill sheet downloaded from /fill-sheets/{template}.xlsx"}]})
+    assert (no_key.status_code, no_key.json()) == (400, {"errors": [{"message": "表中没有隐藏的关键列：请上传从 /fill-sheets/{模板}.xlsx 下载并填好的填报表", "code": "INVALID"}]})
     assert too_big.status_code == 413
     assert (no_fill.status_code, no_fill.json()) == (400, {"errors": [{"message": "表样 yiqi-yidang 没有可填报的列", "code": "INVALID"}]})
 

@@ -14,6 +14,7 @@ from hub.accounts import caller_named
 from hub.legacy.importer import ImportError_, apply_import, built_in_mapping, plan_import, read_rows
 from hub.legacy.messy import write_household_ledger, write_ledger
 from hub.models import Change, Household, Person
+from hub.untrusted_xlsx import NOT_XLSX_MESSAGE
 from resolvers.context import Context
 from resolvers.scope import jurisdiction
 from tests.conftest import graphql
@@ -136,7 +137,7 @@ async def test_a_person_edited_in_the_hub_during_an_import_undoes_the_whole_impo
         assert (await graphql(cadre, visit, {"id": before["id"], "v": before["version"]}))["recordVisit"]["errors"] == []
     with pytest.raises(ImportError_) as refused:
         await apply_import(context, plan, target)
-    assert str(refused.value).endswith("this Person was changed in the hub during the import; run it again")
+    assert (str(refused.value), refused.value.code) == ("第 4 行：导入期间有人在系统中修改了这条记录，整个导入已撤销，请重新导入", "CONFLICT")
     after = (await graphql(client, query, {"n": person["id_number"]}))["person"]
     assert (after["phone"], after["version"], after["history"]["totalCount"]) == (before["phone"], before["version"] + 1, before["history"]["totalCount"] + 2)
 
@@ -148,8 +149,8 @@ async def test_bad_files_and_places(as_user, client, ledger):
         not_xlsx = await cadre.post("/imports", content=b"PK\x03\x04broken", headers={"content-type": XLSX})
         elsewhere = await post(cadre, path, village=chengxiang)
         wrong_type = await cadre.post("/imports", content=b"a,b", headers={"content-type": "text/csv"})
-    assert (not_xlsx.status_code, not_xlsx.json()) == (400, {"errors": [{"message": "the file is not an xlsx workbook"}]})
-    assert (elsewhere.status_code, elsewhere.json()) == (400, {"errors": [{"message": f"village: no region has code {chengxiang} within your jurisdiction"}]})
+    assert (not_xlsx.status_code, not_xlsx.json()) == (400, {"errors": [{"message": NOT_XLSX_MESSAGE, "code": "NOT_XLSX"}]})
+    assert (elsewhere.status_code, elsewhere.json()) == (404, {"errors": [{"message": f"村（社区）：您的辖区内没有代码为 {chengxiang} 的地区", "code": "NOT_FOUND"}]})
     assert wrong_type.status_code == 415
 
 
@@ -198,10 +199,9 @@ async def test_a_household_ledger_creates_heads_and_households_without_what_the_
     async with as_user("dongxing") as cadre:
         report = (await post(cadre, path, village=village, rows="household")).json()
         assert (report["new"], report["newHouseholds"], report["updated"], report["duplicates"]) == (10, 10, 0, 2)
-        assert [(r["row"], r["reason"]) for r in report["rejectedRows"]] == [
-            (7, "idNumber: 校验码应为 2，填写的是 7"),
-            (11, "name: missing"),
-        ]
+        # The check character's wording is the identifiers module's; the column and the code are the import's.
+        assert [(r["row"], r["code"], r["reason"].partition("：")[0]) for r in report["rejectedRows"]] == [(7, "INVALID", "公民身份号码"), (11, "INVALID", "姓名")]
+        assert report["rejectedRows"][1]["reason"] == "姓名：未填写"
         # 低保 is decided by civil affairs: a village's ledger cannot set it.
         assert report["skippedColumns"] == [{"field": "Household.lowIncome", "reason": "lowIncome：村（社区）干部无权修改 Household.lowIncome"}]
         assert await people_count(engine) == before
@@ -269,12 +269,12 @@ async def test_household_rows_never_reach_outside_the_jurisdiction_or_take_an_ad
         report = (await post(cadre, path, village=await region_code(client, "东星社区"), rows="household", apply="true")).json()
         bad_kind = await post(cadre, path, rows="family")
         added = await people_count(engine) - before
-    assert [(r["row"], r["reason"]) for r in report["rejectedRows"]] == [
-        (2, "idNumber: already registered in the hub"),
-        (3, "address: a household at this address is already in the hub with another head"),
+    assert report["rejectedRows"] == [
+        {"row": 2, "code": "ALREADY_REGISTERED", "reason": "公民身份号码：已在系统中登记，不能作为新人员导入"},
+        {"row": 3, "code": "ADDRESS_TAKEN", "reason": "家庭住址：系统中该地址已有一户，户主不是此人"},
     ]
     assert report["new"] == added == 1
-    assert (bad_kind.status_code, bad_kind.json()) == (400, {"errors": [{"message": "rows: `person` (one row per person) or `household` (one row per household), not `family`"}]})
+    assert (bad_kind.status_code, bad_kind.json()) == (400, {"errors": [{"message": "rows 只能是 `person`（每行一人）或 `household`（每行一户），不是 `family`", "code": "INVALID"}]})
 
 
 @pytest.mark.parametrize(
@@ -297,3 +297,89 @@ def test_mapping_files_are_checked_with_file_and_line(tmp_path, text, error):
     with pytest.raises(DataFileError) as raised:
         load_mapping(path)
     assert str(raised.value).replace(str(tmp_path) + "/", "").startswith(error)
+
+
+# --- what an import may tell, and what it may write -------------------------------------
+
+
+def hand_made(tmp_path, name: str, header: list[str], *rows: list[object]):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(header)
+    for row in rows:
+        workbook.active.append(row)
+    path = tmp_path / name
+    workbook.save(path)
+    return path
+
+
+async def test_a_masked_id_number_cannot_be_matched_so_the_import_is_refused_whatever_the_ledger_holds(as_user, client, engine, tmp_path):
+    from hub.identifiers import id_number_check_char
+
+    village = await region_code(client, "东星社区")
+    registered = (await graphql(client, "query($c: String) { persons(regionCode: $c, first: 1) { nodes { name idNumber } } }", {"c": village}))["persons"]["nodes"][0]
+    number = registered["idNumber"]
+    # Numbers that fit what 住建局 sees of it (350304********1234): same region, same last four, a valid check character.
+    candidates = [n for n in (f"{number[:6]}{y}0101{number[14:17]}" for y in range(1950, 2000)) if n != number[:17] and id_number_check_char(n) == number[17]][:5]
+    header = ["姓名", "身份证号", "家庭住址"]
+    one = hand_made(tmp_path, "one.xlsx", header, [registered["name"], number, "东星社区某巷1号"])
+    others = hand_made(tmp_path, "others.xlsx", header, *([registered["name"], c + number[17], "东星社区某巷1号"] for c in candidates))
+    assert candidates
+    before = await people_count(engine)
+    async with as_user("zhujian") as housing:
+        answers = [await post(housing, path, village=village, apply=apply) for path in (one, others) for apply in ("false", "true")]
+    expected = {"errors": [{"code": "FORBIDDEN", "message": (
+        "住建局不能导入这份台账：导入要按这些字段与系统中的记录逐条比对，而您只能看到脱敏后的 Person.idNumber，比对结果会透露看不到的数据"
+    )}]}
+    assert [(a.status_code, a.json()) for a in answers] == [(403, expected)] * 4
+    assert await people_count(engine) == before
+
+
+async def test_new_rows_go_through_the_write_paths_checks(as_user, client, engine, tmp_path):
+    from hub.identifiers import id_number_check_char
+
+    village = await region_code(client, "东星社区")
+    numbers = [n + id_number_check_char(n) for n in (f"35030419800202{i}06" for i in (1, 2))]
+    path = hand_made(
+        tmp_path, "long.xlsx", ["户主姓名", "户主身份证号码", "家庭住址", "所属网格"],
+        ["王" * 40, numbers[0], "东星社区" + "长" * 196, "第1网格"],  # 32 and 128 characters fit
+        ["王正常", numbers[1], "东星社区正常巷2号", "第1网格"],
+    )
+    before = await people_count(engine)
+    async with imports_undone(engine), as_user("dongxing") as cadre:
+        response = await post(cadre, path, village=village, rows="household", apply="true")
+        report = response.json()
+        assert response.status_code == 200, report
+        assert [(r["row"], r["code"]) for r in report["rejectedRows"]] == [(2, "INVALID")]
+        assert "name" in report["rejectedRows"][0]["reason"] and "address" in report["rejectedRows"][0]["reason"]
+        assert (report["new"], report["newHouseholds"]) == (1, 1)
+        assert await people_count(engine) == before + 1
+        stored = await graphql(client, "query($n: String) { person(idNumber: $n) { name } }", {"n": numbers[0]})
+        assert stored["person"] is None
+
+
+async def test_the_report_speaks_chinese_with_codes(as_user, client, engine, tmp_path):
+    from hub.identifiers import id_number_check_char
+
+    numbers = [n + id_number_check_char(n) for n in (f"35030419900307{i}02" for i in (1, 2, 3))]  # women born 1990-03-07
+    header = ["姓名", "身份证号", "性别", "出生日期", "联系电话", "民族", "与户主关系", "户主姓名", "家庭住址"]
+    path = hand_made(
+        tmp_path, "mixed.xlsx", header,
+        ["林一", numbers[0], "男", None, None],
+        ["林二", numbers[1], None, None, "0594-2345678"],
+        [None, numbers[2], None, None, None],
+        ["林三", numbers[0], "女", "1990-03-07", "13800138000"],
+    )
+    no_header = hand_made(tmp_path, "no-header.xlsx", ["序号", "备注"], [1, "无"])
+    async with imports_undone(engine), as_user("dongxing") as cadre:
+        report = (await post(cadre, path, village=await region_code(client, "东星社区"))).json()
+        headless = await post(cadre, no_header, village=await region_code(client, "东星社区"))
+    assert (headless.status_code, headless.json()["errors"][0]["code"]) == (400, "INVALID")
+    assert headless.json()["errors"][0]["message"].startswith("没有找到表头行：表头要有身份证号一列，且至少一半的列能对上这些列名（或其常见写法）：姓名、")
+    assert report["rejectedRows"] == [
+        {"row": 2, "code": "INVALID", "reason": "性别：填的是 男，与身份证号（女）不符"},
+        {"row": 3, "code": "INVALID", "reason": "联系电话：0594-2345678 是固定电话号码：请填写手机号码（1 开头的 11 位数字）"},
+        {"row": 4, "code": "INVALID", "reason": "姓名：未填写"},
+    ]
+    assert report["new"] == 1

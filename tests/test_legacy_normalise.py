@@ -161,10 +161,10 @@ def test_mobile(raw: Any, expected: str | None) -> None:
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
-        ("0594-2345678", "0594-2345678 is a landline number; enter a mobile number (11 digits starting with 1)"),
-        ("(0594)23456789", "(0594)23456789 is a landline number; enter a mobile number (11 digits starting with 1)"),
-        ("０５９４ ２３４５６７８", "0594 2345678 is a landline number; enter a mobile number (11 digits starting with 1)"),
-        ("2345678", "2345678 is a landline number; enter a mobile number (11 digits starting with 1)"),
+        ("0594-2345678", "0594-2345678 是固定电话号码：请填写手机号码（1 开头的 11 位数字）"),
+        ("(0594)23456789", "(0594)23456789 是固定电话号码：请填写手机号码（1 开头的 11 位数字）"),
+        ("０５９４ ２３４５６７８", "0594 2345678 是固定电话号码：请填写手机号码（1 开头的 11 位数字）"),
+        ("2345678", "2345678 是固定电话号码：请填写手机号码（1 开头的 11 位数字）"),
         ("1381234567", "手机号码应为 11 位数字，填写了 10 位"),
         ("12812345678", "手机号码应以 13–19 开头，填写的是 12"),
         ("13812345678（儿子）", "手机号码只能包含数字（可以有空格、连字符和 +86 前缀）"),
@@ -215,29 +215,29 @@ def test_date(raw: Any, expected: dt.date | None) -> None:
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
-        ("2023-02-29", "'2023-02-29' is not a real date"),
-        ("2024年13月1日", "'2024年13月1日' is not a real date"),
-        ("20240231", "'20240231' is not a real date"),
-        (20241301, "'20241301' is not a real date"),
-        ("3/1/2024", "must be a date like 2024-03-01, got '3/1/2024'"),
-        ("2024-3/1", "must be a date like 2024-03-01, got '2024-3/1'"),
-        ("去年三月", "must be a date like 2024-03-01, got '去年三月'"),
-        ("2024", "must be a date like 2024-03-01, got '2024'"),
-        (True, "must be a date like 2024-03-01, got 'True'"),
-        (60, "60 is the Excel serial of 1900-02-29, a day that does not exist"),
-        (0, "0 is not a date"),
-        (-5, "-5 is not a date"),
-        (3_000_000, "3000000 is not a date"),
-        (1965, "1965 is a year, not a date"),
+        ("2023-02-29", "'2023-02-29' 不是真实存在的日期"),
+        ("2024年13月1日", "'2024年13月1日' 不是真实存在的日期"),
+        ("20240231", "'20240231' 不是真实存在的日期"),
+        (20241301, "'20241301' 不是真实存在的日期"),
+        ("3/1/2024", "应为日期（如 2024-03-01），实为 '3/1/2024'"),
+        ("2024-3/1", "应为日期（如 2024-03-01），实为 '2024-3/1'"),
+        ("去年三月", "应为日期（如 2024-03-01），实为 '去年三月'"),
+        ("2024", "应为日期（如 2024-03-01），实为 '2024'"),
+        (True, "应为日期（如 2024-03-01），实为 'True'"),
+        (60, "60 是 Excel 中 1900-02-29 的序号，这一天并不存在"),
+        (0, "0 不是日期"),
+        (-5, "-5 不是日期"),
+        (3_000_000, "3000000 不是日期"),
+        (1965, "1965 只是年份，不是日期"),
         (
             1965.1,
             (
-                "1965.1 looks like a year and month typed as a number, which loses the 0 of months like 10; "
-                "format the column as text and type e.g. 1965.10"
+                "1965.1 像是把年月当作数字输入，10 月这样的月份会丢掉末尾的 0："
+                "请把该列设为文本格式，再输入如 1965.10"
             ),
         ),
-        (dt.date(1899, 12, 31), "'1899-12-31' is not between 1900 and 2099"),
-        ("2204-03-01", "'2204-03-01' is not between 1900 and 2099"),
+        (dt.date(1899, 12, 31), "'1899-12-31' 不在 1900 年至 2099 年之间"),
+        ("2204-03-01", "'2204-03-01' 不在 1900 年至 2099 年之间"),
     ],
 )
 def test_date_reasons(raw: Any, reason: str) -> None:
@@ -260,7 +260,7 @@ def test_boolean_false(raw: Any) -> None:
 @pytest.mark.parametrize(("raw", "shown"), [("不详", "'不详'"), (2, "'2'"), ("是的", "'是的'")])
 def test_boolean_reasons(raw: Any, shown: str) -> None:
     assert normalise.boolean(None) is None and normalise.boolean(" ") is None
-    rejects(normalise.boolean, raw, f"must be 是 or 否 (or √/×, Y/N, 有/无, 1/0), got {shown}")
+    rejects(normalise.boolean, raw, f"应为 是 或 否（也可写 √/×、Y/N、有/无、1/0），实为 {shown}")
 
 
 @pytest.mark.parametrize(
@@ -289,12 +289,12 @@ def test_number(raw: Any, expected: float | None) -> None:
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
-        ("约800", "must be a number, got '约800'"),
-        ("1,2", "must be a number, got '1,2'"),
-        ("12,00", "must be a number, got '12,00'"),
-        ("800美元", "must be a number, got '800美元'"),
-        ("元", "must be a number, got '元'"),
-        (True, "must be a number, got 'True'"),
+        ("约800", "应为数字，实为 '约800'"),
+        ("1,2", "应为数字，实为 '1,2'"),
+        ("12,00", "应为数字，实为 '12,00'"),
+        ("800美元", "应为数字，实为 '800美元'"),
+        ("元", "应为数字，实为 '元'"),
+        (True, "应为数字，实为 'True'"),
     ],
 )
 def test_number_reasons(raw: Any, reason: str) -> None:
@@ -312,7 +312,7 @@ def test_integer(raw: Any, expected: int | None) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "reason"),
-    [(3.5, "must be a whole number, got '3.5'"), ("2.5人", "must be a whole number, got '2.5人'"), ("三", "must be a number, got '三'")],
+    [(3.5, "应为整数，实为 '3.5'"), ("2.5人", "应为整数，实为 '2.5人'"), ("三", "应为数字，实为 '三'")],
 )
 def test_integer_reasons(raw: Any, reason: str) -> None:
     rejects(normalise.integer, raw, reason)
@@ -339,7 +339,7 @@ def test_gender(raw: Any, expected: Gender | None) -> None:
 
 
 def test_gender_reason() -> None:
-    rejects(normalise.gender, "未知", "must be one of 男、女, got '未知'")
+    rejects(normalise.gender, "未知", "应为 男、女 之一，实为 '未知'")
 
 
 @pytest.mark.parametrize(
@@ -384,11 +384,11 @@ def test_choice(enum_class: Any, raw: Any, expected: Any) -> None:
 @pytest.mark.parametrize(
     ("enum_class", "raw", "reason"),
     [
-        (HealthStatus, "一般", "must be one of 健康、慢性病、大病、残疾, got '一般'"),
-        (KeyCareReason, "因贫", "must be one of 因病、因残, got '因贫'"),
-        (ResidenceStatus, "失联", "must be one of 在册、迁出、死亡, got '失联'"),
-        (HousingSafetyGrade, "E级", "must be one of A级（安全）、B级（基本安全）、C级（局部危险）、D级（整体危险）, got 'E级'"),
-        (EmploymentStatus, 3, "must be one of 单位就业、灵活就业、务农、失业、在校学生、退休、无劳动能力, got '3'"),
+        (HealthStatus, "一般", "应为 健康、慢性病、大病、残疾 之一，实为 '一般'"),
+        (KeyCareReason, "因贫", "应为 因病、因残 之一，实为 '因贫'"),
+        (ResidenceStatus, "失联", "应为 在册、迁出、死亡 之一，实为 '失联'"),
+        (HousingSafetyGrade, "E级", "应为 A级（安全）、B级（基本安全）、C级（局部危险）、D级（整体危险） 之一，实为 'E级'"),
+        (EmploymentStatus, 3, "应为 单位就业、灵活就业、务农、失业、在校学生、退休、无劳动能力 之一，实为 '3'"),
     ],
 )
 def test_choice_reasons(enum_class: Any, raw: Any, reason: str) -> None:
@@ -505,7 +505,7 @@ def test_bad_rows_fail_with_a_reason(generated: tuple[Ledger, list[tuple[Any, ..
         elif kind == "wrong check character":
             assert list(reasons) == ["id_number"] and reasons["id_number"].startswith("校验码应为 ")
         elif kind == "impossible birth date":
-            assert list(reasons) == ["birth_date"] and reasons["birth_date"].endswith(" is not a real date")
+            assert list(reasons) == ["birth_date"] and reasons["birth_date"].endswith(" 不是真实存在的日期")
         else:
             assert kind == "ID number stored as a number"
             assert reasons == {"id_number": normalise.ID_STORED_AS_NUMBER}

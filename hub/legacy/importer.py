@@ -12,13 +12,11 @@ update with its history (source IMPORT), under the importer's permissions.
 from __future__ import annotations
 
 import datetime as dt
-import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from openpyxl import load_workbook
 from sqlalchemy import select, true
 
 from hub.identifiers import parse_id_number
@@ -28,16 +26,20 @@ from hub.models import (
     Gender,
     HealthStatus,
     Household,
+    LabelledEnum,
     Person,
     Region,
     ResidenceStatus,
 )
 from hub.permissions import WriteRefused, check_write
+from hub.policy import Mode, ReadScope
+from hub.untrusted_xlsx import SheetRefused, first_sheet_rows
 from hub.yamlfile import load
 from resolvers.context import Context
 from resolvers.history import as_text
 from resolvers.persons import person_reachable
-from resolvers.writes import apply_change
+from resolvers.writables import WRITABLES
+from resolvers.writes import FieldProblem, apply_change, check_changes
 
 persons = Person.__table__
 households = Household.__table__
@@ -85,8 +87,22 @@ def column_of(hub_field: str) -> str:
     return FIELDS[hub_field].column or hub_field
 
 
+def label_of(hub_field: str) -> str:
+    """The field's Chinese name, as the hub's forms print it: what a cadre's report names."""
+    spec = FIELDS[hub_field]
+    if spec.type_name is None:
+        return "户主姓名"
+    table = WRITABLES[spec.type_name].table
+    return table.c[column_of(hub_field)].info.get("label", spec.field)
+
+
 class ImportError_(Exception):
-    """The file or the mapping cannot be imported at all (as opposed to rejected rows)."""
+    """The file or the mapping cannot be imported at all (as opposed to rejected rows): HTTP status and code beside the message."""
+
+    def __init__(self, message: str, status: int = 400, code: str = "INVALID") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -128,6 +144,21 @@ def load_mapping(path: Path) -> Mapping:
 class Row:
     number: int
     values: dict[str, Any]
+    # What a new row writes, checked and normalised by the write path: type name -> column -> value.
+    new_values: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A row left out of the import: a stable code and the reasons, in Chinese, for the cadre."""
+
+    row: int
+    code: str  # INVALID, FORBIDDEN, ALREADY_REGISTERED, ADDRESS_TAKEN, DUPLICATE_ID, or the write path's code
+    reason: str
+
+    @classmethod
+    def of(cls, row: int, problems: list[FieldProblem]) -> Rejected:
+        return cls(row, problems[0].code, "；".join(p.message for p in problems))
 
 
 @dataclass
@@ -139,7 +170,7 @@ class Plan:
     household_updates: list[tuple[Row, Any, dict[str, Any]]] = field(default_factory=list)  # row, current household, changes
     unchanged: list[Row] = field(default_factory=list)
     duplicates: list[tuple[int, int]] = field(default_factory=list)  # (row, the row it repeats)
-    rejected: list[tuple[int, str]] = field(default_factory=list)  # (row, reasons)
+    rejected: list[Rejected] = field(default_factory=list)
     new_households: dict[tuple[str, str], list[Row]] = field(default_factory=dict)
     kind: str = "person"  # the mapping's `rows`
     writable: set[str] = field(default_factory=set)  # hub fields the importer may write
@@ -156,22 +187,20 @@ class Plan:
             "rejected": len(self.rejected),
             "newHouseholds": len(self.new_households),
             "updatedHouseholds": len(self.household_updates),
-            "rejectedRows": [{"row": row, "reason": reason} for row, reason in sorted(self.rejected)],
+            "rejectedRows": [{"row": r.row, "code": r.code, "reason": r.reason} for r in sorted(self.rejected, key=lambda r: r.row)],
             "skippedColumns": [{"field": ref, "reason": reason} for ref, reason in self.skipped],
         }
 
 
-def read_rows(data: bytes | Path, mapping: Mapping, progress: Callable[[int], None] | None = None) -> tuple[list[Row], list[tuple[int, str]]]:
-    """Normalised rows and rejected rows (row number, reasons) of the first sheet."""
-    try:
-        workbook = load_workbook(io.BytesIO(data) if isinstance(data, bytes) else data, read_only=True, data_only=True)
-    except Exception:  # noqa: BLE001 - zipfile, XML and openpyxl errors all mean the same to the user
-        raise ImportError_("the file is not an xlsx workbook") from None
-    sheet = workbook.worksheets[0]
+def read_rows(data: bytes | Path, mapping: Mapping, progress: Callable[[int], None] | None = None) -> tuple[list[Row], list[Rejected]]:
+    """Normalised rows and rejected rows (row number, reasons) of the first sheet.
+
+    Read through `untrusted_xlsx` (bounded, hardened XML); a file it refuses is an `ImportError_`.
+    """
     index: dict[str, int] | None = None
     rows: list[Row] = []
-    rejected: list[tuple[int, str]] = []
-    for number, cells in enumerate(sheet.iter_rows(values_only=True), 1):
+    rejected: list[Rejected] = []
+    for number, cells in enumerate(_sheet_rows(data), 1):
         if index is None:
             index = _header_index(cells, mapping)
             continue
@@ -186,26 +215,37 @@ def read_rows(data: bytes | Path, mapping: Mapping, progress: Callable[[int], No
             try:
                 values[hub_field] = FIELDS[hub_field].normalise(raw)
             except ValueError as error:
-                reasons.append(f"{FIELDS[hub_field].field}: {error}")
+                reasons.append(f"{label_of(hub_field)}：{error}")
         for required in REQUIRED[mapping.rows]:
             if not reasons and not values.get(required):
-                reasons.append(f"{FIELDS[required].field}: missing")
+                reasons.append(f"{label_of(required)}：未填写")
         if not reasons:
             citizen = parse_id_number(values["id_number"])
             for derived, expected in (("gender", Gender(citizen.gender)), ("birth_date", citizen.birth_date)):
                 if values.get(derived) not in (None, expected):
-                    reasons.append(f"{FIELDS[derived].field}: {as_text(values[derived])} does not match the ID number ({as_text(expected)})")
+                    reasons.append(f"{label_of(derived)}：填的是 {_shown(values[derived])}，与身份证号（{_shown(expected)}）不符")
             values["gender"], values["birth_date"] = Gender(citizen.gender), citizen.birth_date
         if reasons:
-            rejected.append((number, "; ".join(reasons)))
+            rejected.append(Rejected(number, "INVALID", "；".join(reasons)))
         else:
             rows.append(Row(number, values))
         if progress and number % 1000 == 0:
             progress(number)
-    workbook.close()
     if index is None:
-        raise ImportError_(f"no header row found: looked for {', '.join(h for hs in mapping.columns.values() for h in hs)}")
+        expected = "、".join(headers[0] for headers in mapping.columns.values())
+        raise ImportError_(f"没有找到表头行：表头要有身份证号一列，且至少一半的列能对上这些列名（或其常见写法）：{expected}")
     return rows, rejected
+
+
+def _shown(value: Any) -> str:
+    return value.label if isinstance(value, LabelledEnum) else as_text(value)
+
+
+def _sheet_rows(data: bytes | Path) -> Iterator[tuple[Any, ...]]:
+    try:
+        yield from first_sheet_rows(data, data_only=True)
+    except SheetRefused as refused:  # the CLI and the endpoint report it as any file that cannot be imported
+        raise ImportError_(str(refused), refused.status, refused.code) from None
 
 
 def _header_index(cells: tuple, mapping: Mapping) -> dict[str, int] | None:
@@ -226,8 +266,9 @@ def _household_key(row: Row, rows: str) -> tuple[str, str]:
     return head, row.values.get("address") or ""
 
 
-async def plan_import(ctx: Context, mapping: Mapping, rows: list[Row], rejected: list[tuple[int, str]]) -> tuple[Plan, Any]:
+async def plan_import(ctx: Context, mapping: Mapping, rows: list[Row], rejected: list[Rejected]) -> tuple[Plan, Any]:
     """Compare the file with the hub; return the plan and the target village row."""
+    check_reads(ctx, mapping)
     result = Plan(rejected=list(rejected), kind=mapping.rows)
     _check_columns(ctx, result, {f for row in rows[:1] for f in row.values})
     async with ctx.engine.connect() as connection:
@@ -236,7 +277,7 @@ async def plan_import(ctx: Context, mapping: Mapping, rows: list[Row], rejected:
             stmt = stmt.where(ctx.scope.regions())
         village = (await connection.execute(stmt)).one_or_none()
         if village is None:
-            raise ImportError_(f"village: no region has code {mapping.village} within your jurisdiction")
+            raise ImportError_(f"村（社区）：您的辖区内没有代码为 {mapping.village} 的地区", 404, "NOT_FOUND")
         unique = _deduplicate(rows, result)
         # People are matched across the city, but only those within the importer's reach are touched.
         reachable = person_reachable(ctx.scope) if ctx.scope is not None else true()
@@ -256,12 +297,62 @@ async def plan_import(ctx: Context, mapping: Mapping, rows: list[Row], rejected:
     for row in unique:
         person = existing.get(row.values["id_number"])
         if person is None:
-            _plan_new_person(row, addresses, result)
+            _plan_new_person(ctx, row, addresses, result)
         elif not person.reachable:  # where it is registered is not said: it may be outside the importer's view
-            result.rejected.append((row.number, "idNumber: already registered in the hub"))
+            result.rejected.append(Rejected(row.number, "ALREADY_REGISTERED", f"{label_of('id_number')}：已在系统中登记，不能作为新人员导入"))
         else:
-            _plan_update(row, person, homes.get(person.household_id), result)
+            _plan_update(ctx, row, person, homes.get(person.household_id), result)
     return result, village
+
+
+def _read_mode(ctx: Context, ref: str) -> Mode | None:
+    """How the caller's view shows `Type.field`: in full, masked, or not at all."""
+    policy, caller = ctx.policy, ctx.caller
+    scope = policy.roles[caller.role].read
+    if scope is ReadScope.EVERYTHING:
+        return Mode.READ
+    type_name, _, field_name = ref.partition(".")
+    if scope is ReadScope.BASE_DATA:
+        visible = policy.base_visibility()
+    elif caller.department in policy.departments:
+        visible = policy.department_visibility(caller.department)
+    else:
+        return None
+    return visible.get(type_name, {}).get(field_name)
+
+
+def check_reads(ctx: Context, mapping: Mapping) -> None:
+    """Refuse the whole import unless the caller reads in full every field it is matched or compared on.
+
+    Matching a ledger against the hub reads by value: "unchanged" for one ID number
+    and "new" for another would rebuild a masked number, digit by digit. So the
+    answer is decided from the mapping and the caller's grants alone, before any
+    row is looked at: the same refusal whatever the ledger holds.
+    """
+    compared = ["id_number", *(["address"] if "address" in mapping.columns else [])]
+    for hub_field in (*UPDATABLE, *HOUSEHOLD_UPDATABLE):  # what an update compares with the stored value
+        spec = FIELDS[hub_field]
+        if hub_field in mapping.columns and hub_field not in compared:
+            try:
+                check_write(ctx.policy, ctx.caller, spec.type_name, spec.field)
+            except WriteRefused:
+                continue  # left out of the import, never compared
+            compared.append(hub_field)
+    refs = [f"{FIELDS[f].type_name}.{FIELDS[f].field}" for f in compared]
+    masked = [ref for ref in refs if _read_mode(ctx, ref) is Mode.MASKED]
+    hidden = [ref for ref in refs if _read_mode(ctx, ref) is None]
+    if masked or hidden:
+        what = "；".join(
+            part for part in (
+                f"只能看到脱敏后的 {'、'.join(masked)}" if masked else "",
+                f"无权查看 {'、'.join(hidden)}" if hidden else "",
+            ) if part
+        )
+        raise ImportError_(
+            f"{ctx.caller.org_unit}不能导入这份台账：导入要按这些字段与系统中的记录逐条比对，而您{what}，"
+            "比对结果会透露看不到的数据",
+            403, "FORBIDDEN",
+        )
 
 
 async def _rows_where_in(connection: Any, query: Any, column: Any, values: list[Any], chunk: int = 5000) -> list[Any]:
@@ -301,26 +392,47 @@ def _deduplicate(rows: list[Row], result: Plan) -> list[Row]:
         elif {k: as_text(v) for k, v in earlier.values.items()} == {k: as_text(v) for k, v in row.values.items()}:
             result.duplicates.append((row.number, earlier.number))
         else:
-            result.rejected.append((row.number, f"repeats the ID number of row {earlier.number} with different values"))
+            result.rejected.append(Rejected(row.number, "DUPLICATE_ID", f"{label_of('id_number')}：与第 {earlier.number} 行相同，但其他内容不同"))
     return unique
 
 
-def _plan_new_person(row: Row, addresses: dict[str, int], result: Plan) -> None:
+def _plan_new_person(ctx: Context, row: Row, addresses: dict[str, int], result: Plan) -> None:
     if "name" in result.refused:
-        result.rejected.append((row.number, f"new person: {result.refused['name']}"))
+        result.rejected.append(Rejected(row.number, "FORBIDDEN", f"新增人员：{result.refused['name']}"))
         return
     key = _household_key(row, result.kind)
-    if key[1] in addresses:
-        if result.kind == "household":
-            result.rejected.append((row.number, "address: a household at this address is already in the hub with another head"))
-            return
-        row.values["household_id"] = addresses[key[1]]
-    elif "address" in result.refused:
-        result.rejected.append((row.number, f"new household: {result.refused['address']}"))
+    new_household = key[1] not in addresses
+    if not new_household and result.kind == "household":
+        result.rejected.append(Rejected(row.number, "ADDRESS_TAKEN", f"{label_of('address')}：系统中该地址已有一户，户主不是此人"))
         return
-    else:
+    if new_household and "address" in result.refused:
+        result.rejected.append(Rejected(row.number, "FORBIDDEN", f"新增户：{result.refused['address']}"))
+        return
+    # A new row is a write like any other: the write path's checks and normalisation, not the ledger's alone.
+    problems = _check_new(ctx, row, "Person", result.writable | {"id_number"}, exclude={"gender", "birth_date"})
+    if new_household:
+        problems += _check_new(ctx, row, "Household", result.writable | {"address"})
+    if problems:
+        result.rejected.append(Rejected.of(row.number, problems))
+        return
+    if new_household:
         result.new_households.setdefault(key, []).append(row)
+    else:
+        row.values["household_id"] = addresses[key[1]]
     result.new_people.append(row)
+
+
+def _check_new(ctx: Context, row: Row, type_name: str, writable: set[str], exclude: set[str] = frozenset()) -> list[FieldProblem]:
+    """The row's values of `type_name`'s fields through the write path's `check_changes`; kept on the row for the insert."""
+    entity = WRITABLES[type_name]
+    changes = {
+        column_of(f): (spec.field, row.values[f])
+        for f, spec in FIELDS.items()
+        if spec.type_name == type_name and f in writable and f not in exclude and row.values.get(f) is not None
+    }
+    values, problems = check_changes(ctx, type_name, entity.table, changes, entity.validators)
+    row.new_values[type_name] = values
+    return problems
 
 
 def _changes(row: Row, current: Any, fields: tuple[str, ...], writable: set[str]) -> dict[str, Any]:
@@ -333,9 +445,19 @@ def _changes(row: Row, current: Any, fields: tuple[str, ...], writable: set[str]
     }
 
 
-def _plan_update(row: Row, person: Any, home: Any | None, result: Plan) -> None:
+def _plan_update(ctx: Context, row: Row, person: Any, home: Any | None, result: Plan) -> None:
     changes = _changes(row, person, UPDATABLE, result.writable)
     home_changes = _changes(row, home, HOUSEHOLD_UPDATABLE, result.writable) if home is not None else {}
+    problems: list[FieldProblem] = []
+    for type_name, wanted in (("Person", changes), ("Household", home_changes)):  # as every write is checked
+        entity = WRITABLES[type_name]
+        by_column = {column_of(f): FIELDS[f].field for f in FIELDS if FIELDS[f].type_name == type_name}
+        checked, found = check_changes(ctx, type_name, entity.table, {c: (by_column[c], v) for c, v in wanted.items()}, entity.validators)
+        wanted.update(checked)
+        problems += found
+    if problems:
+        result.rejected.append(Rejected.of(row.number, problems))
+        return
     if changes:
         result.updates.append((row, person, changes))
     if home_changes:
@@ -353,17 +475,16 @@ async def apply_import(ctx: Context, result: Plan, village: Any, progress: Calla
         household_ids: dict[tuple[str, str], int] = {}
         for key, members in result.new_households.items():
             values = {"village_id": village.id, "address": key[1] or f"{village.name}（地址待补）", "updated_at": now}
-            for hub_field in result.writable & {"household_phone", "grid_name", "low_income"}:
-                given = [m.values[hub_field] for m in members if m.values.get(hub_field) is not None]
+            for column in ("phone", "grid_name", "low_income"):
+                given = [m.new_values["Household"][column] for m in members if m.new_values["Household"].get(column) is not None]
                 if given:  # a person ledger repeats these on every member: any one says it
-                    values[column_of(hub_field)] = any(given) if hub_field == "low_income" else given[0]
+                    values[column] = any(given) if column == "low_income" else given[0]
             inserted = await connection.execute(households.insert().values(**values))
             household_ids[key] = inserted.inserted_primary_key[0]
         new_people = []
-        person_fields = {f for f, spec in FIELDS.items() if spec.type_name == "Person" and (f in IDENTITY or f in result.writable)}
         for row in result.new_people:
             key = _household_key(row, result.kind)
-            values = {f: v for f, v in row.values.items() if f in person_fields}
+            values = {**row.new_values["Person"], "gender": row.values["gender"], "birth_date": row.values["birth_date"]}
             new_people.append(
                 {
                     **{c: None for c in ("phone", "health_status", "chronic_diseases", "employer", "recent_status")},
@@ -372,7 +493,7 @@ async def apply_import(ctx: Context, result: Plan, village: Any, progress: Calla
                     **values,
                     "household_id": row.values.get("household_id") or household_ids[key],
                     "residence_status": ResidenceStatus.RESIDENT,
-                    "health_status": row.values.get("health_status") or HealthStatus.HEALTHY,
+                    "health_status": values.get("health_status") or HealthStatus.HEALTHY,
                     "version": 1,
                     "updated_at": now,
                 }
@@ -388,7 +509,7 @@ async def apply_import(ctx: Context, result: Plan, village: Any, progress: Calla
                 fields = {column: by_column[column] for column in changes}
                 saved = await apply_change(connection, ctx, type_name, table, current, current.version, changes, fields, ChangeSource.IMPORT)
                 if saved is None:  # edited in the hub since the plan was made: undo everything
-                    raise ImportError_(f"row {row.number}: this {type_name} was changed in the hub during the import; run it again")
+                    raise ImportError_(f"第 {row.number} 行：导入期间有人在系统中修改了这条记录，整个导入已撤销，请重新导入", 409, "CONFLICT")
                 done += 1
                 if progress and done % 500 == 0:
                     progress(done, total)

@@ -2,7 +2,7 @@
 
 Every function takes one cell as openpyxl reads it (str, int, float, datetime,
 date or None) and returns the hub's value, or raises `ValueError` with a reason
-a cadre can act on; the caller prefixes the column name. A blank cell (None,
+a cadre can act on, in Chinese; the caller prefixes the column name. A blank cell (None,
 or nothing but spaces) is None.
 """
 
@@ -79,7 +79,7 @@ def header(value: Raw) -> str:
 
 # --- identifiers -----------------------------------------------------------------
 
-ID_STORED_AS_NUMBER = "the ID number was stored as a number and lost its last digits; format the column as text"
+ID_STORED_AS_NUMBER = "身份证号被存成了数字，末几位已丢失：请把该列设为文本格式后重新填写"
 _LANDLINE = re.compile(r"(?:\(?0\d{2,3}\)?[ -]?)?[2-8]\d{6,7}")
 
 
@@ -107,7 +107,7 @@ def mobile(value: Raw) -> str | None:
     if cleaned is None:
         return None
     if _LANDLINE.fullmatch(cleaned):
-        raise ValueError(f"{cleaned} is a landline number; enter a mobile number (11 digits starting with 1)")
+        raise ValueError(f"{cleaned} 是固定电话号码：请填写手机号码（1 开头的 11 位数字）")
     return validate_mobile(cleaned)
 
 
@@ -139,7 +139,7 @@ def date(value: Raw) -> dt.date | None:
             return None
         result = _from_text(cleaned, value)
     if not _EARLIEST <= result <= _LATEST:
-        raise ValueError(f"{_shown(value)} is not between 1900 and 2099")
+        raise ValueError(f"{_shown(value)} 不在 1900 年至 2099 年之间")
     return result
 
 
@@ -150,16 +150,16 @@ def _from_number(value: float) -> dt.date:
     if 1900 <= value < 2100:
         # 1965.10 typed into a General cell becomes the number 1965.1, indistinguishable from January.
         if value.is_integer():
-            raise ValueError(f"{_as_text(value)} is a year, not a date")
+            raise ValueError(f"{_as_text(value)} 只是年份，不是日期")
         raise ValueError(
-            f"{_as_text(value)} looks like a year and month typed as a number, which loses the 0 of months "
-            "like 10; format the column as text and type e.g. 1965.10"
+            f"{_as_text(value)} 像是把年月当作数字输入，10 月这样的月份会丢掉末尾的 0："
+            "请把该列设为文本格式，再输入如 1965.10"
         )
     serial = int(value)  # a fraction is the time of day
     if not 1 <= serial <= _LAST_SERIAL:
-        raise ValueError(f"{_as_text(value)} is not a date")
+        raise ValueError(f"{_as_text(value)} 不是日期")
     if serial == 60:
-        raise ValueError("60 is the Excel serial of 1900-02-29, a day that does not exist")
+        raise ValueError("60 是 Excel 中 1900-02-29 的序号，这一天并不存在")
     # Excel counts the non-existent 1900-02-29 (serial 60), so later serials are one day ahead.
     if serial < 60:
         return dt.date(1899, 12, 31) + dt.timedelta(days=serial)
@@ -173,8 +173,8 @@ def _from_text(cleaned: str, value: Raw) -> dt.date:
             try:
                 return dt.date(int(match["y"]), int(match["m"]), int(match.groupdict().get("d") or 1))
             except ValueError:
-                raise ValueError(f"{_shown(value)} is not a real date") from None
-    raise ValueError(f"must be a date like 2024-03-01, got {_shown(value)}")
+                raise ValueError(f"{_shown(value)} 不是真实存在的日期") from None
+    raise ValueError(f"应为日期（如 2024-03-01），实为 {_shown(value)}")
 
 
 # --- yes/no and numbers ------------------------------------------------------------
@@ -193,7 +193,7 @@ def boolean(value: Raw) -> bool | None:
         return True
     if cleaned.lower() in _FALSE:
         return False
-    raise ValueError(f"must be 是 or 否 (or √/×, Y/N, 有/无, 1/0), got {_shown(value)}")
+    raise ValueError(f"应为 是 或 否（也可写 √/×、Y/N、有/无、1/0），实为 {_shown(value)}")
 
 
 # Units are dropped and the number kept as typed: "1.5万元" is 1.5.
@@ -209,7 +209,7 @@ def number(value: Raw) -> float | None:
         return None
     digits = _UNIT.sub("", cleaned)
     if not _NUMBER.fullmatch(digits):
-        raise ValueError(f"must be a number, got {_shown(value)}")
+        raise ValueError(f"应为数字，实为 {_shown(value)}")
     return float(digits.replace(",", ""))
 
 
@@ -220,7 +220,7 @@ def integer(value: Raw) -> int | None:
     if result is None:
         return None
     if not result.is_integer():
-        raise ValueError(f"must be a whole number, got {_shown(value)}")
+        raise ValueError(f"应为整数，实为 {_shown(value)}")
     return int(result)
 
 
@@ -291,7 +291,7 @@ def choice(enum_class: type[E], value: Raw) -> E | None:
     member = _spellings(enum_class).get(_key(cleaned))
     if member is None:
         labels = "、".join(m.label for m in enum_class)
-        raise ValueError(f"must be one of {labels}, got {_shown(value)}")
+        raise ValueError(f"应为 {labels} 之一，实为 {_shown(value)}")
     return cast(E, member)
 
 
