@@ -168,9 +168,11 @@ def cell_xml(reference: str, value: Any, style: int) -> str:
 
 class SheetWriter:
     def __init__(
-        self, template: Template, unit: str, today: dt.date, fill_key: Callable[[dict], str | None] | None = None
+        self, template: Template, unit: str, today: dt.date, fill_key: Callable[[dict], str | None] | None = None,
+        region: str | None = None,
     ) -> None:
-        """`fill_key` makes a fill sheet: protected, only fill columns open, a hidden key column last."""
+        """`fill_key` makes a fill sheet: protected, only fill columns open, a hidden key column last.
+        `region` is the name of the region the form covers."""
         self.template = template
         self.today = today
         self.fill_key = fill_key
@@ -199,11 +201,11 @@ class SheetWriter:
         self.widths = [
             max(c.width or 0, text_width(c.headers[-1]) + 3 if text_width(c.headers[-1]) <= 16 else 8, 4) for c in self.columns
         ]
-        self._set_up(unit)
+        self._set_up(unit, region)
 
     # --- layout before the first row: widths, freeze, print titles, page setup -------------
 
-    def _set_up(self, unit: str) -> None:
+    def _set_up(self, unit: str, region: str | None) -> None:
         sheet, template, width = self.sheet, self.template, len(self.columns)
         for index, column_width in enumerate(self.widths, 1):
             sheet.column_dimensions[get_column_letter(index)].width = column_width
@@ -231,7 +233,9 @@ class SheetWriter:
 
         self._append([self._cell(template.title, TITLE_FONT, CENTER)], height=32)
         self._merge(1, 1, 1, width)
-        subtitle = f"填报单位：{unit}        导出日期：{self.today.year}年{self.today.month}月{self.today.day}日"
+        # As a paper form has it: whose figures these are, then who printed them and when.
+        covers = f"填报单位（地区）：{region}        " if region else ""
+        subtitle = f"{covers}导出单位：{unit}        导出日期：{self.today.year}年{self.today.month}月{self.today.day}日"
         self._append([self._cell(subtitle, BODY_FONT, Alignment(horizontal="left", vertical="center"))], height=20)
         self._merge(2, 1, 2, width)
         for level in range(self.levels):
