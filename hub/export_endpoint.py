@@ -169,9 +169,12 @@ class ExportEndpoint(Endpoint):
             await export.first_page()  # what can go wrong mostly does here, before any byte is sent
         except ExportError as error:
             return Response(error.body(), error.status, {"x-request-id": request_id}, media_type="application/json")
-        filename = f"{template.title}（填报）.xlsx" if self.fill else f"{template.title}.xlsx"
+        # Both names differ between a form and its fill sheet: `curl -OJ` saves under the ASCII one.
+        ascii_name, filename = (
+            (f"{template.id}-fill.xlsx", f"{template.title}-填报表.xlsx") if self.fill else (f"{template.id}.xlsx", f"{template.title}.xlsx")
+        )
         headers = {
-            "content-disposition": f"attachment; filename=\"{template.id}.xlsx\"; filename*=UTF-8''{quote(filename)}",
+            "content-disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}",
             "x-request-id": request_id,
         }
         return StreamingResponse(export.stream(), media_type=XLSX, headers=headers)

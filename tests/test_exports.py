@@ -172,6 +172,18 @@ async def test_templates_query_lists_what_the_caller_may_run(as_user):
     assert {"dibao-dongtai", "dibao-shouru"} <= ids and "yiqi-yidang" not in ids
 
 
+async def test_a_form_and_its_fill_sheet_download_under_different_names(as_user, shipped):
+    """`curl -OJ` takes the ASCII `filename`: the form and its fill sheet must not overwrite each other."""
+    title = shipped["dibao-dongtai"].title
+    async with as_user("dongxing") as cadre:
+        form = await cadre.get("/exports/dibao-dongtai.xlsx")
+        fill = await cadre.get("/fill-sheets/dibao-dongtai.xlsx")
+    assert form.headers["content-disposition"] == f"attachment; filename=\"dibao-dongtai.xlsx\"; filename*=UTF-8''{quote(title + '.xlsx')}"
+    assert fill.headers["content-disposition"] == (
+        f"attachment; filename=\"dibao-dongtai-fill.xlsx\"; filename*=UTF-8''{quote(title + '-填报表.xlsx')}"
+    )
+
+
 def region_not_found(code: str) -> dict:
     return {"errors": [{"code": "NOT_FOUND", "message": f"没有代码为 {code} 的地区（或不在您的管辖范围内）"}]}
 
