@@ -75,13 +75,13 @@ class _RegionVariables(Visitor):
             self.names.append(node.value.name.value)
 
 
-def region_variable(template: Template) -> str | None:
-    """The variable that names the region a template's rows come from (`region`, `town`), if one does."""
+def region_variables(template: Template) -> list[str]:
+    """The variables that name the regions a template's rows come from (`region`, `town`), in query order."""
     visitor = _RegionVariables()
     for definition in template.document.definitions:
         if isinstance(definition, OperationDefinitionNode):
             visit(definition, visitor)
-    return visitor.names[0] if visitor.names else None
+    return list(dict.fromkeys(visitor.names))
 
 
 def _refusal(template: Template, message: str, caller: Caller) -> str:
@@ -122,24 +122,27 @@ class ExportEndpoint(Endpoint):
         return caller, schema, variables
 
     async def _region_name(self, request, request_id, caller, schema, template: Template, variables) -> str | None:
-        """The name of the region the form covers, looked up as the caller: a code they cannot see is not found."""
-        name = region_variable(template)
-        code = variables.get(name) if name else None
-        if code is None:
-            return None
-        if not isinstance(code, str) or not REGION_CODE.fullmatch(code):
-            label = next((f"（{v.label}）" for v in template.variables if v.name == name), "")
-            raise ExportError(400, f"变量 `{name}`{label}应为 12 位数字，收到 {code!r}", "INVALID")
-        context = self.make_context(request, request_id, caller)
-        try:
-            result = await schema.execute(REGION_NAME, variable_values={"code": code}, context_value=context)
-        finally:
-            context.release()
-        if result.errors:
-            raise ExportError(*_execution_error(result.errors[0]))
-        if result.data["region"] is None:
-            raise region_not_found(code)
-        return result.data["region"]["name"]
+        """The name of the region the form covers (its first region variable), each region variable looked up
+        as the caller first: a code they cannot see is not found, as one that does not exist."""
+        names = []
+        for variable in region_variables(template):
+            code = variables.get(variable)
+            if code is None:
+                continue
+            if not isinstance(code, str) or not REGION_CODE.fullmatch(code):
+                label = next((f"（{v.label}）" for v in template.variables if v.name == variable), "")
+                raise ExportError(400, f"变量 `{variable}`{label}应为 12 位数字，收到 {code!r}", "INVALID")
+            context = self.make_context(request, request_id, caller)
+            try:
+                result = await schema.execute(REGION_NAME, variable_values={"code": code}, context_value=context)
+            finally:
+                context.release()
+            if result.errors:
+                raise ExportError(*_execution_error(result.errors[0]))
+            if result.data["region"] is None:
+                raise region_not_found(code)
+            names.append(result.data["region"]["name"])
+        return names[0] if names else None
 
     async def handle(self, request: Request) -> Response:
         request_id = request_id_of(request)

@@ -224,6 +224,14 @@ async def test_jurisdiction_applies_to_exports(as_user, client):
     assert (foreign_fill.status_code, foreign_fill.json()) == (404, region_not_found(chengxiang))
 
 
+def test_the_region_variable_is_the_one_bound_to_a_region_argument(shipped):
+    from hub.export_endpoint import region_variables
+
+    assert {t.id: region_variables(t) for t in shipped.values()} == {
+        t.id: ["town"] if t.id in ("taifeng-mopai", "yicun-yidang") else ["region"] for t in shipped.values()
+    }
+
+
 @pytest.mark.parametrize("code", ["35030410000", "35030410000x", "３５０３０４１０００００"])
 async def test_a_malformed_region_code_is_a_bad_request(as_user, code):
     async with as_user("dongxing") as cadre:
