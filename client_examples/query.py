@@ -1,15 +1,19 @@
 """Query the hub from Python with nothing but the standard library.
 
+    export HUB_TOKEN=$(.venv/bin/hub token issue minzheng)   # 民政局: low-income households
     python client_examples/query.py [http://127.0.0.1:8000/graphql]
 
 Prints the low-income households of 东星社区 (a village code under 西天尾镇),
-walking every page with the cursor.
+walking every page with the cursor. The token is read from HUB_TOKEN, never from
+the command line (where other users of the machine could read it).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import urllib.error
 import urllib.request
 
 URL = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000/graphql"
@@ -25,16 +29,27 @@ query LowIncome($region: String!, $after: String) {
 """
 
 
+def token() -> str:
+    value = os.environ.get("HUB_TOKEN", "").strip()
+    if not value:
+        raise SystemExit("HUB_TOKEN is not set: export HUB_TOKEN=$(.venv/bin/hub token issue minzheng) first (未设置 HUB_TOKEN)")
+    return value
+
+
 def graphql(query: str, variables: dict) -> dict:
     request = urllib.request.Request(
         URL,
         data=json.dumps({"query": query, "variables": variables}).encode(),
-        headers={"Content-Type": "application/json", "Accept": "application/graphql-response+json"},
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/graphql-response+json",
+            "Authorization": f"Bearer {token()}",
+        },
     )
     try:
         with urllib.request.urlopen(request) as response:
             body = json.load(response)
-    except urllib.error.HTTPError as error:  # 400: the query itself is wrong
+    except urllib.error.HTTPError as error:  # 400: the query itself is wrong; 401: the token
         body = json.load(error)
     if "errors" in body:
         raise SystemExit("; ".join(e["message"] for e in body["errors"]))

@@ -84,8 +84,11 @@ def install_assets(settings: Settings) -> None:
         raise SystemExit(str(error)) from None
 
 
-async def _prepare_demo(settings: Settings) -> str:
-    """Seed the embedded database if it is empty; return a fresh admin token for the demo."""
+async def _prepare_demo(settings: Settings) -> str | None:
+    """Seed the embedded database if it is empty; then, and only then, issue the demo's admin token.
+
+    Every start issuing one left a new live admin token behind each time; later starts say how to
+    get one instead."""
     from hub.accounts import issue_token
 
     engine = create_engine(settings)
@@ -94,9 +97,9 @@ async def _prepare_demo(settings: Settings) -> str:
             raise SystemExit("--demo seeds the embedded SQLite database; unset HUB_DATABASE_URL or run `hub demo-data`")
         if not await _has_schema(engine) or not await _region_count(engine):
             await seed(engine, scale=_default_scale())
-        else:
-            await migrate.upgrade(engine)
-        return await issue_token(engine, "admin", days=7)
+            return await issue_token(engine, "admin", days=7)
+        await migrate.upgrade(engine)
+        return None
     finally:
         await engine.dispose()
 
@@ -105,6 +108,20 @@ def _default_scale() -> int:
     from hub.demo import DEFAULT_SCALE
 
     return DEFAULT_SCALE
+
+
+def print_demo_sign_in(token: str | None) -> None:
+    """The admin token issued when the demo was seeded, or, on later starts, how to get one."""
+    if token is None:
+        console.print(
+            "Demo sign-in: `hub token issue admin` (or any demo user) prints a token; paste "
+            '{"Authorization": "Bearer <token>"} into GraphiQL\'s Headers tab.',
+            highlight=False, markup=False,
+        )
+        return
+    console.print("Demo sign-in: paste into GraphiQL's Headers tab (admin, valid 7 days; shown this once, on seeding; "
+                  "later, or for other demo users: `hub token issue USERNAME`):", markup=False)
+    console.print(f'  {{"Authorization": "Bearer {token}"}}', highlight=False, soft_wrap=True)
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
@@ -116,8 +133,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     if args.demo:
         token = asyncio.run(_prepare_demo(settings))
         install_assets(settings)
-        console.print("Demo sign-in: paste into GraphiQL's Headers tab (admin, valid 7 days; other demo users: `hub token issue USERNAME`):")
-        console.print(f'  {{"Authorization": "Bearer {token}"}}', highlight=False, soft_wrap=True)
+        print_demo_sign_in(token)
     console.print(f"GraphiQL: http://{args.host}:{args.port}/graphql")
     uvicorn.run(create_app(settings, schemas=schemas), host=args.host, port=args.port, log_level="info", access_log=False)
 
@@ -195,8 +211,12 @@ def cmd_policy_show(args: argparse.Namespace, settings: Settings) -> None:
     except DataFileError as error:
         raise SystemExit(str(error)) from None
     table = Table(title=f"{policy.departments[args.department].name} ({args.department})")
-    for column in ("field", "mode", "purpose / legal basis", "line"):
-        table.add_column(column)
+    # Field names, modes and lines are never cut; a narrow terminal wraps the purpose instead.
+    longest = max((len(row[0]) for row in rows), default=5)
+    table.add_column("field", no_wrap=True, min_width=longest)
+    table.add_column("mode", no_wrap=True, min_width=6)
+    table.add_column("purpose / legal basis", overflow="fold", ratio=1)
+    table.add_column("line", no_wrap=True, min_width=4)
     for row in rows:
         table.add_row(*row)
     Console().print(table)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import orjson
-from graphql import GraphQLSchema, validate
+from graphql import ArgumentNode, GraphQLSchema, OperationDefinitionNode, VariableNode, Visitor, validate, visit
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -47,6 +47,9 @@ PAGE_SIZE = 500
 log = logging.getLogger("hub.exports")
 _UNKNOWN_FIELD = re.compile(r"Cannot query field '(\w+)' on type '(\w+)'")
 _UNKNOWN_ARGUMENT = re.compile(r"Unknown argument '(\w+)' on field '(\w+)\.(\w+)'")
+REGION_ARGUMENTS = ("regionCode", "parentCode")  # the arguments that limit a template's rows to a region
+REGION_CODE = re.compile(r"[0-9]{12}")  # ASCII digits only: str.isdigit() also takes full-width ones
+REGION_NAME = "query($code: String!) { region(code: $code) { name } }"
 
 
 class ExportError(Exception):
@@ -55,9 +58,33 @@ class ExportError(Exception):
         self.status = status
         self.code = code
 
-    def as_body(self) -> bytes:
-        error = {"message": str(self)} | ({"code": self.code} if self.code else {})
+    def body(self) -> bytes:
+        error = {"message": str(self)} if self.code is None else {"code": self.code, "message": str(self)}
         return orjson.dumps({"errors": [error]})
+
+
+def region_not_found(code: str) -> ExportError:
+    # The same answer whether the region does not exist or lies outside the caller's jurisdiction.
+    return ExportError(404, f"没有代码为 {code} 的地区（或不在您的管辖范围内）", "NOT_FOUND")
+
+
+class _RegionVariables(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+
+    def enter_argument(self, node: ArgumentNode, *_) -> None:
+        if node.name.value in REGION_ARGUMENTS and isinstance(node.value, VariableNode):
+            self.names.append(node.value.name.value)
+
+
+def region_variables(template: Template) -> list[str]:
+    """The variables that name the regions a template's rows come from (`region`, `town`), in query order."""
+    visitor = _RegionVariables()
+    for definition in template.document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            visit(definition, visitor)
+    return list(dict.fromkeys(visitor.names))
 
 
 def check_runnable(template: Template, schema: HubSchema, caller: Caller) -> None:
@@ -117,6 +144,29 @@ class ExportEndpoint(Endpoint):
             raise ExportError(403, "the download link's user is no longer active")
         return caller, schema, variables
 
+    async def _region_name(self, request, request_id, caller, schema, template: Template, variables) -> str | None:
+        """The name of the region the form covers (its first region variable), each region variable looked up
+        as the caller first: a code they cannot see is not found, as one that does not exist."""
+        names = []
+        for variable in region_variables(template):
+            code = variables.get(variable)
+            if code is None:
+                continue
+            if not isinstance(code, str) or not REGION_CODE.fullmatch(code):
+                label = next((f"（{v.label}）" for v in template.variables if v.name == variable), "")
+                raise ExportError(400, f"变量 `{variable}`{label}应为 12 位数字，收到 {code!r}", "INVALID")
+            context = self.make_context(request, request_id, caller)
+            try:
+                result = await schema.execute(REGION_NAME, variable_values={"code": code}, context_value=context)
+            finally:
+                context.release()
+            if result.errors:
+                raise ExportError(*_execution_error(result.errors[0]))
+            if result.data["region"] is None:
+                raise region_not_found(code)
+            names.append(result.data["region"]["name"])
+        return names[0] if names else None
+
     async def handle(self, request: Request) -> Response:
         request_id = request_id_of(request)
         template = await self.templates.get(request.path_params["template"])
@@ -133,13 +183,17 @@ class ExportEndpoint(Endpoint):
             if self.fill:
                 fill_plan = fill_plan_for(template, schema, caller, self.schemas.full._schema)
                 query, fill_key = fill_plan.query, partial(key_of, fill_plan)
-            export = Export(self, request, request_id, caller, schema, template, variables, query, fill_key)
+            region = await self._region_name(request, request_id, caller, schema, template, variables)
+            export = Export(self, request, request_id, caller, schema, template, variables, query, fill_key, region)
             await export.first_page()  # what can go wrong mostly does here, before any byte is sent
         except ExportError as error:
-            return Response(error.as_body(), error.status, {"x-request-id": request_id}, media_type="application/json")
-        filename = f"{template.title}（填报）.xlsx" if self.fill else f"{template.title}.xlsx"
+            return Response(error.body(), error.status, {"x-request-id": request_id}, media_type="application/json")
+        # Both names differ between a form and its fill sheet: `curl -OJ` saves under the ASCII one.
+        ascii_name, filename = (
+            (f"{template.id}-fill.xlsx", f"{template.title}-填报表.xlsx") if self.fill else (f"{template.id}.xlsx", f"{template.title}.xlsx")
+        )
         headers = {
-            "content-disposition": f"attachment; filename=\"{template.id}.xlsx\"; filename*=UTF-8''{quote(filename)}",
+            "content-disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}",
             "x-request-id": request_id,
         }
         return StreamingResponse(export.stream(), media_type=XLSX, headers=headers)
@@ -149,7 +203,8 @@ class Export:
     """One download: pages of the template's query, each written and sent before the next is read."""
 
     def __init__(
-        self, endpoint: ExportEndpoint, request, request_id, caller, schema, template: Template, variables, query: str, fill_key=None
+        self, endpoint: ExportEndpoint, request, request_id, caller, schema, template: Template, variables, query: str, fill_key=None,
+        region: str | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.request = request
@@ -159,7 +214,7 @@ class Export:
         self.template = template
         self.variables = variables
         self.query = query
-        self.writer = SheetWriter(template, caller.org_unit, dt.date.today(), fill_key)
+        self.writer = SheetWriter(template, caller.org_unit, dt.date.today(), fill_key, region)
         self.after: str | None = None
         self.has_next = True
         self.rows = 0
@@ -210,8 +265,8 @@ class Export:
 def _execution_error(error) -> tuple[int, str]:
     original = error.original_error
     if isinstance(original, UserInputError):
-        # A region code the caller cannot see is outside their jurisdiction (or does not exist).
-        status = 403 if original.field in ("regionCode", "parentCode", "code") else 400
+        # A region code the caller cannot see is outside their jurisdiction (or does not exist): not found, never forbidden.
+        status = 404 if original.field in ("regionCode", "parentCode", "code") else 400
         return status, str(original)
     if original is None:
         return 400, error.message  # variable coercion: names the variable

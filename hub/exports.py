@@ -12,7 +12,7 @@ types) follow the sheet at the end.
 Layout: merged title and subtitle, merged multi-level headers, borders, wrapped
 headers, frozen header rows repeated on every printed page, paper size and
 orientation, margins, page numbers, optional village subtotals, and the
-signature block.
+signature lines in the page footer.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ BODY_FONT = Font(name="宋体", size=10)
 HEADER_FILL = PatternFill("solid", fgColor="F2F2F2")
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 SIGNATURE = ("填报单位（盖章）：", "填报人：", "审核人：", "填报日期：")
+SIGNATURE_GAP = " " * 24  # room to sign after each label
 UNLOCKED = Protection(locked=False)
 OPEN_FILL = PatternFill("solid", fgColor="FFF2CC")  # a fill sheet's open columns, header and cells: light yellow
 OPEN_NOTE = "填报列：请在本列填写，其他列已锁定"
@@ -86,6 +87,16 @@ def lines_needed(value: Any, width: float) -> int:
 
 
 LINE_HEIGHT = 14  # points per line of 10–11 pt text
+WRITABLE_ROW = 26  # points: a row of a form with blank columns, tall enough to write in by hand
+
+
+def break_before_bracket(text: str, width: float) -> str:
+    """A header too wide for its column breaks before its unit bracket, never inside it:
+    家庭月人均收入（元） prints as 家庭月人均收入 / （元）."""
+    head, bracket, unit = text.rpartition("（")
+    if not bracket or not head or lines_needed(text, width) == 1 or "\n" in text:
+        return text
+    return f"{head}\n（{unit}"
 
 
 def _age(born: str | None, today: dt.date) -> int | None:
@@ -196,9 +207,11 @@ def cell_xml(reference: str, value: Any, style: int) -> str:
 
 class SheetWriter:
     def __init__(
-        self, template: Template, unit: str, today: dt.date, fill_key: Callable[[dict], str | None] | None = None
+        self, template: Template, unit: str, today: dt.date, fill_key: Callable[[dict], str | None] | None = None,
+        region: str | None = None,
     ) -> None:
-        """`fill_key` makes a fill sheet: protected, only fill columns open, a hidden key column last."""
+        """`fill_key` makes a fill sheet: protected, only fill columns open, a hidden key column last.
+        `region` is the name of the region the form covers."""
         self.template = template
         self.today = today
         self.fill_key = fill_key
@@ -227,11 +240,13 @@ class SheetWriter:
         self.widths = [
             max(c.width or 0, text_width(c.headers[-1]) + 3 if text_width(c.headers[-1]) <= 16 else 8, 4) for c in self.columns
         ]
-        self._set_up(unit)
+        # Blank columns are filled in by hand on the printed form: its rows need room to write.
+        self._writable = WRITABLE_ROW if any(c.path is None and c.value is None for c in self.columns) else None
+        self._set_up(unit, region)
 
     # --- layout before the first row: widths, freeze, print titles, page setup -------------
 
-    def _set_up(self, unit: str) -> None:
+    def _set_up(self, unit: str, region: str | None) -> None:
         sheet, template, width = self.sheet, self.template, len(self.columns)
         for index, column_width in enumerate(self.widths, 1):
             sheet.column_dimensions[get_column_letter(index)].width = column_width
@@ -251,15 +266,23 @@ class SheetWriter:
             sheet.page_setup.fitToHeight = 0
         sheet.page_margins = PageMargins(left=0.4, right=0.4, top=0.6, bottom=0.7, header=0.3, footer=0.3)
         sheet.print_options.horizontalCentered = True
-        sheet.oddFooter.center.text = "第 &P 页 共 &N 页"
-        sheet.evenFooter.center.text = "第 &P 页 共 &N 页"
+        for footer in (sheet.oddFooter, sheet.evenFooter):
+            footer.center.text = "第 &P 页 共 &N 页"
+            if template.signature:
+                # In the footer, the signature lines print on every page, with its rows: never alone on
+                # a last page (where a row after the table would go when the rows end at a page's foot).
+                footer.left.text, footer.right.text = (
+                    f"{SIGNATURE[0]}{SIGNATURE_GAP}{SIGNATURE[1]}{SIGNATURE_GAP}", f"{SIGNATURE[2]}{SIGNATURE_GAP}{SIGNATURE[3]}{SIGNATURE_GAP}"
+                )
         # Widths and frozen panes go before the rows, so they are set above.
         self.parts.write_top()
         self.entry.write(b"<sheetData>")
 
         self._append([self._cell(template.title, TITLE_FONT, CENTER)], height=32)
         self._merge(1, 1, 1, width)
-        subtitle = f"填报单位：{unit}        导出日期：{self.today.year}年{self.today.month}月{self.today.day}日"
+        # As a paper form has it: whose figures these are, then who printed them and when.
+        covers = f"填报单位（地区）：{region}        " if region else ""
+        subtitle = f"{covers}导出单位：{unit}        导出日期：{self.today.year}年{self.today.month}月{self.today.day}日"
         self._append([self._cell(subtitle, BODY_FONT, Alignment(horizontal="left", vertical="center"))], height=20)
         self._merge(2, 1, 2, width)
         for level in range(self.levels):
@@ -267,11 +290,12 @@ class SheetWriter:
             for index, (column, width) in enumerate(zip(self.columns, self.widths, strict=True), 1):
                 text = column.headers[level] if level < len(column.headers) else None
                 is_open = self.fill_key is not None and column.fill
-                cells.append(self._cell(text, HEADER_FONT, CENTER, BORDER, OPEN_FILL if is_open else HEADER_FILL))
                 if is_open and level == len(column.headers) - 1:  # the column's own header says it is to be filled
                     self._note(f"{get_column_letter(index)}{first_header + level}", OPEN_NOTE)
                 if text is not None and len(column.headers) == level + 1:  # group headers span wider
-                    lines = max(lines, lines_needed(text, width * 0.9))  # bold text runs wider
+                    text = break_before_bracket(text, width * 0.9)  # bold text runs wider
+                    lines = max(lines, lines_needed(text, width * 0.9))
+                cells.append(self._cell(text, HEADER_FONT, CENTER, BORDER, OPEN_FILL if is_open else HEADER_FILL))
             if self.fill_key is not None and level == 0:
                 cells.append(self._cell(f"{KEY_HEADER}{template.id}", BODY_FONT))
             self._append(cells, height=max(24, lines * LINE_HEIGHT + 6))
@@ -328,8 +352,6 @@ class SheetWriter:
             self._total_row(f"{group} 小计", group_totals)
         if template.subtotals:
             self._total_row("合计", self.totals)
-        if template.signature:
-            self._signature()
         self._flush()
         self.entry.write(b"</sheetData>")
         self.parts.write_tail()  # merges, protection, print options, margins, page setup, footer
@@ -364,7 +386,8 @@ class SheetWriter:
             (lines_needed(v, w) for c, v, w in zip(self.columns, values, self.widths, strict=True) if c.wrap and v is not None),
             default=1,
         )
-        self._append(cells, height=lines * LINE_HEIGHT + 4 if lines > 1 else None)
+        wrapped = lines * LINE_HEIGHT + 4 if lines > 1 else None
+        self._append(cells, height=max(filter(None, (wrapped, self._writable)), default=None))
 
     def _value(self, column: Column, node: dict) -> Any:
         if column.value == "row_number":
@@ -383,22 +406,6 @@ class SheetWriter:
         # The label spans the columns before the first total, so it is readable in a narrow 序号 column.
         first_total = next((i for i, c in enumerate(self.columns) if c.path in totals), len(self.columns))
         self._merge(self.row, 1, self.row, max(1, first_total))
-
-    def _signature(self) -> None:
-        """The four labels spread over the table's printed width, each with room to sign after it."""
-        self._append([])
-        total, starts, passed = sum(self.widths), [], 0.0
-        for index, width in enumerate(self.widths):
-            if len(starts) < len(SIGNATURE) and passed >= total * len(starts) / len(SIGNATURE):
-                starts.append(index)
-            passed += width
-        cells = [self._cell(None, BODY_FONT) for _ in self.widths]
-        for start, text in zip(starts, SIGNATURE):  # a table narrower than four columns shows fewer labels
-            cells[start] = self._cell(text, BODY_FONT, Alignment(horizontal="left", vertical="center"))
-        self._append(cells, height=32)
-        for number, start in enumerate(starts):
-            end = starts[number + 1] - 1 if number + 1 < len(starts) else len(self.widths) - 1
-            self._merge(self.row, start + 1, self.row, end + 1)
 
     # --- cells -------------------------------------------------------------------------
 

@@ -158,9 +158,78 @@ def _parse(html: str) -> _Page:
     return _Page(html, tuple(dict.fromkeys(assets)), script_hashes)
 
 
+# GraphiQL fetches the schema once, when it starts or when its fetcher changes; the header editor's
+# content is read then. Opened without a token, its docs stayed on "Error fetching schema" after the
+# Authorization header was pasted. These edits of strawberry's inline script make a new fetcher
+# whenever the headers change to another valid JSON object, so the schema is fetched again with them.
+# Each snippet must occur exactly once: a page this module does not know is refused, not guessed at.
+_REFETCH_ON_HEADERS = (
+    (
+        """      const fetcher = GraphiQL.createFetcher({
+        url: fetchURL,
+        headers: defaultHeaders,
+        subscriptionUrl,
+      });
+""",
+        """      function createFetcher() {
+        return GraphiQL.createFetcher({
+          url: fetchURL,
+          headers: defaultHeaders,
+          subscriptionUrl,
+        });
+      }
+
+      // The headers as a canonical JSON object, or null while they are being typed.
+      function headersKey(text) {
+        try {
+          const value = JSON.parse(text || "{}");
+          return value && typeof value === "object" && !Array.isArray(value) ? JSON.stringify(value) : null;
+        } catch (error) {
+          return null;
+        }
+      }
+""",
+    ),
+    (
+        """        const [headers, setHeaders] = React.useState(parameters.headers);
+""",
+        """        const [headers, setHeaders] = React.useState(parameters.headers);
+        const [schemaHeaders, setSchemaHeaders] = React.useState(headersKey(parameters.headers));
+        // A new fetcher makes GraphiQL fetch the schema again, with the headers now in the editor.
+        const fetcher = React.useMemo(createFetcher, [schemaHeaders]);
+""",
+    ),
+    (
+        """        function onEditHeaders(newHeaders) {
+          setHeaders(newHeaders);
+        }
+""",
+        """        function onEditHeaders(newHeaders) {
+          setHeaders(newHeaders);
+          const key = headersKey(newHeaders);
+          if (key !== null) {
+            setSchemaHeaders(key);
+          }
+        }
+""",
+    ),
+)
+
+
+def _refetch_schema_on_new_headers(html: str) -> str:
+    for old, new in _REFETCH_ON_HEADERS:
+        if html.count(old) != 1:
+            raise AssetError(
+                "strawberry's GraphiQL page (strawberry/static/graphiql.html) changed: hub/graphiql.py cannot "
+                f"make it fetch the schema again when the headers change (looked for {old.strip().splitlines()[0]!r})"
+            )
+        html = html.replace(old, new)
+    return html
+
+
 @cache
 def _page() -> _Page:
-    return _parse(get_graphql_ide_html("graphiql"))
+    return _parse(_refetch_schema_on_new_headers(get_graphql_ide_html("graphiql")))
 
 
 def page_assets() -> tuple[Asset, ...]:

@@ -1,8 +1,9 @@
 """Exports printed: each xlsx converted to PDF by LibreOffice, then read back with poppler.
 
-Checks what a cadre sees on paper: the template's paper size and orientation, the Chinese title,
-headers, signature labels and page-number footer, and the header rows repeated on every page of a
-multi-page form. Needs `libreoffice` (Debian: libreoffice-calc), a CJK font (fonts-noto-cjk) and
+Checks what a cadre sees on paper, for every shipped template: the template's paper size and
+orientation, the Chinese title, headers, signature labels and page-number footer, the header rows
+repeated on every page of a multi-page form, data on every page (never a page of only headers and
+footer), and headers never broken inside their unit brackets. Needs `libreoffice` (Debian: libreoffice-calc), a CJK font (fonts-noto-cjk) and
 poppler's `pdfinfo`/`pdftotext`/`pdffonts` (poppler-utils) — .ci/run installs them. Without them
 the tests are skipped, unless HUB_REQUIRE_OFFICE=1 (CI), where that fails instead.
 """
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from hub.templates import load_templates
 from tests.conftest import client_as
@@ -94,6 +96,7 @@ async def _run(*command: str | Path, timeout: float = TOOL_TIMEOUT) -> str:
 @dataclass
 class Printed:
     template: object
+    xlsx: Path
     pdf: Path
     pages: int
     size: tuple[float, float]
@@ -103,19 +106,20 @@ class Printed:
 
 @pytest.fixture(scope="module")
 async def printed(app, tokens, schemas, tmp_path_factory) -> dict[str, Printed]:
-    """Every case downloaded as its owner department with the default variables, and printed to PDF."""
+    """Every shipped template downloaded as its owner department with the default variables, and printed to PDF."""
     tools = _office_or_skip()
     work = tmp_path_factory.mktemp("export-pdf")
     # The shipped forms, read from templates/*.yaml as the hub reads them at start-up.
     templates = load_templates(schemas.full._schema, {key: s._schema for key, s in schemas.departments.items()})
-    files = []
     for case in CASES:
         template = templates[case.template]
         assert (template.paper, template.orientation) == case.paper, f"{case.template}'s page: changed in its YAML?"
+    files = []
+    for template in templates.values():
         async with client_as(app, tokens[OWNERS.get(template.department, template.department)]) as client:
-            response = await client.get(f"/exports/{case.template}.xlsx")
+            response = await client.get(f"/exports/{template.id}.xlsx")
         assert response.status_code == 200, response.text
-        path = work / f"{case.template}.xlsx"
+        path = work / f"{template.id}.xlsx"
         path.write_bytes(response.content)
         files.append(path)
 
@@ -128,15 +132,16 @@ async def printed(app, tokens, schemas, tmp_path_factory) -> dict[str, Printed]:
         timeout=CONVERT_TIMEOUT,
     )
     result = {}
-    for case in CASES:
-        pdf = out / f"{case.template}.pdf"
+    for template_id in templates:
+        pdf = out / f"{template_id}.pdf"
         assert pdf.is_file(), f"LibreOffice wrote no {pdf.name}; it has {sorted(p.name for p in out.iterdir())}"
         info = await _run(tools["pdfinfo"], pdf)
         size = re.search(r"^Page size:\s+([\d.]+) x ([\d.]+) pts", info, re.MULTILINE)
         pages = re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE)
         assert size and pages, info
-        result[case.template] = Printed(
-            template=templates[case.template],
+        result[template_id] = Printed(
+            template=templates[template_id],
+            xlsx=work / f"{template_id}.xlsx",
             pdf=pdf,
             pages=int(pages[1]),
             size=(float(size[1]), float(size[2])),
@@ -202,3 +207,59 @@ async def test_header_rows_repeat_on_every_page(printed) -> None:
         assert f"第{page}页共{got.pages}页" in _squeezed(text)
     last = await _run(tools["pdftotext"], "-layout", "-f", str(got.pages), "-l", str(got.pages), got.pdf, "-")
     assert all(label in last for label in SIGNATURE_LABELS), "the signature block belongs on the last page"
+
+
+async def _pages(printed: Printed) -> list[str]:
+    tools = _office_or_skip()
+    return [
+        await _run(tools["pdftotext"], "-layout", "-f", str(page), "-l", str(page), printed.pdf, "-")
+        for page in range(1, printed.pages + 1)
+    ]
+
+
+def _row_texts(printed: Printed) -> list[set[str]]:
+    """Each data row's longer texts, as the xlsx holds them (rows after the headers, but subtotals and 合计)."""
+    ws = load_workbook(printed.xlsx).active
+    levels = max(len(c.headers) for c in printed.template.columns)
+    rows = []
+    for row in ws.iter_rows(min_row=3 + levels, values_only=True):
+        if row[0] is None or row[0] == "合计":
+            break
+        if isinstance(row[0], str) and "小计" in row[0]:
+            continue
+        rows.append({_squeezed(v) for v in row if isinstance(v, str) and len(v) >= 3})
+    return rows
+
+
+SHIPPED = sorted(path.stem for path in (Path(__file__).resolve().parent.parent / "templates").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("template_id", SHIPPED)
+async def test_every_page_carries_data_and_the_signature_lines(printed, template_id) -> None:
+    """No page holds only the headers and the footer; each page carries the signature lines."""
+    got = printed[template_id]
+    rows = _row_texts(got)
+    assert rows and all(rows), f"{template_id}: rows without text to look for: {rows[:3]}"
+    pages = await _pages(got)
+    assert len(pages) == got.pages
+    for number, text in enumerate(pages, 1):
+        flat = _squeezed(text)
+        assert any(value in flat for row in rows for value in row), f"{template_id}: page {number} has no data row:\n{text}"
+        if got.template.signature:
+            assert all(label in text for label in SIGNATURE_LABELS), f"{template_id}: page {number} lacks the signature lines"
+    last_page = _squeezed(pages[-1])
+    assert any(value in last_page for value in rows[-1]), f"{template_id}: the last row is not on the last page"
+
+
+@pytest.mark.parametrize("template_id", SHIPPED)
+async def test_headers_are_not_broken_inside_brackets(printed, template_id) -> None:
+    """家庭月人均收入（元） may wrap before its bracket, never inside it (家庭月人均收入（ / 元）)."""
+    (first_page, *_) = await _pages(printed[template_id])
+    header_lines = first_page.split(printed[template_id].template.title, 1)[1].splitlines()[:8]
+    bracketed = [h for c in printed[template_id].template.columns for h in c.headers if "（" in h]
+    for line in header_lines:
+        for piece in line.split():
+            assert piece.count("（") == piece.count("）"), f"{template_id}: a header broken inside its bracket: {piece!r} in\n{line}"
+    for header in bracketed:
+        unit = header[header.rindex("（"):]
+        assert any(unit in line for line in header_lines), f"{template_id}: {unit} of {header} not printed whole"

@@ -19,6 +19,8 @@ from tests.test_queries import region_code
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 OWNERS = {"shuziban": "admin"}  # department -> a demo user of it (the others are named after their department)
+UNITS = {"minzheng": "民政局", "weijian": "卫健委", "renshe": "人社局", "yingji": "应急管理局", "shichang": "市场监管局", "nongye": "农业农村局"}
+REGION_NAMES = {"350304100001": "东星社区", "350304100000": "西天尾镇"}  # the shipped templates' default regions
 
 
 def owner(template) -> str:
@@ -85,10 +87,15 @@ async def test_each_form_exports_in_its_paper_format(as_user, shipped, template_
     merged = {str(r) for r in ws.merged_cells.ranges}
     assert ws["A1"].value == template.title
     assert f"A1:{last}1" in merged and f"A2:{last}2" in merged
-    assert ws["A2"].value.startswith("填报单位：")
+    today = dt.date.today()
+    (region,) = [v.default for v in template.variables if v.name in ("region", "town")]
+    assert ws["A2"].value == (
+        f"填报单位（地区）：{REGION_NAMES[region]}        导出单位：{UNITS[template.department]}        "
+        f"导出日期：{today.year}年{today.month}月{today.day}日"
+    )
     for index, column in enumerate(template.columns, 1):
         for level, text in enumerate(column.headers):
-            assert anchor(ws, 3 + level, index).value == text
+            assert anchor(ws, 3 + level, index).value.replace("\n", "") == text  # a long header may break before its bracket
         cell = anchor(ws, 3, index)
         assert cell.font.b and cell.alignment.wrap_text and cell.border.left.style == "thin"
     assert ws.print_title_rows == f"$3:${2 + levels}"
@@ -96,12 +103,33 @@ async def test_each_form_exports_in_its_paper_format(as_user, shipped, template_
     assert ws.page_setup.paperSize == PAPERS[template.paper]
     assert ws.page_setup.orientation == template.orientation
     assert ws.oddFooter.center.text == "第 &P 页 共 &N 页"
-    if template.signature:
-        texts = [c for row in ws.iter_rows(min_row=ws.max_row, values_only=True) for c in row if c]
-        assert texts == list(SIGNATURE)
+    if template.signature:  # in the footer, so they print on every page with its rows
+        gap = " " * 24
+        assert (ws.oddFooter.left.text, ws.oddFooter.right.text) == (
+            f"{SIGNATURE[0]}{gap}{SIGNATURE[1]}{gap}", f"{SIGNATURE[2]}{gap}{SIGNATURE[3]}{gap}"
+        )
     assert data_rows(ws, template), "the form has rows on the demo data"
     disposition = response.headers["content-disposition"]
     assert disposition == f"attachment; filename=\"{template_id}.xlsx\"; filename*=UTF-8''{quote(template.title + '.xlsx')}"
+
+
+async def test_printed_forms_keep_units_whole_and_leave_room_to_write(as_user, shipped):
+    """A header breaks before its unit bracket, not inside it; rows with blank columns are tall enough to write in."""
+    async with as_user("minzheng") as civil_affairs:
+        income = sheet_of(await civil_affairs.get("/exports/dibao-shouru.xlsx"))
+    async with as_user("yingji") as emergency:
+        typhoon = sheet_of(await emergency.get("/exports/taifeng-mopai.xlsx"))
+    headers = [c.value for row in income.iter_rows(min_row=3, max_row=4) for c in row if isinstance(c.value, str)]
+    assert "家庭月人均收入\n（元）" in headers
+    assert "月保障金额（元）" in headers  # one that fits stays on one line
+    template = shipped["taifeng-mopai"]
+    first = 3 + header_rows(template)
+    rows = range(first, first + len(data_rows(typhoon, template)))
+    assert len(rows) == 17
+    assert {typhoon.row_dimensions[row].height for row in rows} == {26}
+    async with as_user("minzheng") as civil_affairs:  # a form with nothing blank keeps its rows as they are
+        dongtai = sheet_of(await civil_affairs.get("/exports/dibao-dongtai.xlsx"))
+    assert 26 not in {dongtai.row_dimensions[row].height for row in range(5, 5 + 16)}
 
 
 async def test_low_income_form_holds_dongxing_16_households(as_user, client, shipped):
@@ -165,12 +193,53 @@ async def test_templates_query_lists_what_the_caller_may_run(as_user):
     assert {"dibao-dongtai", "dibao-shouru"} <= ids and "yiqi-yidang" not in ids
 
 
+async def test_a_form_and_its_fill_sheet_download_under_different_names(as_user, shipped):
+    """`curl -OJ` takes the ASCII `filename`: the form and its fill sheet must not overwrite each other."""
+    title = shipped["dibao-dongtai"].title
+    async with as_user("dongxing") as cadre:
+        form = await cadre.get("/exports/dibao-dongtai.xlsx")
+        fill = await cadre.get("/fill-sheets/dibao-dongtai.xlsx")
+    assert form.headers["content-disposition"] == f"attachment; filename=\"dibao-dongtai.xlsx\"; filename*=UTF-8''{quote(title + '.xlsx')}"
+    assert fill.headers["content-disposition"] == (
+        f"attachment; filename=\"dibao-dongtai-fill.xlsx\"; filename*=UTF-8''{quote(title + '-填报表.xlsx')}"
+    )
+
+
+def region_not_found(code: str) -> dict:
+    return {"errors": [{"code": "NOT_FOUND", "message": f"没有代码为 {code} 的地区（或不在您的管辖范围内）"}]}
+
+
 async def test_jurisdiction_applies_to_exports(as_user, client):
+    """A region outside the caller's jurisdiction and one that does not exist answer alike: 404, never 403."""
     chengxiang = await region_code(client, "城厢区")
     async with as_user("licheng-minzheng") as analyst:
-        response = await analyst.get("/exports/dibao-dongtai.xlsx", params={"region": chengxiang})
-    assert response.status_code == 403
-    assert response.json() == {"errors": [{"message": f"regionCode: no region has code {chengxiang}"}]}
+        foreign = await analyst.get("/exports/dibao-dongtai.xlsx", params={"region": chengxiang})
+        unknown = await analyst.get("/exports/dibao-dongtai.xlsx", params={"region": "350304999999"})
+    assert (foreign.status_code, foreign.json()) == (404, region_not_found(chengxiang))
+    assert (unknown.status_code, unknown.json()) == (404, region_not_found("350304999999"))
+    async with as_user("dongxing") as cadre:  # 台风受灾摸排表 by town: the village cadre's town is above its reach
+        above = await cadre.get("/exports/taifeng-mopai.xlsx", params={"town": "350304100000"})
+        foreign_fill = await cadre.get("/fill-sheets/dibao-dongtai.xlsx", params={"region": chengxiang})
+    assert (above.status_code, above.json()) == (404, region_not_found("350304100000"))
+    assert (foreign_fill.status_code, foreign_fill.json()) == (404, region_not_found(chengxiang))
+
+
+def test_the_region_variable_is_the_one_bound_to_a_region_argument(shipped):
+    from hub.export_endpoint import region_variables
+
+    assert {t.id: region_variables(t) for t in shipped.values()} == {
+        t.id: ["town"] if t.id in ("taifeng-mopai", "yicun-yidang") else ["region"] for t in shipped.values()
+    }
+
+
+@pytest.mark.parametrize("code", ["35030410000", "35030410000x", "３５０３０４１０００００"])
+async def test_a_malformed_region_code_is_a_bad_request(as_user, code):
+    async with as_user("dongxing") as cadre:
+        export = await cadre.get("/exports/dibao-dongtai.xlsx", params={"region": code})
+        fill = await cadre.get("/fill-sheets/dibao-dongtai.xlsx", params={"region": code})
+    message = f"变量 `region`（村（社区）统计用区划代码）应为 12 位数字，收到 {code!r}"
+    for response in (export, fill):
+        assert (response.status_code, response.json()) == (400, {"errors": [{"code": "INVALID", "message": message}]})
 
 
 @pytest.mark.parametrize(
@@ -383,7 +452,7 @@ async def test_a_signed_link_opens_in_a_browser_without_a_token(app, as_user, cl
         outside = await link_for(cadre, "dibao-dongtai", {"region": elsewhere})
     async with client_as(app, None) as browser:
         refused = await browser.get(outside)
-    assert refused.status_code == 403 and "xlsx" not in refused.headers["content-type"]
+    assert (refused.status_code, refused.json()) == (404, region_not_found(elsewhere))  # not found, as without a link
     assert incomplete.json() == {"errors": [{"message": "the download link is incomplete: signed_by, expires and signature go together"}]}
     assert other_form.json() == {"errors": [{"message": message}]}
 

@@ -281,3 +281,37 @@ async def test_graphiql_renders_and_runs_a_query_offline(
     assert blocked == []
     assert errors == []
     assert asset_statuses == {asset.local_path: 200 for asset in page_assets()}
+
+
+async def test_the_docs_load_once_the_authorization_header_is_pasted(live_server: str, graphiql_assets: Path, tokens: dict[str, str]) -> None:
+    """Opened without a token the schema cannot be fetched (401); pasting the header fetches it again."""
+    _browser_or_skip()
+    from playwright.async_api import async_playwright, expect
+
+    base = live_server.rstrip("/")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context()
+            await context.route(
+                "**/*", lambda route, request: route.continue_() if urlsplit(request.url).hostname in LOOPBACK_HOSTS else route.abort()
+            )
+            page = await context.new_page()
+            introspections: list[int] = []
+            page.on("response", lambda r: introspections.append(r.status) if r.request.method == "POST" and "IntrospectionQuery" in (r.request.post_data or "") else None)
+            await page.goto(f"{base}/graphql")
+            await expect(page.locator(".graphiql-query-editor .CodeMirror")).to_be_visible(timeout=15_000)
+            await page.locator("button[aria-label='Show Documentation Explorer']").click()
+            await expect(page.locator(".graphiql-doc-explorer")).to_contain_text("Error fetching schema", timeout=15_000)
+            assert introspections and set(introspections) == {401}
+
+            # Paste the header into the Headers tab, as the README says.
+            await page.locator(".graphiql-editor-tools button", has_text="Headers").click()
+            editor = page.locator(".graphiql-editor-tool .graphiql-editor:visible .CodeMirror")
+            await editor.click()
+            await page.keyboard.insert_text(json.dumps({"Authorization": f"Bearer {tokens['minzheng']}"}))
+            await expect(page.locator(".graphiql-doc-explorer")).to_contain_text("Root Types", timeout=15_000)
+            await expect(page.locator(".graphiql-doc-explorer")).not_to_contain_text("Error fetching schema")
+            assert introspections[-1] == 200
+        finally:
+            await browser.close()
