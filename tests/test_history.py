@@ -47,7 +47,7 @@ async def test_departments_see_only_history_they_may_read(as_user, client, new_h
     async with as_user("weijian") as health:  # phone masked, employer not granted
         seen = (await graphql(health, HISTORY.replace("version history", "history"), {"id": person["id"]}))["person"]["history"]["nodes"]
     # Its own record: everything in its history was written here, so what 卫健委 sees is known exactly.
-    assert {c["field"] for c in seen} == {"name", "idNumber", "phone", "recentStatus", "recentStatusDate"}
+    assert {c["field"] for c in seen} == {"name", "idNumber", "relationToHead", "phone", "recentStatus", "recentStatusDate"}
     assert [(c["oldValue"], c["newValue"]) for c in seen if c["field"] == "phone"] == [(None, "139****0000"), ("139****0000", "136****0002")]
     (id_number,) = [c["newValue"] for c in seen if c["field"] == "idNumber"]
     assert id_number[6:14] == "********"
