@@ -16,11 +16,12 @@ from dataclasses import replace
 from sqlalchemy import func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub import accounts, migrate
-from hub.db import create_engine
+from hub.access import accounts
+from hub.data import migrate
+from hub.data.database import create_engine
+from hub.data.models import Region, User
 from hub.demo import seed_demo
 from hub.demo.accounts import seed_accounts
-from hub.models import Region, User
 from hub.settings import Settings
 
 

@@ -64,7 +64,14 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, NamedStyle
 from sqlalchemy import text
 
-from bench.common import bench_settings, interleaved, report, run, seeded_engine, token_for
+from bench.common import (
+    bench_settings,
+    interleaved,
+    report,
+    run,
+    seeded_engine,
+    token_for,
+)
 
 TEMPLATE_ID = "bench-renyuan"
 TEMPLATE = textwrap.dedent(
@@ -130,7 +137,7 @@ def write_template(directory: Path) -> Path:
 
 def load_bench_template(path: Path, settings):
     """Validate the template the way the app does at start-up (full schema and 民政局's view)."""
-    from hub.templates import load_template
+    from hub.forms.templates import load_template
     from schema.build import Schemas
 
     schemas = Schemas(settings)
@@ -139,7 +146,7 @@ def load_bench_template(path: Path, settings):
 
 async def person_counts(engine) -> tuple[list[tuple[str, str, int]], list[tuple[str, int]]]:
     """Persons per city/district/town (code, name, count), and per village (code, count)."""
-    from hub.identifiers import subtree_bounds
+    from hub.data.identifiers import subtree_bounds
 
     async with engine.connect() as connection:
         villages = (await connection.execute(text(
@@ -194,7 +201,7 @@ def read_cells(path: Path, template) -> list[list]:
 
 def floor_writer(template):
     """Write `rows` with the export's body styles, each column's style registered once by name."""
-    from hub.exports import BODY_FONT, BORDER
+    from hub.forms.xlsx import BODY_FONT, BORDER
 
     styles = []
     for index, column in enumerate(template.columns):
@@ -252,8 +259,8 @@ async def memory_child(scale: int, region: str, warmup_region: str, token: str, 
     """
     import resource
 
-    from hub.app import create_app
-    from hub.background_server import serve_in_thread
+    from hub.web.app import create_app
+    from hub.web.background_server import serve_in_thread
 
     settings = bench_settings(scale)
     runs = []
@@ -326,8 +333,8 @@ async def main(scale: int, rounds: int, rows: int = 100_000) -> None:
         gc.freeze()  # the floor's 100k rows stay out of every later collection (the export's too)
         write_floor = floor_writer(template)
 
-        from hub.app import create_app
-        from hub.background_server import serve_in_thread
+        from hub.web.app import create_app
+        from hub.web.background_server import serve_in_thread
 
         with serve_in_thread(create_app(settings)) as url:
             async with httpx.AsyncClient(base_url=url, timeout=1800, headers={"authorization": f"Bearer {token}"}) as client:

@@ -13,10 +13,17 @@ import httpx
 import orjson
 from sqlalchemy import text
 
-from bench.common import bench_settings, interleaved, report, run_from_command_line, seeded_engine, token_for
-from hub.app import create_app
-from hub.background_server import serve_in_thread
-from hub.db import StatementCounter
+from bench.common import (
+    bench_settings,
+    interleaved,
+    report,
+    run_from_command_line,
+    seeded_engine,
+    token_for,
+)
+from hub.data.database import StatementCounter
+from hub.web.app import create_app
+from hub.web.background_server import serve_in_thread
 
 TOWN = "西天尾镇"
 

@@ -14,10 +14,17 @@ import httpx
 import orjson
 from sqlalchemy import text
 
-from bench.common import bench_settings, interleaved, report, run_from_command_line, seeded_engine, token_for
+from bench.common import (
+    bench_settings,
+    interleaved,
+    report,
+    run_from_command_line,
+    seeded_engine,
+    token_for,
+)
 from bench.nested_read import QUERY, TOWN
-from hub.app import create_app
-from hub.background_server import serve_in_thread
+from hub.web.app import create_app
+from hub.web.background_server import serve_in_thread
 
 
 async def main(scale: int, rounds: int) -> None:

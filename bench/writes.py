@@ -34,17 +34,18 @@ from openpyxl import load_workbook
 from sqlalchemy import delete, func, insert, select, update
 
 from bench.common import KeepAliveClient, hub_process, report, run
-from hub import accounts, migrate
-from hub.background_server import free_port
-from hub.db import create_engine
+from hub.access import accounts
+from hub.access.jurisdiction import jurisdiction
+from hub.data import migrate
+from hub.data.database import create_engine
+from hub.data.models import Base, Change, ChangeSource, Household, Person, Region
 from hub.demo import seed_demo
+from hub.domain.context import Context
 from hub.legacy.importer import apply_import, built_in_mapping, plan_import, read_rows
-from hub.legacy.messy import write_ledger
-from hub.models import Base, Change, ChangeSource, Household, Person, Region
 from hub.settings import Settings
-from resolvers.context import Context
-from resolvers.scope import jurisdiction
+from hub.web.background_server import free_port
 from schema.build import Schemas
+from tests.support.messy_ledger import write_ledger
 
 UPDATE = """mutation($id: ID!, $v: Int!, $s: String) {
   updatePerson(id: $id, version: $v, input: {recentStatus: $s}) { person { version } errors { message } } }"""

@@ -25,10 +25,12 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub import accounts, graphiql, migrate
-from hub.db import create_engine, is_sqlite
-from hub.models import Base, OrgUnitKind, Region, Role, User
+from hub.access import accounts
+from hub.data import migrate
+from hub.data.database import create_engine, is_sqlite
+from hub.data.models import Base, OrgUnitKind, Region, Role, User
 from hub.settings import Settings
+from hub.web import graphiql
 
 console = Console(stderr=True)
 
@@ -89,7 +91,7 @@ async def _prepare_demo(settings: Settings) -> str | None:
 
     Every start issuing one left a new live admin token behind each time; later starts say how to
     get one instead."""
-    from hub.accounts import issue_token
+    from hub.access.accounts import issue_token
 
     engine = create_engine(settings)
     try:
@@ -127,7 +129,7 @@ def print_demo_sign_in(token: str | None) -> None:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
-    from hub.app import create_app
+    from hub.web.app import create_app
 
     schemas = _schemas(settings)  # a bad policy file stops here, with its file and line
     if args.demo:
@@ -202,7 +204,7 @@ def cmd_policy_check(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_policy_show(args: argparse.Namespace, settings: Settings) -> None:
     from rich.table import Table
 
-    from hub.policy import describe
+    from hub.access.policy import describe
     from hub.yamlfile import DataFileError
 
     policy = _schemas(settings).policy
@@ -227,7 +229,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
 
     from rich.table import Table
 
-    from hub.accounts import AccountError, caller_named
+    from hub.access.accounts import AccountError, caller_named
+    from hub.access.jurisdiction import jurisdiction
+    from hub.domain.context import Context
     from hub.legacy.importer import (
         BUILT_IN,
         ImportError_,
@@ -238,8 +242,6 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
         read_rows,
     )
     from hub.yamlfile import DataFileError
-    from resolvers.context import Context
-    from resolvers.scope import jurisdiction
 
     schemas = _schemas(settings)
     try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import true
 from strawberry.types import Info
 
-from hub.models import AccessLogEntry
-from resolvers.lists import root_page
+from hub.data.models import AccessLogEntry
+from resolvers.pages import root_page
 from resolvers.pagination import Page
 
 entries = AccessLogEntry.__table__

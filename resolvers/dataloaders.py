@@ -25,9 +25,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 
-from resolvers.context import Context
+from hub.access.jurisdiction import Subtree
+from hub.domain.context import Context
 from resolvers.pagination import PageArgs, make_page
-from resolvers.scope import Subtree
 
 
 def key_in(column: Column, keys: Sequence[Any], dialect: str) -> ColumnElement[bool]:

@@ -8,18 +8,18 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from strawberry.types import Info
 
-from hub.identifiers import InvalidIdentifier, validate_credit_code
-from hub.models import Enterprise, RiskLevel
-from resolvers.context import Context
+from hub.access.jurisdiction import Subtree
+from hub.data.identifiers import InvalidIdentifier, validate_credit_code
+from hub.data.models import Enterprise, RiskLevel
+from hub.domain.context import Context
+from hub.domain.write_path import Writable, mobile
 from resolvers.dataloaders import ChildPages, RowByKey, equal_to
 from resolvers.errors import UserInputError
-from resolvers.lists import child_page, root_page
+from resolvers.filters import contains
+from resolvers.pages import child_page, root_page
 from resolvers.pagination import Page
 from resolvers.prefetch import Relation, relations
 from resolvers.regions import REGION_BY_ID, subtree
-from resolvers.scope import Subtree
-from resolvers.text import contains
-from resolvers.writes import Writable, mobile
 
 enterprises = Enterprise.__table__
 

@@ -8,16 +8,16 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from strawberry.types import Info
 
-from hub.models import FloodPoint, FloodPointPhoto, FloodPointStatus, RiskLevel
-from resolvers.context import Context
+from hub.access.jurisdiction import Subtree
+from hub.data.models import FloodPoint, FloodPointPhoto, FloodPointStatus, RiskLevel
+from hub.domain.context import Context
+from hub.domain.write_path import Writable, mobile
 from resolvers.dataloaders import ChildPages, RowByKey, RowsByKey, equal_to
 from resolvers.enterprises import ENTERPRISE_BY_ID
-from resolvers.lists import child_page, root_page
+from resolvers.pages import child_page, root_page
 from resolvers.pagination import Page
 from resolvers.prefetch import Relation, relations
 from resolvers.regions import REGION_BY_ID, subtree
-from resolvers.scope import Subtree
-from resolvers.writes import Writable, mobile
 
 flood_points = FloodPoint.__table__
 photos = FloodPointPhoto.__table__

@@ -16,11 +16,11 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.types import Info
 
-from hub.models import Change, ChangeSource
-from hub.policy import MASKS
-from resolvers.context import Context
+from hub.access.policy import MASKS
+from hub.data.models import Change, ChangeSource
+from hub.domain.context import Context
 from resolvers.dataloaders import ChildPages
-from resolvers.lists import child_page
+from resolvers.pages import child_page
 from resolvers.pagination import Page
 
 changes = Change.__table__

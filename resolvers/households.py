@@ -8,15 +8,10 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from strawberry.types import Info
 
-from hub.models import Household, HousingSafetyGrade, Person, RegionLevel
-from resolvers.context import Context, then
-from resolvers.dataloaders import ChildPages, RowByKey, RowsByKey, equal_to
-from resolvers.lists import child_page, root_page
-from resolvers.pagination import Page
-from resolvers.prefetch import Relation, relations
-from resolvers.regions import REGION_BY_ID, region_by_code, subtree
-from resolvers.scope import Subtree
-from resolvers.writes import (
+from hub.access.jurisdiction import Subtree
+from hub.data.models import Household, HousingSafetyGrade, Person, RegionLevel
+from hub.domain.context import Context, then
+from hub.domain.write_path import (
     FieldProblem,
     Writable,
     WriteResult,
@@ -27,6 +22,11 @@ from resolvers.writes import (
     non_negative,
     not_in_future,
 )
+from resolvers.dataloaders import ChildPages, RowByKey, RowsByKey, equal_to
+from resolvers.pages import child_page, root_page
+from resolvers.pagination import Page
+from resolvers.prefetch import Relation, relations
+from resolvers.regions import REGION_BY_ID, region_by_code, subtree
 
 households = Household.__table__
 persons = Person.__table__

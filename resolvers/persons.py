@@ -10,19 +10,11 @@ from sqlalchemy import ColumnElement, exists, select
 from strawberry.types import Info
 
 from hub import clock
-from hub.identifiers import InvalidIdentifier, parse_id_number
-from hub.models import Gender, HealthStatus, KeyCareReason, Person, ResidenceStatus
-from resolvers.context import Context
-from resolvers.dataloaders import RowByKey, equal_to
-from resolvers.errors import UserInputError
-from resolvers.households import HOUSEHOLD_BY_ID, household_in, households
-from resolvers.lists import root_page
-from resolvers.pagination import Page
-from resolvers.prefetch import Relation, relations
-from resolvers.regions import subtree
-from resolvers.scope import Subtree
-from resolvers.text import contains
-from resolvers.writes import (
+from hub.access.jurisdiction import Subtree
+from hub.data.identifiers import InvalidIdentifier, parse_id_number
+from hub.data.models import Gender, HealthStatus, KeyCareReason, Person, ResidenceStatus
+from hub.domain.context import Context
+from hub.domain.write_path import (
     FieldProblem,
     Writable,
     WriteResult,
@@ -34,6 +26,14 @@ from resolvers.writes import (
     not_in_future,
     update_entity,
 )
+from resolvers.dataloaders import RowByKey, equal_to
+from resolvers.errors import UserInputError
+from resolvers.filters import contains
+from resolvers.households import HOUSEHOLD_BY_ID, household_in, households
+from resolvers.pages import root_page
+from resolvers.pagination import Page
+from resolvers.prefetch import Relation, relations
+from resolvers.regions import subtree
 
 persons = Person.__table__
 

@@ -26,7 +26,7 @@ from strawberry.types.nodes import (
     Selection,
 )
 
-from resolvers.context import Context, LoaderSpec
+from hub.domain.context import Context, LoaderSpec
 
 
 @dataclass(frozen=True)

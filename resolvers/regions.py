@@ -8,15 +8,15 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from strawberry.types import Info
 
-from hub.models import Region, RegionLevel
-from resolvers.context import Context
+from hub.access.jurisdiction import Subtree
+from hub.data.models import Region, RegionLevel
+from hub.domain.context import Context
 from resolvers.dataloaders import ChildPages, RowByKey
 from resolvers.errors import UserInputError
-from resolvers.lists import child_page, root_page
+from resolvers.filters import contains
+from resolvers.pages import child_page, root_page
 from resolvers.pagination import Page
 from resolvers.prefetch import Relation, relations
-from resolvers.scope import Subtree
-from resolvers.text import contains
 
 regions = Region.__table__
 

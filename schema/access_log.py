@@ -6,7 +6,7 @@ import datetime as dt
 
 import strawberry
 
-from hub.models import AccessLogEntry as AccessLogEntryModel
+from hub.data.models import AccessLogEntry as AccessLogEntryModel
 from schema.fields import column
 
 c = AccessLogEntryModel.__table__.c

@@ -17,9 +17,9 @@ from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
-from hub.access_log import AccessLogExtension
-from hub.models import Role
-from hub.policy import Policy, ReadScope, load_policy
+from hub.access.access_log import AccessLogExtension
+from hub.access.policy import Policy, ReadScope, load_policy
+from hub.data.models import Role
 from hub.settings import Settings
 from schema.execution import FastLeafExecutionContext
 from schema.inputs import nul_error

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from hub import models
+from hub.data import models
 from resolvers import regions
 from schema.errors import FieldError
 from schema.fields import column, gql_enum, input_column, record_input

@@ -24,7 +24,7 @@ from graphql.execution.collect_fields import GroupedFieldSet
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 
-from hub.models import LabelledEnum
+from hub.data.models import LabelledEnum
 
 
 class _NotPlain:

@@ -9,7 +9,7 @@ import strawberry
 from sqlalchemy import Column
 from strawberry.utils.str_converters import to_camel_case
 
-from hub.models import LabelledEnum
+from hub.data.models import LabelledEnum
 
 
 def column(col: Column, description: str | None = None) -> Any:

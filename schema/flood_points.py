@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from hub import models
+from hub.data import models
 from resolvers import enterprises, flood_points, regions
 from schema.enterprises import RiskLevel
 from schema.errors import FieldError

@@ -8,8 +8,8 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from hub.models import Change as ChangeModel
-from hub.models import ChangeSource as ChangeSourceModel
+from hub.data.models import Change as ChangeModel
+from hub.data.models import ChangeSource as ChangeSourceModel
 from resolvers import history as history_resolvers
 from schema.connections import Connection
 from schema.fields import After, First, column, gql_enum

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from hub.models import Household as HouseholdModel
-from hub.models import HousingSafetyGrade as HousingSafetyGradeModel
+from hub.data.models import Household as HouseholdModel
+from hub.data.models import HousingSafetyGrade as HousingSafetyGradeModel
 from resolvers import households, regions
 from schema.errors import FieldError
 from schema.fields import column, filter_arg, gql_enum, input_column, record_input

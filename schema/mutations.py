@@ -8,9 +8,9 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from hub.domain.write_path import WriteResult, changes_from, update_entity
 from resolvers import enterprises, flood_points, households, persons
 from resolvers.errors import int_id
-from resolvers.writes import WriteResult, changes_from, update_entity
 from schema.enterprises import EnterpriseInput, EnterprisePayload
 from schema.errors import FieldError
 from schema.fields import RecordId

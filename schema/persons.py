@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from hub import clock, models
+from hub import clock
+from hub.data import models
 from resolvers import households, persons
 from schema.errors import FieldError
 from schema.fields import column, gql_enum, input_column, record_input

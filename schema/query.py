@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from hub.templates import runnable
+from hub.forms.templates import runnable
 from resolvers import (
     access_log,
     enterprises,

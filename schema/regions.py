@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from hub.models import Region as RegionModel
-from hub.models import RegionLevel as RegionLevelModel
+from hub.data.models import Region as RegionModel
+from hub.data.models import RegionLevel as RegionLevelModel
 from resolvers import enterprises, flood_points, households, regions
 from schema.connections import Connection
 from schema.fields import After, First, column, gql_enum

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from hub.templates import TemplateVariableError, template_variables
+from hub.forms.templates import TemplateVariableError, template_variables
 from resolvers.errors import UserInputError
 from schema.errors import FieldError
 

@@ -18,14 +18,16 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub import accounts, clock, migrate
-from hub.app import create_app
-from hub.background_server import serve_in_thread
-from hub.db import StatementCounter, create_engine
+from hub import clock
+from hub.access import accounts
+from hub.data import migrate
+from hub.data.database import StatementCounter, create_engine
+from hub.data.identifiers import id_number_check_char
+from hub.data.models import Base, OrgUnitKind, Role
 from hub.demo import seed_demo
-from hub.identifiers import id_number_check_char
-from hub.models import Base, OrgUnitKind, Role
 from hub.settings import Settings
+from hub.web.app import create_app
+from hub.web.background_server import serve_in_thread
 from schema.build import Schemas
 
 DEMO_USERS = (

@@ -7,8 +7,8 @@ The session database is shared with other modules: users made here are named
 from __future__ import annotations
 
 import asyncio
-import functools
 import datetime as dt
+import functools
 import re
 
 import pytest
@@ -16,7 +16,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hub import cli
-from hub.accounts import (
+from hub.access.accounts import (
     AccountError,
     Caller,
     add_org_unit,
@@ -28,11 +28,11 @@ from hub.accounts import (
     list_users,
     revoke_tokens,
 )
-from hub.auth import CallerCache
-from hub.db import StatementCounter
+from hub.data.database import StatementCounter
+from hub.data.models import ApiToken, Base, OrgUnitKind, RegionLevel, Role, User
 from hub.demo import seed_demo
-from hub.models import ApiToken, Base, OrgUnitKind, RegionLevel, Role, User
 from hub.settings import Settings
+from hub.web.sign_in import CallerCache
 
 TOKEN = re.compile(r"hub_[A-Za-z0-9_-]{43}")
 VALID_ROLES = "VILLAGE_CADRE, GRID_WORKER, TOWN_COORDINATOR, DEPARTMENT_ANALYST, ADMIN"

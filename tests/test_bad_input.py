@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from hub.models import Person
+from hub.data.models import Person
 from resolvers.pagination import encode_cursor
 
 GQL = "application/graphql-response+json"

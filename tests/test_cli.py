@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from hub import accounts, cli
-from hub.db import create_engine
-from hub.policy import describe
+from hub import cli
+from hub.access import accounts
+from hub.access.policy import describe
+from hub.data.database import create_engine
 from hub.settings import Settings
 
 

@@ -10,15 +10,15 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from hub.demo import DEFAULT_SCALE, REFERENCE_DATE, seed_demo
-from hub.demo.generator import DemoGenerator, load_geography
-from hub.identifiers import (
+from hub.data.identifiers import (
     parse_id_number,
     validate_credit_code,
     validate_mobile,
     validate_region_code,
 )
-from hub.models import Base
+from hub.data.models import Base
+from hub.demo import DEFAULT_SCALE, REFERENCE_DATE, seed_demo
+from hub.demo.generator import DemoGenerator, load_geography
 
 SCALE = 5  # ~5k households, ~15k persons: about two seconds
 TABLES = ("regions", "enterprises", "flood_points", "flood_point_photos", "households", "persons")

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from hub.accounts import caller_named
+from hub.access.accounts import caller_named
 from tests.conftest import client_as, graphql
 from tests.test_queries import region_code
 

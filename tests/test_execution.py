@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 
-from resolvers.context import Context
+from hub.domain.context import Context
 from schema.build import guards
 from schema.mutations import Mutation
 from schema.query import Query

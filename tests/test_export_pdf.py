@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from hub.templates import load_templates
+from hub.forms.templates import load_templates
 from tests.conftest import client_as
 
 CONVERT_TIMEOUT = 120  # seconds; a cold LibreOffice profile takes a few

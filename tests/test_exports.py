@@ -11,8 +11,8 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
-from hub.exports import SIGNATURE
-from hub.templates import PAPERS, load_template, templates_dir
+from hub.forms.templates import PAPERS, load_template, templates_dir
+from hub.forms.xlsx import SIGNATURE
 from hub.yamlfile import DataFileError
 from tests.conftest import graphql
 from tests.test_queries import region_code
@@ -225,7 +225,7 @@ async def test_jurisdiction_applies_to_exports(as_user, client):
 
 
 def test_the_region_variable_is_the_one_bound_to_a_region_argument(shipped):
-    from hub.export_endpoint import region_variables
+    from hub.web.export_endpoint import region_variables
 
     assert {t.id: region_variables(t) for t in shipped.values()} == {
         t.id: ["town"] if t.id in ("taifeng-mopai", "yicun-yidang") else ["region"] for t in shipped.values()
@@ -348,8 +348,8 @@ def test_template_docs_example_is_valid(tmp_path, schemas):
 
 async def test_the_file_streams_before_the_last_row_is_read(app, engine, schemas, tokens, client):
     """The first compressed bytes are ready after the first page; later pages are read while sending."""
-    from hub import accounts
-    from hub.export_endpoint import PAGE_SIZE, Export, ExportEndpoint
+    from hub.access import accounts
+    from hub.web.export_endpoint import PAGE_SIZE, Export, ExportEndpoint
 
     endpoint = next(route.endpoint for route in app.routes if isinstance(getattr(route, "endpoint", None), ExportEndpoint))
     town = await region_code(client, "西天尾镇")
@@ -375,7 +375,7 @@ def test_cells_are_written_as_openpyxl_reads_them(tmp_path):
 
     from openpyxl import Workbook
 
-    from hub.exports import MAX_CELL_TEXT, cell_xml
+    from hub.forms.xlsx import MAX_CELL_TEXT, cell_xml
 
     values = [
         ("A", "=SUM(A1:A9)", "=SUM(A1:A9)"),  # text, never a formula
@@ -477,8 +477,8 @@ async def test_signed_links_expire_and_follow_the_user(app, engine, shipped):
 
     from sqlalchemy import update
 
-    from hub.accounts import caller_named
-    from hub.models import User
+    from hub.access.accounts import caller_named
+    from hub.data.models import User
     from tests.conftest import client_as
 
     links = app.state.services.links

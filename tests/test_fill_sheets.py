@@ -7,8 +7,8 @@ import io
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from hub.models import Change, Person
-from hub.untrusted_xlsx import NOT_XLSX_MESSAGE
+from hub.data.models import Change, Person
+from hub.forms.untrusted_xlsx import NOT_XLSX_MESSAGE
 from tests.conftest import client_as, graphql
 from tests.test_queries import region_code
 from tests.test_template_store import DELETE, SAVE

@@ -23,8 +23,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hub import graphiql
-from hub.graphiql import (
+from hub.settings import Settings
+from hub.web import graphiql
+from hub.web.graphiql import (
     ASSETS_PREFIX,
     AssetError,
     assets_ready,
@@ -35,7 +36,6 @@ from hub.graphiql import (
     render_page,
     verify_assets,
 )
-from hub.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

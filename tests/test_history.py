@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 
-from hub.models import Change
+from hub.data.models import Change
 from tests.conftest import graphql
 from tests.test_sql_batching import request_statements
 

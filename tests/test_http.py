@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from hub.app import create_app
+from hub.web.app import create_app
 from resolvers import regions
 from tests.conftest import client_as
 

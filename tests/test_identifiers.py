@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from hub.identifiers import (
+from hub.data.identifiers import (
     CREDIT_AUTHORITIES,
     CREDIT_CODE_CHARS,
     CitizenId,

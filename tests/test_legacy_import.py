@@ -10,14 +10,20 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import delete, func, select
 
-from hub.accounts import caller_named
-from hub.legacy.importer import ImportError_, apply_import, built_in_mapping, plan_import, read_rows
-from hub.legacy.messy import write_household_ledger, write_ledger
-from hub.models import Change, Household, Person
-from hub.untrusted_xlsx import NOT_XLSX_MESSAGE
-from resolvers.context import Context
-from resolvers.scope import jurisdiction
+from hub.access.accounts import caller_named
+from hub.access.jurisdiction import jurisdiction
+from hub.data.models import Change, Household, Person
+from hub.domain.context import Context
+from hub.forms.untrusted_xlsx import NOT_XLSX_MESSAGE
+from hub.legacy.importer import (
+    ImportError_,
+    apply_import,
+    built_in_mapping,
+    plan_import,
+    read_rows,
+)
 from tests.conftest import graphql
+from tests.support.messy_ledger import write_household_ledger, write_ledger
 from tests.test_queries import region_code
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -248,7 +254,7 @@ async def test_a_household_ledger_updates_households_with_history_and_civil_affa
 async def test_household_rows_never_reach_outside_the_jurisdiction_or_take_an_address(as_user, client, engine, tmp_path):
     from openpyxl import Workbook
 
-    from hub.identifiers import id_number_check_char
+    from hub.data.identifiers import id_number_check_char
 
     outsider = (await graphql(client, "query($c: String) { persons(regionCode: $c, first: 1) { nodes { idNumber name } } }",
                               {"c": await region_code(client, "溪白村")}))["persons"]["nodes"][0]
@@ -315,7 +321,7 @@ def hand_made(tmp_path, name: str, header: list[str], *rows: list[object]):
 
 
 async def test_a_masked_id_number_cannot_be_matched_so_the_import_is_refused_whatever_the_ledger_holds(as_user, client, engine, tmp_path):
-    from hub.identifiers import id_number_check_char
+    from hub.data.identifiers import id_number_check_char
 
     village = await region_code(client, "东星社区")
     registered = (await graphql(client, "query($c: String) { persons(regionCode: $c, first: 1) { nodes { name idNumber } } }", {"c": village}))["persons"]["nodes"][0]
@@ -337,7 +343,7 @@ async def test_a_masked_id_number_cannot_be_matched_so_the_import_is_refused_wha
 
 
 async def test_new_rows_go_through_the_write_paths_checks(as_user, client, engine, tmp_path):
-    from hub.identifiers import id_number_check_char
+    from hub.data.identifiers import id_number_check_char
 
     village = await region_code(client, "东星社区")
     numbers = [n + id_number_check_char(n) for n in (f"35030419800202{i}06" for i in (1, 2))]
@@ -360,7 +366,7 @@ async def test_new_rows_go_through_the_write_paths_checks(as_user, client, engin
 
 
 async def test_the_report_speaks_chinese_with_codes(as_user, client, engine, tmp_path):
-    from hub.identifiers import id_number_check_char
+    from hub.data.identifiers import id_number_check_char
 
     numbers = [n + id_number_check_char(n) for n in (f"35030419900307{i}02" for i in (1, 2, 3))]  # women born 1990-03-07
     header = ["姓名", "身份证号", "性别", "出生日期", "联系电话", "民族", "与户主关系", "户主姓名", "家庭住址"]

@@ -12,10 +12,8 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from hub.identifiers import id_number_check_char, parse_id_number
-from hub.legacy import normalise
-from hub.legacy.messy import HEADERS, Ledger, write_ledger
-from hub.models import (
+from hub.data.identifiers import id_number_check_char, parse_id_number
+from hub.data.models import (
     EmploymentStatus,
     Gender,
     HealthStatus,
@@ -23,6 +21,8 @@ from hub.models import (
     KeyCareReason,
     ResidenceStatus,
 )
+from hub.legacy import normalise
+from tests.support.messy_ledger import HEADERS, Ledger, write_ledger
 
 TODAY = dt.date(2026, 11, 1)
 ID = "350304199003070024"  # a woman born 1990-03-07

@@ -7,9 +7,9 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from hub import migrate
 from hub.cli import main
-from hub.models import Base
+from hub.data import migrate
+from hub.data.models import Base
 
 
 async def test_migrated_database_matches_the_models(engine):

@@ -6,14 +6,19 @@ import datetime as dt
 import re
 
 import pytest
-from graphql import GraphQLEnumType, GraphQLInputObjectType, get_named_type, is_leaf_type
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    get_named_type,
+    is_leaf_type,
+)
 from sqlalchemy import func, select
 from strawberry.utils.str_converters import to_camel_case
 
 from hub import clock
-from hub.identifiers import id_number_check_char, mask_phone
-from hub.models import AccessLogEntry, Person
-from hub.policy import BASE_TYPES, Mode
+from hub.access.policy import BASE_TYPES, Mode
+from hub.data.identifiers import id_number_check_char, mask_phone
+from hub.data.models import AccessLogEntry, Person
 from resolvers import persons as persons_resolvers
 from schema.mutations import Mutation
 from tests.conftest import DEMO_USERS, graphql
@@ -401,8 +406,8 @@ async def test_a_running_server_writes_the_access_log_in_batches(settings, engin
     """Under uvicorn (lifespan) rows are batched; stopping the server writes what is pending."""
     import httpx
 
-    from hub.app import create_app
-    from hub.background_server import serve_in_thread
+    from hub.web.app import create_app
+    from hub.web.background_server import serve_in_thread
 
     async def logged(request_id: str) -> int:
         async with engine.connect() as conn:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.policy import load_policy, policy_path
+from hub.access.policy import load_policy, policy_path
 from hub.settings import Settings
 from hub.yamlfile import DataFileError
 from schema.build import Schemas, build_schema

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from openpyxl import load_workbook
 
-from hub.templates import load_templates
+from hub.forms.templates import load_templates
 from tests.conftest import client_as, graphql
 
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, select
 
-from hub.identifiers import id_number_check_char
-from hub.models import Household, Person, Region, RegionLevel
+from hub.access.jurisdiction import Subtree
+from hub.data.identifiers import id_number_check_char
+from hub.data.models import Household, Person, Region, RegionLevel
 from resolvers.persons import person_reachable
-from resolvers.scope import Subtree
 from tests.conftest import graphql
 from tests.test_queries import region_code
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from hub.models import SavedTemplate
+from hub.data.models import SavedTemplate
 from tests.conftest import graphql
 from tests.test_exports import GOOD
 

@@ -8,15 +8,15 @@ import io
 import time
 import zipfile
 
+import openpyxl
 import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select, text
 
-import openpyxl
-from hub.db import BUSY_MESSAGE
-from hub.identifiers import id_number_check_char
-from hub.models import AccessLogEntry, Change, Household, Person
-from hub.untrusted_xlsx import MALFORMED_MESSAGE
+from hub.data.database import BUSY_MESSAGE
+from hub.data.identifiers import id_number_check_char
+from hub.data.models import AccessLogEntry, Change, Household, Person
+from hub.forms.untrusted_xlsx import MALFORMED_MESSAGE
 from tests.conftest import graphql
 from tests.test_queries import region_code
 

@@ -175,7 +175,7 @@ CREATE_HOUSEHOLD = """mutation($v: String!, $input: NewHouseholdInput!) {
 
 
 async def test_a_birth_registers_a_person_with_gender_and_birth_date_from_the_id(as_user, client):
-    from hub.identifiers import id_number_check_char
+    from hub.data.identifiers import id_number_check_char
 
     village = await region_code(client, "东星社区")
     async with as_user("dongxing") as cadre:
@@ -275,12 +275,12 @@ async def test_changing_the_recent_status_through_the_write_path_of_fill_sheets_
     """Fill sheets and imports check with `check_changes` and write with `apply_change`: the rule holds there too."""
     from sqlalchemy import select
 
-    from hub.accounts import caller_named
-    from hub.models import ChangeSource
-    from resolvers.context import Context
+    from hub.access.accounts import caller_named
+    from hub.access.jurisdiction import jurisdiction
+    from hub.data.models import ChangeSource
+    from hub.domain.context import Context
+    from hub.domain.write_path import apply_change, check_changes
     from resolvers.persons import PERSON
-    from resolvers.scope import jurisdiction
-    from resolvers.writes import apply_change, check_changes
 
     _, person = await new_household()
     caller = await caller_named(engine, "dongxing")

@@ -9,9 +9,7 @@ from typing import cast
 from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.demo.accounts import seed_accounts
-from hub.demo.generator import REFERENCE_DATE, DemoGenerator, load_geography
-from hub.models import (
+from hub.data.models import (
     Enterprise,
     FloodPoint,
     FloodPointPhoto,
@@ -19,6 +17,8 @@ from hub.models import (
     Person,
     Region,
 )
+from hub.demo.accounts import seed_accounts
+from hub.demo.generator import REFERENCE_DATE, DemoGenerator, load_geography
 
 __all__ = ["DEFAULT_SCALE", "DEFAULT_SEED", "REFERENCE_DATE", "Progress", "seed_demo"]
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.accounts import add_org_unit, add_user
-from hub.models import OrgUnitKind, Region, Role
+from hub.access.accounts import add_org_unit, add_user
+from hub.data.models import OrgUnitKind, Region, Role
 
 CITY = "莆田市"
 DISTRICT = "荔城区"

@@ -24,14 +24,14 @@ from typing import Any
 
 import yaml
 
-from hub.identifiers import (
+from hub.data.identifiers import (
     CREDIT_CODE_CHARS,
     credit_code_check_char,
     id_number_check_char,
     organization_code_check_char,
     validate_region_code,
 )
-from hub.models import (
+from hub.data.models import (
     EmploymentStatus,
     FloodPointStatus,
     Gender,

@@ -19,9 +19,10 @@ from typing import Any
 
 from sqlalchemy import select, true
 
-from hub.identifiers import parse_id_number
-from hub.legacy import normalise
-from hub.models import (
+from hub.access.policy import Mode, ReadScope
+from hub.access.write_check import WriteRefused, check_write
+from hub.data.identifiers import parse_id_number
+from hub.data.models import (
     ChangeSource,
     Gender,
     HealthStatus,
@@ -31,15 +32,14 @@ from hub.models import (
     Region,
     ResidenceStatus,
 )
-from hub.permissions import WriteRefused, check_write
-from hub.policy import Mode, ReadScope
-from hub.untrusted_xlsx import SheetRefused, first_sheet_rows
+from hub.domain.context import Context
+from hub.domain.write_path import FieldProblem, apply_change, check_changes
+from hub.forms.untrusted_xlsx import SheetRefused, first_sheet_rows
+from hub.legacy import normalise
 from hub.yamlfile import load
-from resolvers.context import Context
 from resolvers.history import as_text
 from resolvers.persons import person_reachable
 from resolvers.writables import WRITABLES
-from resolvers.writes import FieldProblem, apply_change, check_changes
 
 persons = Person.__table__
 households = Household.__table__

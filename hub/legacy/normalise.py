@@ -14,8 +14,8 @@ import re
 import unicodedata
 from typing import TypeGuard, TypeVar, cast
 
-from hub.identifiers import parse_id_number, upgrade_id15, validate_mobile
-from hub.models import (
+from hub.data.identifiers import parse_id_number, upgrade_id15, validate_mobile
+from hub.data.models import (
     EmploymentStatus,
     Gender,
     HealthStatus,

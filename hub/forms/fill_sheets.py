@@ -21,7 +21,6 @@ from inspect import isawaitable
 from typing import TYPE_CHECKING, Any
 
 import orjson
-
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -40,15 +39,15 @@ from openpyxl.styles import PatternFill
 from sqlalchemy import select
 from strawberry.utils.str_converters import to_snake_case
 
-from hub.exports import KEY_HEADER, cell_text, shown_value
-from hub.models import ChangeSource
-from hub.policy import Mode
-from hub.templates import Column, Template
-from hub.untrusted_xlsx import first_sheet_rows
-from resolvers.context import Context
+from hub.access.policy import Mode
+from hub.data.models import ChangeSource
+from hub.domain.context import Context
+from hub.domain.write_path import Writable, apply_change, check_changes
+from hub.forms.templates import Column, Template
+from hub.forms.untrusted_xlsx import first_sheet_rows
+from hub.forms.xlsx import KEY_HEADER, cell_text, shown_value
 from resolvers.dataloaders import key_in
 from resolvers.history import as_text
-from resolvers.writes import Writable, apply_change, check_changes
 
 if TYPE_CHECKING:
     from schema.build import HubSchema

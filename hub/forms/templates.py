@@ -29,7 +29,7 @@ from graphql import (
     validate,
 )
 
-from hub.download_links import LINK_PARAMS
+from hub.forms.download_links import LINK_PARAMS
 from hub.yamlfile import DataFileError, Node, load
 
 TEMPLATE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
@@ -129,7 +129,7 @@ def template_variables(template: Template, params: dict[str, str]) -> dict[str, 
 
 
 def templates_dir() -> Path:
-    return Path(os.environ.get("HUB_TEMPLATES_DIR") or Path(__file__).resolve().parent.parent / "templates")
+    return Path(os.environ.get("HUB_TEMPLATES_DIR") or Path(__file__).resolve().parents[2] / "templates")
 
 
 def load_templates(full: GraphQLSchema, departments: dict[str, GraphQLSchema], directory: Path | None = None) -> dict[str, Template]:

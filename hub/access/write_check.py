@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hub.models import Role
-from hub.policy import Policy
+from hub.access.policy import Policy
+from hub.data.models import Role
 
 if TYPE_CHECKING:
-    from hub.accounts import Caller
+    from hub.access.accounts import Caller
 
 
 class WriteRefused(Exception):

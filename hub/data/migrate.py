@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 def alembic_config() -> Config:
     config = Config()
-    config.set_main_option("script_location", str(files("hub") / "migrations"))
+    config.set_main_option("script_location", str(files("hub.data") / "migrations"))
     return config
 
 

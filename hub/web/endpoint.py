@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.download_links import DownloadLinks
-from resolvers.context import Context
+from hub.domain.context import Context
+from hub.forms.download_links import DownloadLinks
 from schema.build import Schemas
 
 if TYPE_CHECKING:
-    from hub.accounts import Caller
-    from hub.template_store import TemplateStore
+    from hub.access.accounts import Caller
+    from hub.forms.template_store import TemplateStore
 
 
 @dataclass(frozen=True)

@@ -14,20 +14,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
-from hub import access_log, accounts, graphiql
-from hub.accounts import Caller
-from hub.auth import CallerCache
-from hub.db import create_engine
-from hub.download_links import DownloadLinks, hub_key
-from hub.export_endpoint import ExportEndpoint
-from hub.graphql_http import GraphQLEndpoint
-from hub.services import Services
+from hub.access import access_log, accounts
+from hub.access.accounts import Caller
+from hub.access.jurisdiction import jurisdiction
+from hub.data.database import create_engine
+from hub.domain.context import Context
+from hub.forms.download_links import DownloadLinks, hub_key
+from hub.forms.template_store import TemplateStore
+from hub.forms.templates import load_templates
 from hub.settings import Settings
-from hub.template_store import TemplateStore
-from hub.templates import load_templates
-from hub.uploads import FillSheetUpload, LegacyImportUpload
-from resolvers.context import Context
-from resolvers.scope import jurisdiction
+from hub.web import graphiql
+from hub.web.endpoint import Services
+from hub.web.export_endpoint import ExportEndpoint
+from hub.web.graphql_endpoint import GraphQLEndpoint
+from hub.web.sign_in import CallerCache
+from hub.web.uploads import FillSheetUpload, LegacyImportUpload
 from schema.build import Schemas
 
 log = logging.getLogger("hub")

@@ -1,6 +1,6 @@
 """Who may read and write which fields: a data file, validated against the schema at start-up.
 
-The policy (hub/policy.yaml, or HUB_POLICY_FILE) lists departments and their
+The policy (hub/access/policy.yaml, or HUB_POLICY_FILE) lists departments and their
 field grants — `Type.field`, a mode (`read` or `masked`) and the purpose or
 legal basis — and what each role reads and writes. A mistake in it stops
 start-up with an error naming the file and line; changing a grant changes no
@@ -18,8 +18,8 @@ from pathlib import Path
 
 from graphql import GraphQLObjectType, GraphQLSchema, get_named_type, is_leaf_type
 
-from hub.identifiers import mask_id_number, mask_phone
-from hub.models import Role
+from hub.data.identifiers import mask_id_number, mask_phone
+from hub.data.models import Role
 from hub.yamlfile import DataFileError, Node, load
 
 # The base-data types grants are about; other types (connections, the access log) follow from them.
@@ -114,7 +114,7 @@ class Policy:
 
 
 def policy_path() -> Path:
-    return Path(os.environ.get("HUB_POLICY_FILE") or str(files("hub") / "policy.yaml"))
+    return Path(os.environ.get("HUB_POLICY_FILE") or str(files("hub.access") / "policy.yaml"))
 
 
 def load_policy(schema: GraphQLSchema, path: Path | None = None) -> Policy:

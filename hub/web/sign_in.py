@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
-from hub.accounts import hash_token
+from hub.access.accounts import hash_token
 from schema.build import HubSchema, Schemas
 
 if TYPE_CHECKING:
-    from hub.accounts import Caller
+    from hub.access.accounts import Caller
 
 MISSING_TOKEN = (
     "missing token: send the header `Authorization: Bearer <token>` "

@@ -22,6 +22,8 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
+from hub.data.identifiers import id_number_check_char
+from hub.data.models import Gender, HealthStatus
 from hub.demo.generator import (
     FEMALE_NAME_CHARS,
     HOUSEHOLD_SIZE,
@@ -34,8 +36,6 @@ from hub.demo.generator import (
     Member,
     Weighted,
 )
-from hub.identifiers import id_number_check_char
-from hub.models import Gender, HealthStatus
 
 HEADERS = ("序号", "姓 名", "性别", "身份证号码", "出生年月", "与户主关系", "户主姓名", "家庭住址", "联系电话", "健康状况", "是否低保")
 HOUSEHOLD_HEADERS = ("序号", "户主姓名", "户主身份证号码", "家庭住址", "家庭人口", "联系电话", "所属网格", "是否低保")

@@ -11,8 +11,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from hub.db import create_engine
-from hub.models import Base
+from hub.data.database import create_engine
+from hub.data.models import Base
 from hub.settings import Settings
 
 target_metadata = Base.metadata

@@ -141,7 +141,7 @@ def _parse(html: str) -> _Page:
         if match is None:
             raise AssetError(
                 f"{where} loads <{tag}> {url!r}, which is not an exact-version unpkg.com npm URL; "
-                "hub/graphiql.py must learn this page layout before GraphiQL can work offline"
+                "hub/web/graphiql.py must learn this page layout before GraphiQL can work offline"
             )
         if not integrity:
             raise AssetError(f"{where} loads {url} without an integrity hash; cannot verify a local copy")
@@ -150,7 +150,7 @@ def _parse(html: str) -> _Page:
             raise AssetError(f"{where} loads {url}, whose path leaves its package")
         assets.append(Asset(match["package"], match["version"], path, url, integrity))
     if not assets:
-        raise AssetError(f"{where} loads no CDN assets any more; hub/graphiql.py must learn its new layout")
+        raise AssetError(f"{where} loads no CDN assets any more; hub/web/graphiql.py must learn its new layout")
     script_hashes = tuple(
         "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
         for text in parser.inline_scripts
@@ -220,7 +220,7 @@ def _refetch_schema_on_new_headers(html: str) -> str:
     for old, new in _REFETCH_ON_HEADERS:
         if html.count(old) != 1:
             raise AssetError(
-                "strawberry's GraphiQL page (strawberry/static/graphiql.html) changed: hub/graphiql.py cannot "
+                "strawberry's GraphiQL page (strawberry/static/graphiql.html) changed: hub/web/graphiql.py cannot "
                 f"make it fetch the schema again when the headers change (looked for {old.strip().splitlines()[0]!r})"
             )
         html = html.replace(old, new)

@@ -23,7 +23,9 @@ from typing import Any, TypeVar
 import openpyxl
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._reader import WorkSheetParser  # the streaming row parser behind read-only sheets
+from openpyxl.worksheet._reader import (
+    WorkSheetParser,  # the streaming row parser behind read-only sheets
+)
 from starlette.concurrency import run_in_threadpool
 
 if not openpyxl.DEFUSEDXML:  # without it openpyxl expands entities: refuse to start rather than parse unsafely

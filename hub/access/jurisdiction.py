@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, select
 
-from hub.identifiers import subtree_bounds
-from hub.models import Region, RegionLevel
+from hub.data.identifiers import subtree_bounds
+from hub.data.models import Region, RegionLevel
 
 regions = Region.__table__
 

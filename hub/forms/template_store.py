@@ -17,12 +17,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.models import Role, SavedTemplate
-from hub.templates import Template, parse_template
+from hub.data.models import Role, SavedTemplate
+from hub.forms.templates import Template, parse_template
 from hub.yamlfile import DataFileError, Node, loads
 
 if TYPE_CHECKING:
-    from hub.accounts import Caller
+    from hub.access.accounts import Caller
 
 saved = SavedTemplate.__table__
 

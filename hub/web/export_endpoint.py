@@ -17,34 +17,47 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import orjson
-from graphql import ArgumentNode, GraphQLSchema, OperationDefinitionNode, VariableNode, Visitor, validate, visit
+from graphql import (
+    ArgumentNode,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    VariableNode,
+    Visitor,
+    validate,
+    visit,
+)
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from hub.auth import SignInError, sign_in
-from hub.exports import SheetWriter
-from hub.fill_sheets import (
+from hub.domain.context import Context
+from hub.forms.download_links import LinkError
+from hub.forms.fill_sheets import (
     FillPlan,
     FillSheetError,
     check_readable,
     key_of,
     plan,
 )
-from hub.graphql_http import request_id_of
-from hub.services import Endpoint, Services
-from hub.download_links import LinkError
-from hub.templates import Template, TemplateVariableError, runnable, template_variables
-from resolvers.context import Context
+from hub.forms.templates import (
+    Template,
+    TemplateVariableError,
+    runnable,
+    template_variables,
+)
+from hub.forms.xlsx import SheetWriter
+from hub.web.endpoint import Endpoint, Services
+from hub.web.graphql_endpoint import request_id_of
+from hub.web.sign_in import SignInError, sign_in
 from resolvers.errors import UserInputError
 from resolvers.writables import WRITABLES
 
 if TYPE_CHECKING:
-    from hub.accounts import Caller
+    from hub.access.accounts import Caller
     from schema.build import HubSchema
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PAGE_SIZE = 500
-log = logging.getLogger("hub.exports")
+log = logging.getLogger("hub.forms.xlsx")
 _UNKNOWN_FIELD = re.compile(r"Cannot query field '(\w+)' on type '(\w+)'")
 _UNKNOWN_ARGUMENT = re.compile(r"Unknown argument '(\w+)' on field '(\w+)\.(\w+)'")
 REGION_ARGUMENTS = ("regionCode", "parentCode")  # the arguments that limit a template's rows to a region

@@ -18,16 +18,14 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.auth import SignInError, sign_in
-from hub.db import BUSY_MESSAGE, BUSY_RETRY_SECONDS, is_busy
-from hub.export_endpoint import XLSX, ExportError, fill_plan_for
-from hub.fill_sheets import (
+from hub.data.database import BUSY_MESSAGE, BUSY_RETRY_SECONDS, is_busy
+from hub.forms.fill_sheets import (
     FillSheetError,
     apply_upload,
     mark_problems,
     read_sheet,
 )
-from hub.graphql_http import request_id_of
+from hub.forms.untrusted_xlsx import SheetRefused, off_loop
 from hub.legacy.importer import (
     BUILT_IN,
     FIELDS,
@@ -38,8 +36,10 @@ from hub.legacy.importer import (
     plan_import,
     read_rows,
 )
-from hub.services import Endpoint
-from hub.untrusted_xlsx import SheetRefused, off_loop
+from hub.web.endpoint import Endpoint
+from hub.web.export_endpoint import XLSX, ExportError, fill_plan_for
+from hub.web.graphql_endpoint import request_id_of
+from hub.web.sign_in import SignInError, sign_in
 from resolvers.writables import WRITABLES
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024

@@ -24,9 +24,9 @@ from graphql import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.extensions import SchemaExtension
 
-from hub.models import AccessLogEntry
+from hub.data.models import AccessLogEntry
 
-log = logging.getLogger("hub.access_log")
+log = logging.getLogger("hub.access.access_log")
 entries = AccessLogEntry.__table__
 
 

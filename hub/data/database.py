@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import event
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from hub.settings import Settings

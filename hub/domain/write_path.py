@@ -12,19 +12,28 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Select, Table, Update, bindparam, select, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry import UNSET
 from strawberry.utils.str_converters import to_camel_case
 
 from hub import clock
-from hub.identifiers import InvalidIdentifier, validate_mobile
-from hub.models import ChangeSource
-from hub.permissions import WriteRefused, check_write
+from hub.access.jurisdiction import Subtree
+from hub.access.write_check import WriteRefused, check_write
+from hub.data.identifiers import InvalidIdentifier, validate_mobile
+from hub.data.models import ChangeSource
+from hub.data.rows import record_class
+from hub.domain.context import Context
 from resolvers import history
-from resolvers.context import Context
-from resolvers.records import record_class
-from resolvers.scope import Subtree
 
 
 @dataclass

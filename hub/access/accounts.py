@@ -21,7 +21,15 @@ from typing import Any, TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from hub.models import ApiToken, OrgUnit, OrgUnitKind, Region, RegionLevel, Role, User
+from hub.data.models import (
+    ApiToken,
+    OrgUnit,
+    OrgUnitKind,
+    Region,
+    RegionLevel,
+    Role,
+    User,
+)
 
 TOKEN_PREFIX = "hub_"
 PREFIX_LENGTH = 12

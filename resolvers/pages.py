@@ -9,10 +9,10 @@ from collections.abc import Callable
 from sqlalchemy import Column, ColumnElement, func, select
 from strawberry.types import Info
 
+from hub.access.jurisdiction import Subtree
 from resolvers.dataloaders import NO_FILTER, ChildPages, Filter
 from resolvers.pagination import Page, PageArgs, make_page
 from resolvers.prefetch import fields_of, node_selections, prefetch
-from resolvers.scope import Subtree
 
 
 async def root_page(

@@ -11,15 +11,15 @@ from sqlalchemy import Row, Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Executable
 
+from hub.access.jurisdiction import Subtree
+from hub.data.rows import record_class
 from hub.settings import Settings
-from resolvers.records import record_class
-from resolvers.scope import Subtree
 
 if TYPE_CHECKING:
-    from hub.accounts import Caller
-    from hub.download_links import DownloadLinks
-    from hub.policy import Policy
-    from hub.template_store import TemplateStore
+    from hub.access.accounts import Caller
+    from hub.access.policy import Policy
+    from hub.forms.download_links import DownloadLinks
+    from hub.forms.template_store import TemplateStore
 
 
 class LoaderSpec(Protocol):

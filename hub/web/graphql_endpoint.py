@@ -35,9 +35,9 @@ from strawberry.schema.exceptions import (
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
 
-from hub.auth import SignInError, sign_in
-from hub.db import BUSY_MESSAGE, BUSY_RETRY_SECONDS, is_busy
-from hub.services import Endpoint, Services
+from hub.data.database import BUSY_MESSAGE, BUSY_RETRY_SECONDS, is_busy
+from hub.web.endpoint import Endpoint, Services
+from hub.web.sign_in import SignInError, sign_in
 from resolvers.errors import UserInputError
 
 if TYPE_CHECKING:

@@ -1,0 +1,1 @@
+"""Templates (saved queries + paper layouts), their store, xlsx writing, fill sheets, signed download links."""
