@@ -24,18 +24,15 @@ from openpyxl.utils import get_column_letter
 
 from hub.data.identifiers import id_number_check_char
 from hub.data.models import Gender, HealthStatus
-from hub.demo.generator import (
+from hub.demo.drawing import (
     FEMALE_NAME_CHARS,
-    HOUSEHOLD_SIZE,
     MALE_NAME_CHARS,
     MOBILE_PREFIXES,
-    NATURAL_VILLAGES,
-    ROAD_SUFFIXES,
-    ROAD_WORDS,
     SURNAME,
-    Member,
     Weighted,
 )
+from hub.demo.households import HOUSEHOLD_SIZE, Member
+from hub.demo.regions import NATURAL_VILLAGES, ROAD_SUFFIXES, ROAD_WORDS
 
 HEADERS = ("序号", "姓 名", "性别", "身份证号码", "出生年月", "与户主关系", "户主姓名", "家庭住址", "联系电话", "健康状况", "是否低保")
 HOUSEHOLD_HEADERS = ("序号", "户主姓名", "户主身份证号码", "家庭住址", "家庭人口", "联系电话", "所属网格", "是否低保")
