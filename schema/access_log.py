@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import strawberry
+from strawberry.types import Info
 
 from hub.data.models import AccessLogEntry as AccessLogEntryModel
-from schema.fields import column
+from resolvers import access_log
+from schema.connections import Connection
+from schema.fields import After, First, column
 
 c = AccessLogEntryModel.__table__.c
 
@@ -27,3 +31,16 @@ class AccessLogEntry:
     @strawberry.field(description="读取的敏感字段（Type.field，脱敏读取注明 masked）")
     def sensitive_fields(self) -> list[str]:
         return [f for f in self.sensitive_fields.split(",") if f]  # type: ignore[attr-defined]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="访问日志（仅系统管理员），最新的在前")
+    async def access_log(
+        self,
+        info: Info,
+        username: Annotated[str | None, strawberry.argument(description="用户名")] = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[AccessLogEntry]:
+        return await access_log.list_entries(info, username=username, first=first, after=after)

@@ -21,11 +21,10 @@ from hub.access.access_log import AccessLogExtension
 from hub.access.policy import Policy, ReadScope, load_policy
 from hub.data.models import Role
 from hub.settings import Settings
+from schema.domains import Mutation, Query
 from schema.execution import FastLeafExecutionContext
 from schema.inputs import nul_error
-from schema.mutations import Mutation
 from schema.projection import Projection, relation_targets
-from schema.query import Query
 
 
 class HubSchema(strawberry.Schema):

@@ -8,9 +8,26 @@ import strawberry
 from strawberry.types import Info
 
 from hub.data import models
-from resolvers import regions
-from schema.errors import FieldError
-from schema.fields import column, gql_enum, input_column, record_input
+from hub.domain.write_path import changes_from, update_entity
+from resolvers import enterprises, regions
+from resolvers.errors import int_id
+from schema.connections import Connection
+from schema.errors import FieldError, field_errors
+from schema.fields import (
+    After,
+    Changes,
+    First,
+    OptionalRecordId,
+    RecordId,
+    RegionCode,
+    Version,
+    column,
+    filter_arg,
+    gql_enum,
+    input_column,
+    name_contains,
+    record_input,
+)
 from schema.history import history_field
 
 if TYPE_CHECKING:
@@ -59,3 +76,46 @@ class EnterpriseInput:
 class EnterprisePayload:
     enterprise: Enterprise | None = strawberry.field(description="修改后的企业")
     errors: list[FieldError] = strawberry.field(description="错误；为空表示成功")
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="按记录ID或统一社会信用代码查企业（二选一）")
+    async def enterprise(
+        self,
+        info: Info,
+        id: OptionalRecordId = None,
+        credit_code: Annotated[str | None, filter_arg("统一社会信用代码", "Enterprise.creditCode")] = None,
+    ) -> Enterprise | None:
+        return await enterprises.enterprise(info.context, None if id is None else int_id(id), credit_code)
+
+    @strawberry.field(description="企业列表")
+    async def enterprises(
+        self,
+        info: Info,
+        region_code: RegionCode = None,
+        industry: Annotated[str | None, filter_arg("所属行业", "Enterprise.industry")] = None,
+        flood_risk: Annotated[RiskLevel | None, filter_arg("防汛风险等级", "Enterprise.floodRisk")] = None,
+        name_contains: name_contains("Enterprise.name") = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[Enterprise]:
+        return await enterprises.list_enterprises(
+            info,
+            region_code=region_code,
+            industry=industry,
+            flood_risk=flood_risk,
+            name_contains=name_contains,
+            first=first,
+            after=after,
+        )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="修改企业信息（一企一档）", metadata={"writes": "Enterprise"})
+    async def update_enterprise(
+        self, info: Info, id: RecordId, version: Version, input: Changes[EnterpriseInput]
+    ) -> EnterprisePayload:
+        result = await update_entity(info.context, enterprises.ENTERPRISE, int_id(id), version, changes_from(input))
+        return EnterprisePayload(enterprise=result.record, errors=field_errors(result.problems))

@@ -13,3 +13,8 @@ class FieldError:
     )
     message: str = strawberry.field(description="原因")
     current_version: int | None = strawberry.field(description="版本冲突时，记录的当前版本")
+
+
+def field_errors(problems: list) -> list[FieldError]:
+    """A write's problems (`FieldProblem`s) as the payload's errors."""
+    return [FieldError(**vars(problem)) for problem in problems]

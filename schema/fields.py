@@ -64,5 +64,15 @@ RegionCode = Annotated[
 
 def name_contains(reveals: str) -> Any:
     return Annotated[str | None, filter_arg("名称包含", reveals)]
+Version = Annotated[int, strawberry.argument(description="读取时的版本号（乐观锁：别人已先改过则拒绝，并告知当前版本）")]
+
+
+class Changes:
+    """`Changes[SomeInput]`: a mutation's input argument, described once."""
+
+    def __class_getitem__(cls, input_type: type) -> object:
+        return Annotated[input_type, strawberry.argument(description="要修改的字段（只改传入的字段）")]
+
+
 RecordId = Annotated[strawberry.ID, strawberry.argument(description="记录ID")]
 OptionalRecordId = Annotated[strawberry.ID | None, strawberry.argument(description="记录ID")]

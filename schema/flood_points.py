@@ -9,10 +9,25 @@ import strawberry
 from strawberry.types import Info
 
 from hub.data import models
+from hub.domain.write_path import changes_from, update_entity
 from resolvers import enterprises, flood_points, regions
+from resolvers.errors import int_id
+from schema.connections import Connection
 from schema.enterprises import RiskLevel
-from schema.errors import FieldError
-from schema.fields import column, gql_enum, input_column, record_input
+from schema.errors import FieldError, field_errors
+from schema.fields import (
+    After,
+    Changes,
+    First,
+    RecordId,
+    RegionCode,
+    Version,
+    column,
+    filter_arg,
+    gql_enum,
+    input_column,
+    record_input,
+)
 from schema.history import history_field
 
 if TYPE_CHECKING:
@@ -79,3 +94,34 @@ class FloodPointInput:
 class FloodPointPayload:
     flood_point: FloodPoint | None = strawberry.field(description="修改后的易涝点")
     errors: list[FieldError] = strawberry.field(description="错误；为空表示成功")
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="按记录ID查易涝点")
+    async def flood_point(self, info: Info, id: RecordId) -> FloodPoint | None:
+        return await flood_points.flood_point(info.context, int_id(id))
+
+    @strawberry.field(description="易涝点列表")
+    async def flood_points(
+        self,
+        info: Info,
+        region_code: RegionCode = None,
+        risk_level: Annotated[RiskLevel | None, filter_arg("风险等级", "FloodPoint.riskLevel")] = None,
+        status: Annotated[FloodPointStatus | None, filter_arg("整治状态", "FloodPoint.status")] = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[FloodPoint]:
+        return await flood_points.list_flood_points(
+            info, region_code=region_code, risk_level=risk_level, status=status, first=first, after=after
+        )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="修改易涝点信息（巡查、整治进度）", metadata={"writes": "FloodPoint"})
+    async def update_flood_point(
+        self, info: Info, id: RecordId, version: Version, input: Changes[FloodPointInput]
+    ) -> FloodPointPayload:
+        result = await update_entity(info.context, flood_points.FLOOD_POINT, int_id(id), version, changes_from(input))
+        return FloodPointPayload(flood_point=result.record, errors=field_errors(result.problems))

@@ -10,9 +10,24 @@ from strawberry.types import Info
 
 from hub.data.models import Household as HouseholdModel
 from hub.data.models import HousingSafetyGrade as HousingSafetyGradeModel
+from hub.domain.write_path import changes_from, update_entity
 from resolvers import households, regions
-from schema.errors import FieldError
-from schema.fields import column, filter_arg, gql_enum, input_column, record_input
+from resolvers.errors import int_id
+from schema.connections import Connection
+from schema.errors import FieldError, field_errors
+from schema.fields import (
+    After,
+    Changes,
+    First,
+    RecordId,
+    RegionCode,
+    Version,
+    column,
+    filter_arg,
+    gql_enum,
+    input_column,
+    record_input,
+)
 from schema.history import history_field
 
 if TYPE_CHECKING:
@@ -93,3 +108,55 @@ class NewHouseholdInput:
     grid_name: str | None = input_column(c.grid_name)
     phone: str | None = input_column(c.phone)
     housing_safety_grade: HousingSafetyGrade | None = input_column(c.housing_safety_grade)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="按记录ID查户")
+    async def household(self, info: Info, id: RecordId) -> Household | None:
+        return await households.household(info.context, int_id(id))
+
+    @strawberry.field(description="户列表")
+    async def households(
+        self,
+        info: Info,
+        region_code: RegionCode = None,
+        low_income: LowIncome = None,
+        extreme_poverty: ExtremePoverty = None,
+        elderly_alone: ElderlyAlone = None,
+        poverty_monitored: PovertyMonitored = None,
+        housing_safety_grade: HousingSafetyGradeFilter = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[Household]:
+        return await households.list_households(
+            info,
+            region_code=region_code,
+            low_income=low_income,
+            extreme_poverty=extreme_poverty,
+            elderly_alone=elderly_alone,
+            poverty_monitored=poverty_monitored,
+            housing_safety_grade=housing_safety_grade,
+            first=first,
+            after=after,
+        )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="在本辖区的村（社区）新增一户", metadata={"writes": "Household"})
+    async def create_household(
+        self,
+        info: Info,
+        village_code: Annotated[str, strawberry.argument(description="村（社区）统计用区划代码")],
+        input: Annotated[NewHouseholdInput, strawberry.argument(description="户信息")],
+    ) -> HouseholdPayload:
+        result = await households.create_household(info.context, village_code, input)
+        return HouseholdPayload(household=result.record, errors=field_errors(result.problems))
+
+    @strawberry.mutation(description="修改户信息", metadata={"writes": "Household"})
+    async def update_household(
+        self, info: Info, id: RecordId, version: Version, input: Changes[HouseholdInput]
+    ) -> HouseholdPayload:
+        result = await update_entity(info.context, households.HOUSEHOLD, int_id(id), version, changes_from(input))
+        return HouseholdPayload(household=result.record, errors=field_errors(result.problems))

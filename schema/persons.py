@@ -10,9 +10,26 @@ from strawberry.types import Info
 
 from hub import clock
 from hub.data import models
+from hub.domain.write_path import changes_from, update_entity
 from resolvers import households, persons
-from schema.errors import FieldError
-from schema.fields import column, gql_enum, input_column, record_input
+from resolvers.errors import int_id
+from schema.connections import Connection
+from schema.errors import FieldError, field_errors
+from schema.fields import (
+    After,
+    Changes,
+    First,
+    OptionalRecordId,
+    RecordId,
+    RegionCode,
+    Version,
+    column,
+    filter_arg,
+    gql_enum,
+    input_column,
+    name_contains,
+    record_input,
+)
 from schema.history import history_field
 
 if TYPE_CHECKING:
@@ -104,3 +121,75 @@ class NewPersonInput:
     health_status: HealthStatus | None = input_column(c.health_status)
     chronic_diseases: str | None = input_column(c.chronic_diseases)
     recent_status: str | None = input_column(c.recent_status)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="按记录ID或公民身份号码查人员（二选一）")
+    async def person(
+        self,
+        info: Info,
+        id: OptionalRecordId = None,
+        # Exact match on the full number: only for callers who may read it unmasked.
+        id_number: Annotated[str | None, filter_arg("公民身份号码", "Person.idNumber")] = None,
+    ) -> Person | None:
+        return await persons.person(info.context, None if id is None else int_id(id), id_number)
+
+    @strawberry.field(description="人员列表")
+    async def persons(
+        self,
+        info: Info,
+        region_code: RegionCode = None,
+        key_care: Annotated[bool | None, filter_arg("是否重点照顾人员", "Person.keyCareReason")] = None,
+        key_care_reason: Annotated[KeyCareReason | None, filter_arg("重点照顾原因", "Person.keyCareReason")] = None,
+        health_status: Annotated[HealthStatus | None, filter_arg("健康状况", "Person.healthStatus")] = None,
+        gender: Annotated[Gender | None, filter_arg("性别", "Person.gender")] = None,
+        residence_status: Annotated[ResidenceStatus | None, filter_arg("人员状态", "Person.residenceStatus")] = None,
+        min_age: Annotated[int | None, filter_arg("最小年龄（含）", "Person.age")] = None,
+        max_age: Annotated[int | None, filter_arg("最大年龄（含）", "Person.age")] = None,
+        name_contains: name_contains("Person.name") = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[Person]:
+        return await persons.list_persons(
+            info,
+            region_code=region_code,
+            key_care=key_care,
+            key_care_reason=key_care_reason,
+            health_status=health_status,
+            gender=gender,
+            residence_status=residence_status,
+            min_age=min_age,
+            max_age=max_age,
+            name_contains=name_contains,
+            first=first,
+            after=after,
+        )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="修改人员信息（含走访后的近期动态；迁出、死亡改人员状态，不删除）", metadata={"writes": "Person"})
+    async def update_person(self, info: Info, id: RecordId, version: Version, input: Changes[PersonInput]) -> PersonPayload:
+        result = await update_entity(info.context, persons.PERSON, int_id(id), version, changes_from(input))
+        return PersonPayload(person=result.record, errors=field_errors(result.problems))
+
+    @strawberry.mutation(
+        description="记录一次走访（入户）：所见写入近期动态并注明日期，必要时同时改重点照顾原因；与修改人员走同一写入检查和修改记录",
+        metadata={"writes": "Person"},
+    )
+    async def record_visit(
+        self, info: Info, id: RecordId, version: Version, visit: Annotated[VisitInput, strawberry.argument(description="走访情况")]
+    ) -> PersonPayload:
+        result = await persons.record_visit(info.context, int_id(id), version, visit)
+        return PersonPayload(person=result.record, errors=field_errors(result.problems))
+
+    @strawberry.mutation(description="新增人员（出生、迁入）到本辖区的一户", metadata={"writes": "Person"})
+    async def create_person(
+        self,
+        info: Info,
+        household_id: Annotated[strawberry.ID, strawberry.argument(description="所属户的记录ID")],
+        input: Annotated[NewPersonInput, strawberry.argument(description="人员信息")],
+    ) -> PersonPayload:
+        result = await persons.create_person(info.context, int_id(household_id, "householdId"), input)
+        return PersonPayload(person=result.record, errors=field_errors(result.problems))

@@ -11,7 +11,15 @@ from hub.data.models import Region as RegionModel
 from hub.data.models import RegionLevel as RegionLevelModel
 from resolvers import enterprises, flood_points, households, regions
 from schema.connections import Connection
-from schema.fields import After, First, column, gql_enum
+from schema.fields import (
+    After,
+    First,
+    RegionCode,
+    column,
+    filter_arg,
+    gql_enum,
+    name_contains,
+)
 from schema.history import history_field
 from schema.households import (
     ElderlyAlone,
@@ -90,3 +98,33 @@ class Region:
         self, info: Info, first: First = None, after: After = None
     ) -> Connection[Annotated[FloodPoint, strawberry.lazy("schema.flood_points")]]:
         return await flood_points.village_flood_points(info, self, first, after)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="按统计用区划代码查区划")
+    async def region(
+        self, info: Info, code: Annotated[str, strawberry.argument(description="12位统计用区划代码")]
+    ) -> Region | None:
+        return await regions.region_by_code(info.context, code)
+
+    @strawberry.field(description="区划列表（按代码排序）")
+    async def regions(
+        self,
+        info: Info,
+        level: Annotated[RegionLevel | None, filter_arg("层级", "Region.level")] = None,
+        parent_code: Annotated[str | None, strawberry.argument(description="上级区划代码：只返回其直接下级")] = None,
+        region_code: RegionCode = None,
+        name_contains: name_contains("Region.name") = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[Region]:
+        return await regions.list_regions(
+            info,
+            level=level,
+            parent_code=parent_code,
+            region_code=region_code,
+            name_contains=name_contains,
+            first=first,
+            after=after,
+        )

@@ -9,9 +9,9 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from hub.forms.templates import TemplateVariableError, template_variables
+from hub.forms.templates import TemplateVariableError, runnable, template_variables
 from resolvers.errors import UserInputError
-from schema.errors import FieldError
+from schema.errors import FieldError, field_errors
 
 
 def export_path(template_id: str, fill_sheet: bool = False) -> str:
@@ -87,3 +87,38 @@ class Template:
 class TemplatePayload:
     template: Template | None = strawberry.field(description="保存后的表样")
     errors: list[FieldError] = strawberry.field(description="错误；为空表示成功")
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="我可以运行的表样（所需字段均已授权）")
+    async def templates(self, info: Info) -> list[Template]:
+        return [t for t in (await info.context.templates.all()).values() if runnable(t, info.schema._schema)]
+
+    @strawberry.field(description="按编号取一个我可以运行的表样；不存在或无权运行时为空")
+    async def template(self, info: Info, id: Annotated[str, strawberry.argument(description="表样编号")]) -> Template | None:
+        template = await info.context.templates.get(id)
+        return template if template is not None and runnable(template, info.schema._schema) else None
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="保存本部门的表样（新建或修改；须带上读取时的版本号）", metadata={"writes": "Template"})
+    async def save_template(
+        self,
+        info: Info,
+        definition: Annotated[str, strawberry.argument(description="表样定义（YAML，格式见 docs/templates.md）")],
+        version: Annotated[int | None, strawberry.argument(description="修改时：读取时的版本号；新建时不填")] = None,
+    ) -> TemplatePayload:
+        template, problems = await info.context.templates.save(info.context.caller, definition, version)
+        return TemplatePayload(template=template, errors=field_errors(problems))
+
+    @strawberry.mutation(description="删除本部门保存的表样", metadata={"writes": "Template"})
+    async def delete_template(
+        self,
+        info: Info,
+        id: Annotated[str, strawberry.argument(description="表样编号")],
+        version: Annotated[int, strawberry.argument(description="读取时的版本号")],
+    ) -> TemplatePayload:
+        problems = await info.context.templates.delete(info.context.caller, id, version)
+        return TemplatePayload(template=None, errors=field_errors(problems))

@@ -7,8 +7,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from hub.domain.context import Context
 from schema.build import guards
-from schema.mutations import Mutation
-from schema.query import Query
+from schema.domains import Mutation, Query
 
 QUERY = """
 query($town: String!) {

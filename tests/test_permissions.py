@@ -20,7 +20,7 @@ from hub.access.policy import BASE_TYPES, Mode
 from hub.data.identifiers import id_number_check_char, mask_phone
 from hub.data.models import AccessLogEntry, Person
 from resolvers import persons as persons_resolvers
-from schema.mutations import Mutation
+from schema.domains import Mutation
 from tests.conftest import DEMO_USERS, graphql
 from tests.test_queries import region_code
 

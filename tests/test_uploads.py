@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 
 from hub.data.database import BUSY_MESSAGE
 from hub.data.identifiers import id_number_check_char
-from hub.data.models import AccessLogEntry, Change, Household, Person
+from hub.data.models import Change, Household, Person
 from hub.forms.untrusted_xlsx import MALFORMED_MESSAGE
 from tests.conftest import graphql
 from tests.test_queries import region_code
