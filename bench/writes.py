@@ -35,7 +35,6 @@ from sqlalchemy import delete, func, insert, select, update
 
 from bench.common import KeepAliveClient, hub_process, report, run
 from hub.access import accounts
-from hub.access.jurisdiction import jurisdiction
 from hub.data import migrate
 from hub.data.database import create_engine
 from hub.data.models import Base, Change, ChangeSource, Household, Person, Region
@@ -130,7 +129,7 @@ async def imports(settings, engine, rows: int, rounds: int, directory: Path) -> 
     print(f"wrote a {rows:,}-row messy ledger in {time.perf_counter() - started:.1f} s ({len(ledger.people):,} people)")
     schemas = Schemas(settings)
     caller = await accounts.caller_named(engine, "dongxing")
-    context = Context(engine, settings, "bench", caller=caller, policy=schemas.policy, scope=jurisdiction(caller.jurisdiction_code, caller.jurisdiction_level))
+    context = Context.for_caller(engine, settings, schemas.policy, caller, "bench")
     mapping = built_in_mapping("person")
     async with engine.connect() as conn:
         mapping = replace(mapping, village=(await conn.execute(select(Region.code).where(Region.name == "东星社区"))).scalar_one())

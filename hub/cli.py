@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 import sys
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
@@ -229,15 +230,17 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
 
     from rich.table import Table
 
+    from hub.access.access_log import AccessLogWriter
     from hub.access.accounts import AccountError, caller_named
-    from hub.access.jurisdiction import jurisdiction
     from hub.domain.context import Context
     from hub.legacy.importer import (
         BUILT_IN,
         ImportError_,
         apply_import,
         built_in_mapping,
+        check_reads,
         load_mapping,
+        note_access,
         plan_import,
         read_rows,
     )
@@ -253,16 +256,17 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
 
     async def run() -> None:
         engine = create_engine(settings)
+        context, outcome = None, "error"
         try:
             caller = await caller_named(engine, args.as_user)
-            context = Context(
-                engine, settings, "cli-import", caller=caller, policy=schemas.policy,
-                scope=jurisdiction(caller.jurisdiction_code, caller.jurisdiction_level),
-            )
+            context = Context.for_caller(engine, settings, schemas.policy, caller, f"cli-{uuid.uuid4().hex[:12]}")
+            note_access(context, mapping, args.mapping, args.apply)
+            check_reads(context, mapping)  # as over HTTP: refused from the grants alone, before the file is read
             with _progress() as progress:
                 reading = progress.add_task("reading rows", total=None)
                 rows, rejected = read_rows(Path(args.file), mapping, lambda n: progress.update(reading, completed=n))
                 progress.update(reading, total=len(rows) + len(rejected), completed=len(rows) + len(rejected))
+            context.audit["row_count"] = len(rows) + len(rejected)
             plan, village = await plan_import(context, mapping, rows, rejected)
             summary = plan.summary()
             table = Table(title=f"{args.file} → {village.name}（{'applied' if args.apply else 'dry run'}）")
@@ -282,9 +286,15 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
                 console.print("applied in one transaction")
             else:
                 console.print("dry run: nothing written (add --apply to write)")
-        except (AccountError, ImportError_) as error:
+            outcome = "ok"
+        except AccountError as error:
+            raise SystemExit(str(error)) from None
+        except ImportError_ as error:
+            outcome = "refused"
             raise SystemExit(str(error)) from None
         finally:
+            if context is not None:  # an import from the command line is in the access log as one over HTTP is
+                await AccessLogWriter(engine).record(caller, context.request_id, context.audit, outcome)
             await engine.dispose()
 
     asyncio.run(run())

@@ -1,13 +1,7 @@
-"""Generic batch loaders: one SQL statement per batch, whatever the number of keys.
-
-Keys travel as ONE bound parameter (a PostgreSQL array, or a JSON array that
-SQLite unpacks with json_each), so the SQL text is the same for 3 keys or
-30,000: no parameter-count limits, and the statement cache always hits.
-"""
+"""Generic batch loaders: one SQL statement per batch, whatever the number of keys (see `key_in`)."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,23 +11,14 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Table,
-    any_,
-    bindparam,
     func,
-    literal_column,
     select,
 )
-from sqlalchemy.dialects import postgresql
 
 from hub.access.jurisdiction import Subtree
-from hub.domain.context import Context
+from hub.data.rows import key_in
+from hub.domain.context import BY_ID, Context
 from resolvers.pagination import PageArgs, make_page
-
-
-def key_in(column: Column, keys: Sequence[Any], dialect: str) -> ColumnElement[bool]:
-    if dialect == "postgresql":
-        return column == any_(bindparam(None, list(keys), type_=postgresql.ARRAY(column.type)))
-    return column.in_(select(literal_column("value")).select_from(func.json_each(bindparam(None, json.dumps(list(keys))))))
 
 
 class Filter(Protocol):
@@ -57,6 +42,10 @@ class RowByKey:
 
     column: Column
     in_scope: Callable[[Subtree], ColumnElement[bool]]
+
+    def __post_init__(self) -> None:
+        if self.column.primary_key:  # the write path hands it what it writes (`Context.saved`)
+            BY_ID[self.column.table] = self
 
     async def batch(self, ctx: Context, keys: Sequence[Any]) -> list[Any]:
         table = self.column.table

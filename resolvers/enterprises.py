@@ -10,9 +10,9 @@ from strawberry.types import Info
 
 from hub.access.jurisdiction import Subtree
 from hub.data.identifiers import InvalidIdentifier, validate_credit_code
-from hub.data.models import Enterprise, RiskLevel
+from hub.data.models import RiskLevel
 from hub.domain.context import Context
-from hub.domain.write_path import Writable, mobile
+from hub.domain.enterprises import enterprise_in, enterprises
 from resolvers.dataloaders import ChildPages, RowByKey, equal_to
 from resolvers.errors import UserInputError
 from resolvers.filters import contains
@@ -20,12 +20,6 @@ from resolvers.pages import child_page, root_page
 from resolvers.pagination import Page
 from resolvers.prefetch import Relation, relations
 from resolvers.regions import REGION_BY_ID, subtree
-
-enterprises = Enterprise.__table__
-
-def enterprise_in(subtree: Subtree) -> ColumnElement[bool]:
-    return enterprises.c.village_id.in_(subtree.region_ids())
-
 
 ENTERPRISE_BY_ID = RowByKey(enterprises.c.id, enterprise_in)
 ENTERPRISE_BY_CREDIT_CODE = RowByKey(enterprises.c.credit_code, enterprise_in)
@@ -75,14 +69,3 @@ async def list_enterprises(
 
 async def village_enterprises(info: Info, village: Any, first: int | None, after: str | None) -> Page:
     return await child_page(info, VILLAGE_ENTERPRISES, "Enterprise", village.id, first, after)
-
-
-def _employees(value: int) -> int:
-    if not 0 <= value <= 1_000_000:
-        raise ValueError(f"应在 0 到 1000000 之间，填写的是 {value}")
-    return value
-
-
-ENTERPRISE = Writable(
-    "Enterprise", enterprises, enterprise_in, ENTERPRISE_BY_ID, {"phone": mobile, "safety_contact_phone": mobile, "employees": _employees}
-)

@@ -9,9 +9,9 @@ from sqlalchemy import ColumnElement
 from strawberry.types import Info
 
 from hub.access.jurisdiction import Subtree
-from hub.data.models import FloodPoint, FloodPointPhoto, FloodPointStatus, RiskLevel
+from hub.data.models import FloodPointPhoto, FloodPointStatus, RiskLevel
 from hub.domain.context import Context
-from hub.domain.write_path import Writable, mobile
+from hub.domain.flood_points import flood_point_in, flood_points
 from resolvers.dataloaders import ChildPages, RowByKey, RowsByKey, equal_to
 from resolvers.enterprises import ENTERPRISE_BY_ID
 from resolvers.pages import child_page, root_page
@@ -19,11 +19,8 @@ from resolvers.pagination import Page
 from resolvers.prefetch import Relation, relations
 from resolvers.regions import REGION_BY_ID, subtree
 
-flood_points = FloodPoint.__table__
 photos = FloodPointPhoto.__table__
 
-def flood_point_in(subtree: Subtree) -> ColumnElement[bool]:
-    return flood_points.c.village_id.in_(subtree.region_ids())
 
 
 FLOOD_POINT_BY_ID = RowByKey(flood_points.c.id, flood_point_in)
@@ -68,6 +65,3 @@ async def village_flood_points(info: Info, village: Any, first: int | None, afte
 
 def flood_point_photos(ctx: Context, point: Any) -> Any:
     return ctx.load_now(FLOOD_POINT_PHOTOS, point.id)
-
-
-FLOOD_POINT = Writable("FloodPoint", flood_points, flood_point_in, FLOOD_POINT_BY_ID, {"responsible_phone": mobile})

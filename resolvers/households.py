@@ -9,18 +9,14 @@ from sqlalchemy import ColumnElement
 from strawberry.types import Info
 
 from hub.access.jurisdiction import Subtree
-from hub.data.models import Household, HousingSafetyGrade, Person, RegionLevel
+from hub.data.models import HousingSafetyGrade, Person, RegionLevel
 from hub.domain.context import Context, then
+from hub.domain.households import HOUSEHOLD, household_in, households
 from hub.domain.write_path import (
     FieldProblem,
-    Writable,
     WriteResult,
-    changes_from,
     create_record,
     field_message,
-    mobile,
-    non_negative,
-    not_in_future,
 )
 from resolvers.dataloaders import ChildPages, RowByKey, RowsByKey, equal_to
 from resolvers.pages import child_page, root_page
@@ -28,11 +24,7 @@ from resolvers.pagination import Page
 from resolvers.prefetch import Relation, relations
 from resolvers.regions import REGION_BY_ID, region_by_code, subtree
 
-households = Household.__table__
 persons = Person.__table__
-
-def household_in(subtree: Subtree) -> ColumnElement[bool]:
-    return households.c.village_id.in_(subtree.region_ids())
 
 
 HOUSEHOLD_BY_ID = RowByKey(households.c.id, household_in)
@@ -98,19 +90,10 @@ def member_count(ctx: Context, household: Any) -> Any:
     return then(members(ctx, household), len)
 
 
-HOUSEHOLD = Writable(
-    "Household",
-    households,
-    household_in,
-    HOUSEHOLD_BY_ID,
-    {"phone": mobile, "low_income_since": not_in_future, "income_per_person_monthly": non_negative, "subsidy_monthly": non_negative},
-)
-
-
-async def create_household(ctx: Context, village_code: str, input_: Any) -> WriteResult:
+async def create_household(ctx: Context, village_code: str, changes: dict[str, tuple[str, Any]]) -> WriteResult:
     """A new household in a village of the caller's jurisdiction."""
     village = await region_by_code(ctx, village_code, "villageCode")  # scoped: outside is not found
     if village is None or village.level is not RegionLevel.VILLAGE:
         problem = FieldProblem("villageCode", "NOT_FOUND", field_message("villageCode", f"找不到代码为 {village_code} 的村（社区）"))
         return WriteResult(None, [problem])
-    return await create_record(ctx, HOUSEHOLD, ("village_id", village.id), changes_from(input_))
+    return await create_record(ctx, HOUSEHOLD, ("village_id", village.id), changes)

@@ -6,59 +6,30 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement
 from strawberry.types import Info
 
 from hub import clock
 from hub.access.jurisdiction import Subtree
 from hub.data.identifiers import InvalidIdentifier, parse_id_number
-from hub.data.models import Gender, HealthStatus, KeyCareReason, Person, ResidenceStatus
+from hub.data.models import Gender, HealthStatus, KeyCareReason, ResidenceStatus
+from hub.domain import persons as persons_domain
 from hub.domain.context import Context
-from hub.domain.write_path import (
-    FieldProblem,
-    Writable,
-    WriteResult,
-    changes_from,
-    create_record,
-    field_message,
-    mobile,
-    not_found,
-    not_in_future,
-    update_entity,
-)
+from hub.domain.persons import person_in, person_reachable, persons
+from hub.domain.write_path import WriteResult, not_found
 from resolvers.dataloaders import RowByKey, equal_to
 from resolvers.errors import UserInputError
 from resolvers.filters import contains
-from resolvers.households import HOUSEHOLD_BY_ID, household_in, households
+from resolvers.households import HOUSEHOLD_BY_ID
 from resolvers.pages import root_page
 from resolvers.pagination import Page
 from resolvers.prefetch import Relation, relations
 from resolvers.regions import subtree
 
-persons = Person.__table__
-
-def person_in(subtree: Subtree) -> ColumnElement[bool]:
-    """For lists of a region's persons: the region's households are listed once, then persons are
-    read through them. For pages this beat checking each person's household at every level on
-    SQLite (a district's page of 1,000: 27 ms against 47–178 ms)."""
-    return persons.c.household_id.in_(select(households.c.id).where(household_in(subtree)))
-
-
-def person_reachable(subtree: Subtree) -> ColumnElement[bool]:
-    """For persons found by key: each one's own household is checked. SQLite builds an IN list
-    whole before it tests one row, and a district's list (some 30,000 households at the
-    benchmark's scale) took 9 ms to check a single person; this takes 0.04 ms."""
-    return exists().where(households.c.id == persons.c.household_id, household_in(subtree))
-
-
 PERSON_BY_ID = RowByKey(persons.c.id, person_reachable)
 PERSON_BY_ID_NUMBER = RowByKey(persons.c.id_number, person_reachable)
 
 relations("Person", household=Relation(HOUSEHOLD_BY_ID, "household_id", "Household"))
-
-
-def age_on(birth_date: dt.date, today: dt.date) -> int:
-    return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
 
 
 def _birthday_years_ago(today: dt.date, years: int) -> dt.date:
@@ -121,36 +92,9 @@ async def list_persons(
     return await root_page(info, "Person", persons.c.id, filter_.clauses(), first, after, person_in)
 
 
-PERSON_VALIDATORS = {"phone": mobile, "recent_status_date": not_in_future}
-
-
-PERSON = Writable("Person", persons, person_reachable, PERSON_BY_ID, PERSON_VALIDATORS)
-
-
-async def record_visit(ctx: Context, person_id: int, version: int, visit: Any) -> WriteResult:
-    """A visit (走访): what was seen becomes the person's recent status, dated the day of the visit."""
-    if not visit.recent_status.strip():
-        reason = field_message("recentStatus", "请填写走访看到的情况", persons.c.recent_status.info["label"])
-        return WriteResult(None, [FieldProblem("recentStatus", "INVALID", reason)])
-    changes = changes_from(visit)
-    if changes.get("recent_status_date", (None, None))[1] is None:
-        changes["recent_status_date"] = ("recentStatusDate", clock.today())
-    return await update_entity(ctx, PERSON, person_id, version, changes)
-
-
-async def create_person(ctx: Context, household_id: int, input_: Any) -> WriteResult:
+async def create_person(ctx: Context, household_id: int, changes: dict[str, tuple[str, Any]]) -> WriteResult:
     """A person born into or moving into a household in the caller's jurisdiction."""
     household = await ctx.load(HOUSEHOLD_BY_ID, household_id)  # scoped: outside is not found
     if household is None:
         return WriteResult(None, [not_found("householdId", "Household", household_id)])
-    changes = changes_from(input_)
-    derived = {}
-    number = changes.get("id_number", (None, None))[1]
-    if number:
-        try:
-            citizen = parse_id_number(number)
-        except InvalidIdentifier as error:
-            return WriteResult(None, [FieldProblem("idNumber", "INVALID", field_message("idNumber", str(error), persons.c.id_number.info["label"]))])
-        changes["id_number"] = ("idNumber", citizen.number)
-        derived = {"gender": Gender(citizen.gender), "birth_date": citizen.birth_date}
-    return await create_record(ctx, PERSON, ("household_id", household.id), changes, derived, unique=("id_number", "idNumber"))
+    return await persons_domain.create_person(ctx, household.id, changes)

@@ -8,7 +8,8 @@ import strawberry
 from strawberry.types import Info
 
 from hub.data import models
-from hub.domain.write_path import changes_from, update_entity
+from hub.domain.enterprises import ENTERPRISE
+from hub.domain.write_path import update_entity
 from resolvers import enterprises, regions
 from resolvers.errors import int_id
 from schema.connections import Connection
@@ -21,6 +22,7 @@ from schema.fields import (
     RecordId,
     RegionCode,
     Version,
+    changes_from,
     column,
     filter_arg,
     gql_enum,
@@ -117,5 +119,5 @@ class Mutation:
     async def update_enterprise(
         self, info: Info, id: RecordId, version: Version, input: Changes[EnterpriseInput]
     ) -> EnterprisePayload:
-        result = await update_entity(info.context, enterprises.ENTERPRISE, int_id(id), version, changes_from(input))
+        result = await update_entity(info.context, ENTERPRISE, int_id(id), version, changes_from(input))
         return EnterprisePayload(enterprise=result.record, errors=field_errors(result.problems))

@@ -76,3 +76,12 @@ class Changes:
 
 RecordId = Annotated[strawberry.ID, strawberry.argument(description="记录ID")]
 OptionalRecordId = Annotated[strawberry.ID | None, strawberry.argument(description="记录ID")]
+
+
+def changes_from(input_: Any) -> dict[str, tuple[str, Any]]:
+    """The fields a GraphQL input object actually carries: column -> (GraphQL name, value)."""
+    return {
+        f.python_name: (f.graphql_name or to_camel_case(f.python_name), value)
+        for f in input_.__strawberry_definition__.fields
+        if (value := getattr(input_, f.python_name)) is not strawberry.UNSET
+    }

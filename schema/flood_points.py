@@ -9,7 +9,8 @@ import strawberry
 from strawberry.types import Info
 
 from hub.data import models
-from hub.domain.write_path import changes_from, update_entity
+from hub.domain.flood_points import FLOOD_POINT
+from hub.domain.write_path import update_entity
 from resolvers import enterprises, flood_points, regions
 from resolvers.errors import int_id
 from schema.connections import Connection
@@ -22,6 +23,7 @@ from schema.fields import (
     RecordId,
     RegionCode,
     Version,
+    changes_from,
     column,
     filter_arg,
     gql_enum,
@@ -123,5 +125,5 @@ class Mutation:
     async def update_flood_point(
         self, info: Info, id: RecordId, version: Version, input: Changes[FloodPointInput]
     ) -> FloodPointPayload:
-        result = await update_entity(info.context, flood_points.FLOOD_POINT, int_id(id), version, changes_from(input))
+        result = await update_entity(info.context, FLOOD_POINT, int_id(id), version, changes_from(input))
         return FloodPointPayload(flood_point=result.record, errors=field_errors(result.problems))

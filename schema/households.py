@@ -10,7 +10,8 @@ from strawberry.types import Info
 
 from hub.data.models import Household as HouseholdModel
 from hub.data.models import HousingSafetyGrade as HousingSafetyGradeModel
-from hub.domain.write_path import changes_from, update_entity
+from hub.domain.households import HOUSEHOLD
+from hub.domain.write_path import update_entity
 from resolvers import households, regions
 from resolvers.errors import int_id
 from schema.connections import Connection
@@ -22,6 +23,7 @@ from schema.fields import (
     RecordId,
     RegionCode,
     Version,
+    changes_from,
     column,
     filter_arg,
     gql_enum,
@@ -151,12 +153,12 @@ class Mutation:
         village_code: Annotated[str, strawberry.argument(description="村（社区）统计用区划代码")],
         input: Annotated[NewHouseholdInput, strawberry.argument(description="户信息")],
     ) -> HouseholdPayload:
-        result = await households.create_household(info.context, village_code, input)
+        result = await households.create_household(info.context, village_code, changes_from(input))
         return HouseholdPayload(household=result.record, errors=field_errors(result.problems))
 
     @strawberry.mutation(description="修改户信息", metadata={"writes": "Household"})
     async def update_household(
         self, info: Info, id: RecordId, version: Version, input: Changes[HouseholdInput]
     ) -> HouseholdPayload:
-        result = await update_entity(info.context, households.HOUSEHOLD, int_id(id), version, changes_from(input))
+        result = await update_entity(info.context, HOUSEHOLD, int_id(id), version, changes_from(input))
         return HouseholdPayload(household=result.record, errors=field_errors(result.problems))

@@ -10,7 +10,8 @@ from strawberry.types import Info
 
 from hub import clock
 from hub.data import models
-from hub.domain.write_path import changes_from, update_entity
+from hub.domain import persons as persons_domain
+from hub.domain.write_path import update_entity
 from resolvers import households, persons
 from resolvers.errors import int_id
 from schema.connections import Connection
@@ -23,6 +24,7 @@ from schema.fields import (
     RecordId,
     RegionCode,
     Version,
+    changes_from,
     column,
     filter_arg,
     gql_enum,
@@ -71,7 +73,7 @@ class Person:
 
     @strawberry.field(description="年龄（周岁，按今天计算）")
     def age(self) -> int:
-        return persons.age_on(self.birth_date, clock.today())
+        return persons_domain.age_on(self.birth_date, clock.today())
 
     @strawberry.field(description="所属户")
     def household(self, info: Info) -> Annotated[Household, strawberry.lazy("schema.households")]:
@@ -171,7 +173,7 @@ class Query:
 class Mutation:
     @strawberry.mutation(description="修改人员信息（含走访后的近期动态；迁出、死亡改人员状态，不删除）", metadata={"writes": "Person"})
     async def update_person(self, info: Info, id: RecordId, version: Version, input: Changes[PersonInput]) -> PersonPayload:
-        result = await update_entity(info.context, persons.PERSON, int_id(id), version, changes_from(input))
+        result = await update_entity(info.context, persons_domain.PERSON, int_id(id), version, changes_from(input))
         return PersonPayload(person=result.record, errors=field_errors(result.problems))
 
     @strawberry.mutation(
@@ -181,7 +183,7 @@ class Mutation:
     async def record_visit(
         self, info: Info, id: RecordId, version: Version, visit: Annotated[VisitInput, strawberry.argument(description="走访情况")]
     ) -> PersonPayload:
-        result = await persons.record_visit(info.context, int_id(id), version, visit)
+        result = await persons_domain.record_visit(info.context, int_id(id), version, changes_from(visit))
         return PersonPayload(person=result.record, errors=field_errors(result.problems))
 
     @strawberry.mutation(description="新增人员（出生、迁入）到本辖区的一户", metadata={"writes": "Person"})
@@ -191,5 +193,5 @@ class Mutation:
         household_id: Annotated[strawberry.ID, strawberry.argument(description="所属户的记录ID")],
         input: Annotated[NewPersonInput, strawberry.argument(description="人员信息")],
     ) -> PersonPayload:
-        result = await persons.create_person(info.context, int_id(household_id, "householdId"), input)
+        result = await persons.create_person(info.context, int_id(household_id, "householdId"), changes_from(input))
         return PersonPayload(person=result.record, errors=field_errors(result.problems))

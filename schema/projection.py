@@ -25,7 +25,8 @@ from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import StrawberryResolver
 from strawberry.utils.str_converters import to_camel_case
 
-from hub.access.policy import BASE_TYPES, MASKS, Mode
+from hub.access.masking import MASKS
+from hub.access.policy import BASE_TYPES, Mode
 
 # Types whose rows only grants (or the admin's whole view) can show.
 RESTRICTED_TYPES = (*BASE_TYPES, "AccessLogEntry")

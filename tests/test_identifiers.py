@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from hub.access.masking import mask_id_number, mask_phone
 from hub.data.identifiers import (
     CREDIT_AUTHORITIES,
     CREDIT_CODE_CHARS,
@@ -14,8 +15,6 @@ from hub.data.identifiers import (
     InvalidIdentifier,
     credit_code_check_char,
     id_number_check_char,
-    mask_id_number,
-    mask_phone,
     organization_code_check_char,
     parse_id_number,
     region_prefix,

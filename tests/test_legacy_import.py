@@ -11,7 +11,6 @@ from openpyxl import load_workbook
 from sqlalchemy import delete, func, select
 
 from hub.access.accounts import caller_named
-from hub.access.jurisdiction import jurisdiction
 from hub.data.models import Change, Household, Person
 from hub.domain.context import Context
 from hub.forms.untrusted_xlsx import NOT_XLSX_MESSAGE
@@ -132,7 +131,7 @@ async def test_a_person_edited_in_the_hub_during_an_import_undoes_the_whole_impo
         await post(cadre, path, village=village, apply="true")
     changed, person = with_new_phone(path, truth, tmp_path)
     caller = await caller_named(engine, "dongxing")
-    context = Context(engine, settings, "test", caller=caller, policy=schemas.policy, scope=jurisdiction(caller.jurisdiction_code, caller.jurisdiction_level))
+    context = Context.for_caller(engine, settings, schemas.policy, caller, "test")
     mapping = replace(built_in_mapping("person"), village=village)
     plan, target = await plan_import(context, mapping, *read_rows(changed, mapping))
     assert plan.summary()["updated"] == 1

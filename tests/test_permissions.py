@@ -16,10 +16,11 @@ from sqlalchemy import func, select
 from strawberry.utils.str_converters import to_camel_case
 
 from hub import clock
+from hub.access.masking import mask_phone
 from hub.access.policy import BASE_TYPES, Mode
-from hub.data.identifiers import id_number_check_char, mask_phone
+from hub.data.identifiers import id_number_check_char
 from hub.data.models import AccessLogEntry, Person
-from resolvers import persons as persons_resolvers
+from hub.domain import persons as persons_domain
 from schema.domains import Mutation
 from tests.conftest import DEMO_USERS, graphql
 from tests.test_queries import region_code
@@ -442,7 +443,7 @@ def id_number_candidates(masked: str, person: dict, today: dt.date, enough: int 
         latest = today if "age" not in person else dt.date(min(today.year - person["age"], today.year), 12, 31)
         dates = [earliest + dt.timedelta(days=n) for n in range((min(latest, today) - earliest).days + 1)]
         if "age" in person:
-            dates = [d for d in dates if persons_resolvers.age_on(d, today) == person["age"]]
+            dates = [d for d in dates if persons_domain.age_on(d, today) == person["age"]]
     found = []
     for born in dates:
         first17 = f"{region}{born:%Y%m%d}{sequence}"

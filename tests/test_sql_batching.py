@@ -7,7 +7,7 @@ from sqlalchemy import delete, func, select
 from hub.access.jurisdiction import Subtree
 from hub.data.identifiers import id_number_check_char
 from hub.data.models import Household, Person, Region, RegionLevel
-from resolvers.persons import person_reachable
+from hub.domain.persons import person_reachable
 from tests.conftest import graphql
 from tests.test_queries import region_code
 

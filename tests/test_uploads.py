@@ -205,6 +205,27 @@ async def test_uploads_are_in_the_access_log_refusals_included(as_user, client, 
     assert cadre_log["rowCount"] > 0
 
 
+async def test_an_import_from_the_command_line_is_refused_and_logged_as_one_over_http(as_user, client, settings, tmp_path, monkeypatch):
+    from hub.cli import main
+
+    village = await region_code(client, "东星社区")
+    path = tmp_path / "ledger.xlsx"
+    path.write_bytes(xlsx_with_sheet(sheet_xml(ledger_rows(3))))
+    async with as_user("zhujian") as housing:  # reads ID numbers masked: matching would rebuild them
+        over_http = await housing.post("/imports", params={"village": village}, content=path.read_bytes(), headers={"content-type": XLSX})
+    monkeypatch.setenv("HUB_DATABASE_URL", settings.database_url)
+    with pytest.raises(SystemExit) as stopped:  # the command runs its own event loop: give it a thread
+        await asyncio.to_thread(main, ["import", str(path), "--as", "zhujian", "--village", village])
+    assert (over_http.status_code, str(stopped.value)) == (403, over_http.json()["errors"][0]["message"])
+    await asyncio.to_thread(main, ["import", str(path), "--as", "dongxing", "--village", village])
+    refused = (await graphql(client, LOG, {"u": "zhujian"}))["accessLog"]["nodes"][0]
+    done = (await graphql(client, LOG, {"u": "dongxing"}))["accessLog"]["nodes"][0]
+    assert refused == {"operationType": "query", "operationName": f"legacyImport {village} person dryRun",
+                       "sensitiveFields": MAPPED_SENSITIVE, "rowCount": 0, "outcome": "refused"}
+    assert done == {"operationType": "query", "operationName": f"legacyImport {village} person dryRun",
+                    "sensitiveFields": MAPPED_SENSITIVE, "rowCount": 3, "outcome": "ok"}
+
+
 # --- a held SQLite writer ------------------------------------------------------------
 
 UPDATE = "mutation($id: ID!, $v: Int!) { updatePerson(id: $id, version: $v, input: {employer: \"新单位\"}) { errors { code } } }"

@@ -276,16 +276,14 @@ async def test_changing_the_recent_status_through_the_write_path_of_fill_sheets_
     from sqlalchemy import select
 
     from hub.access.accounts import caller_named
-    from hub.access.jurisdiction import jurisdiction
     from hub.data.models import ChangeSource
     from hub.domain.context import Context
+    from hub.domain.persons import PERSON
     from hub.domain.write_path import apply_change, check_changes
-    from resolvers.persons import PERSON
 
     _, person = await new_household()
     caller = await caller_named(engine, "dongxing")
-    scope = jurisdiction(caller.jurisdiction_code, caller.jurisdiction_level)
-    ctx = Context(engine, app.state.settings, "test", caller=caller, scope=scope, policy=app.state.schemas.policy)
+    ctx = Context.for_caller(engine, app.state.settings, app.state.schemas.policy, caller, "test")
     table = PERSON.table
     async with engine.connect() as connection:
         row = (await connection.execute(select(table).where(table.c.id == int(person["id"])))).one()

@@ -11,7 +11,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphql import (
     FieldNode,
@@ -24,7 +24,11 @@ from graphql import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.extensions import SchemaExtension
 
+from hub.access.masking import as_logged
 from hub.data.models import AccessLogEntry
+
+if TYPE_CHECKING:
+    from hub.access.accounts import Caller
 
 log = logging.getLogger("hub.access.access_log")
 entries = AccessLogEntry.__table__
@@ -76,7 +80,7 @@ class AccessLogExtension(SchemaExtension):
         context.audit.update(
             operation_type=operation.operation.value if operation else "query",
             operation_name=operation.name.value if operation and operation.name else None,
-            sensitive_fields=sorted(f + " (masked)" if f in masked else f for f in selected & context.policy.sensitive),
+            sensitive_fields=sorted(as_logged(f, f in masked) for f in selected & context.policy.sensitive),
         )
         yield
         context.audit["row_count"] = context.rows_returned
@@ -95,6 +99,22 @@ class AccessLogWriter:
         self.interval = interval
         self.pending: list[dict[str, Any]] = []
         self.task: asyncio.Task | None = None
+
+    async def record(self, caller: Caller, request_id: str, audit: dict[str, Any], outcome: str) -> None:
+        """One entry: who, which request, what it did (`audit`, as the entry point noted it) and how it ended."""
+        await self.add(
+            {
+                "user_id": caller.user_id,
+                "username": caller.username,
+                "org_unit": caller.org_unit,
+                "request_id": request_id,
+                "operation_type": audit.get("operation_type", "query"),
+                "operation_name": audit.get("operation_name"),
+                "sensitive_fields": ",".join(audit.get("sensitive_fields", ())),
+                "row_count": audit.get("row_count", 0),
+                "outcome": outcome,
+            },
+        )
 
     async def add(self, values: dict[str, Any]) -> None:
         self.pending.append({"at": dt.datetime.now(dt.UTC), **values})

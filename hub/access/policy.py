@@ -18,37 +18,12 @@ from pathlib import Path
 
 from graphql import GraphQLObjectType, GraphQLSchema, get_named_type, is_leaf_type
 
-from hub.data.identifiers import mask_id_number, mask_phone
+from hub.access.masking import MASKS, REVEALED_BY
 from hub.data.models import Role
 from hub.yamlfile import DataFileError, Node, load
 
 # The base-data types grants are about; other types (connections, the access log) follow from them.
 BASE_TYPES = ("Region", "Household", "Person", "Enterprise", "FloodPoint", "FloodPointPhoto")
-
-# Fields that may be granted `masked`, and how each is masked.
-MASKS = {
-    "Person.idNumber": mask_id_number,
-    "Person.phone": mask_phone,
-    "Household.phone": mask_phone,
-    "Region.phone": mask_phone,
-    "Enterprise.phone": mask_phone,
-    "Enterprise.safetyContactPhone": mask_phone,
-    "FloodPoint.responsiblePhone": mask_phone,
-}
-
-# What each mask hides that other fields show in full: granting one of these `read` beside
-# the masked field lets a department rebuild the masked value, so the loader refuses it.
-REVEALED_BY = {
-    "Person.idNumber": {
-        # 350304********2390: the stars are the birth date (YYYYMMDD). Person.age leaves month and day hidden.
-        "Person.birthDate": "the mask hides exactly the birth date; grant Person.age instead",
-    },
-    # A household's contact phone is one of its members' phones (in the demo data too).
-    "Person.phone": {"Household.phone": "a household's phone is one of its members' phones"},
-    "Household.phone": {"Person.phone": "a household's phone is one of its members' phones"},
-}
-assert REVEALED_BY.keys() <= MASKS.keys()
-
 
 class Mode(str, Enum):
     READ = "read"

@@ -234,24 +234,3 @@ def validate_region_code(code: str, level: str, parent_code: str | None) -> str:
     if not code.startswith(region_prefix(parent_code, parent_level)):
         raise InvalidIdentifier(f"{code} is not inside {parent_level} {parent_code}")
     return code
-
-
-# --- Masking for departments granted `masked` reads ---------------------------
-
-
-def mask_id_number(value: str | None) -> str | None:
-    """Keep the first 6 (region) and last 4 characters: 350304********1234."""
-    if value is None:
-        return None
-    if len(value) <= 10:
-        return "*" * len(value)
-    return value[:6] + "*" * (len(value) - 10) + value[-4:]
-
-
-def mask_phone(value: str | None) -> str | None:
-    """Keep the first 3 and last 4 digits: 138****5678."""
-    if value is None:
-        return None
-    if len(value) <= 7:
-        return "*" * len(value)
-    return value[:3] + "*" * (len(value) - 7) + value[-4:]

@@ -1,31 +1,39 @@
-"""The per-request context: database access and the request's DataLoaders."""
+"""A caller's context for one unit of work — a request, an export page, an upload, a command.
+
+It holds who the caller is, their jurisdiction, the policy, database access and
+the unit's DataLoaders. `Context.for_caller` is the one way to make it: GraphQL,
+exports, uploads, the command line, tests and benchmarks all use it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from aiodataloader import DataLoader
 from sqlalchemy import Row, Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Executable
 
-from hub.access.jurisdiction import Subtree
+from hub.access.jurisdiction import Subtree, jurisdiction
 from hub.data.rows import record_class
 from hub.settings import Settings
 
 if TYPE_CHECKING:
     from hub.access.accounts import Caller
     from hub.access.policy import Policy
-    from hub.forms.download_links import DownloadLinks
-    from hub.forms.template_store import TemplateStore
 
 
 class LoaderSpec(Protocol):
     """A hashable description of a loader; the context builds one DataLoader per spec per request."""
 
     def batch(self, ctx: Context, keys: Sequence[Any]) -> Any: ...
+
+
+# Per table, the loader that finds its rows by id (registered by the loaders themselves):
+# a record this unit of work writes is handed to it, so later reads see the new row.
+BY_ID: dict[Table, LoaderSpec] = {}
 
 
 @dataclass
@@ -39,9 +47,13 @@ class Context:
     policy: Policy | None = None
     audit: dict[str, Any] = field(default_factory=dict)  # filled for the access log
     rows_returned: int = 0  # objects returned in lists, counted as execution completes them
-    templates: TemplateStore | None = None
-    links: DownloadLinks | None = None  # signs download links for `Template.downloadLink`
     _loaders: dict[LoaderSpec, DataLoader] = field(default_factory=dict)
+
+    @classmethod
+    def for_caller(cls, engine: AsyncEngine, settings: Settings, policy: Policy, caller: Caller, request_id: str, **extra: Any) -> Self:
+        """The caller's context, limited to their jurisdiction (the region on their account and below)."""
+        scope = jurisdiction(caller.jurisdiction_code, caller.jurisdiction_level)
+        return cls(engine, settings, request_id, caller=caller, scope=scope, policy=policy, **extra)
 
     @property
     def dialect(self) -> str:
@@ -81,6 +93,12 @@ class Context:
         holds hundreds of pages of them.
         """
         self._loaders.clear()
+
+    def saved(self, table: Table, record: Any) -> None:
+        """A record this unit of work wrote: reading it by id again answers the new row, not a cached one."""
+        spec = BY_ID.get(table)
+        if spec is not None:
+            self.loader(spec).clear(record.id).prime(record.id, record)
 
     async def load(self, spec: LoaderSpec, key: Any) -> Any:
         return await self.loader(spec).load(key)

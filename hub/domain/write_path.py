@@ -23,7 +23,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
-from strawberry import UNSET
 from strawberry.utils.str_converters import to_camel_case
 
 from hub import clock
@@ -32,8 +31,8 @@ from hub.access.write_check import WriteRefused, check_write
 from hub.data.identifiers import InvalidIdentifier, validate_mobile
 from hub.data.models import ChangeSource
 from hub.data.rows import record_class
+from hub.domain import history
 from hub.domain.context import Context
-from resolvers import history
 
 
 @dataclass
@@ -64,12 +63,11 @@ Validator = Callable[[Any], Any]  # returns the normalised value or raises Value
 
 @dataclass(frozen=True)
 class Writable:
-    """What the write path needs to know of a type: its table, scope, lookup loader and field rules."""
+    """What the write path needs to know of a type: its table, which rows are in a caller's reach, its field rules."""
 
     type_name: str
     table: Table
     in_scope: Callable[[Subtree], ColumnElement[bool]]
-    by_id: Any  # the RowByKey loader spec, primed with the new row
     validators: dict[str, Validator]
 
 
@@ -87,7 +85,7 @@ async def update_entity(
         in_scope=entity.in_scope,
     )
     if result.record is not None:  # later fields of this request read the new values
-        ctx.loader(entity.by_id).clear(record_id).prime(record_id, result.record)
+        ctx.saved(entity.table, result.record)
     return result
 
 
@@ -109,15 +107,6 @@ def non_negative(value: float) -> float:
     if value < 0:
         raise ValueError(f"不能为负数，填写的是 {value}")
     return value
-
-
-def changes_from(input_: Any) -> dict[str, tuple[str, Any]]:
-    """The fields a GraphQL input object actually carries: column -> (GraphQL name, value)."""
-    return {
-        f.python_name: (f.graphql_name or to_camel_case(f.python_name), value)
-        for f in input_.__strawberry_definition__.fields
-        if (value := getattr(input_, f.python_name)) is not UNSET
-    }
 
 
 def normalise(column: Column, value: Any, validate: Validator | None) -> Any:
@@ -342,5 +331,5 @@ async def create_record(
         old_new = {field: (None, row_values[column]) for column, field in fields.items()}
         await history.record(connection, ctx, entity.type_name, row.id, 1, old_new)
     record = record_class(table)(*row)
-    ctx.loader(entity.by_id).prime(record.id, record)
+    ctx.saved(table, record)
     return WriteResult(record, [])

@@ -18,7 +18,7 @@ import io
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from inspect import isawaitable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import orjson
 from graphql import (
@@ -41,16 +41,21 @@ from strawberry.utils.str_converters import to_snake_case
 
 from hub.access.policy import Mode
 from hub.data.models import ChangeSource
+from hub.data.rows import key_in
 from hub.domain.context import Context
+from hub.domain.history import as_text
 from hub.domain.write_path import Writable, apply_change, check_changes
 from hub.forms.templates import Column, Template
 from hub.forms.untrusted_xlsx import first_sheet_rows
 from hub.forms.xlsx import KEY_HEADER, cell_text, shown_value
-from resolvers.dataloaders import key_in
-from resolvers.history import as_text
 
-if TYPE_CHECKING:
-    from schema.build import HubSchema
+
+class CallerView(Protocol):
+    """The caller's view of the schema (`schema.build.CallerView`): its GraphQL schema, and the projection that
+    says which fields it reads masked (None: the whole schema, nothing masked)."""
+
+    _schema: GraphQLSchema
+    projection: Any
 
 
 class FillSheetError(Exception):
@@ -103,7 +108,7 @@ def plan(template: Template, schema: GraphQLSchema, writables: dict[str, Writabl
     return FillPlan(template, columns, owners, node_type.name, _with_keys(template, [o for o, _ in owners]))
 
 
-def check_readable(fill_plan: FillPlan, schema: HubSchema, who: str) -> None:
+def check_readable(fill_plan: FillPlan, schema: CallerView, who: str) -> None:
     """Every open column must be read in full: a masked value shown in the sheet could be neither
     compared with the hub's nor written back."""
     projection = schema.projection
@@ -252,7 +257,7 @@ DUPLICATE = "第{row}行与第{other}行是同一条记录，填写的内容不�
 
 
 async def apply_upload(
-    ctx: Context, schema: HubSchema, fill_plan: FillPlan, rows: list[tuple[int, str, list[Any]]], writables: dict[str, Writable]
+    ctx: Context, schema: CallerView, fill_plan: FillPlan, rows: list[tuple[int, str, list[Any]]], writables: dict[str, Writable]
 ) -> Report:
     """Check a filled sheet against the hub as the caller sees it, then apply every change or none.
 
@@ -389,7 +394,7 @@ def _record_at(node: dict, path: tuple[str, ...]) -> dict | None:
     return record
 
 
-async def _rows_as_seen(ctx: Context, schema: HubSchema, fill_plan: FillPlan, row_ids: list[int]) -> dict[int, dict]:
+async def _rows_as_seen(ctx: Context, schema: CallerView, fill_plan: FillPlan, row_ids: list[int]) -> dict[int, dict]:
     """The template's rows with these ids, through the caller's view: the template's selection of a row,
     asked of the root lookup by id (`household(id:)`); a row out of the caller's reach is missing."""
     if not row_ids:

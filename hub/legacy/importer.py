@@ -33,13 +33,13 @@ from hub.data.models import (
     ResidenceStatus,
 )
 from hub.domain.context import Context
+from hub.domain.entities import WRITABLES
+from hub.domain.history import as_text
+from hub.domain.persons import person_reachable
 from hub.domain.write_path import FieldProblem, apply_change, check_changes
 from hub.forms.untrusted_xlsx import SheetRefused, first_sheet_rows
 from hub.legacy import normalise
 from hub.yamlfile import load
-from resolvers.history import as_text
-from resolvers.persons import person_reachable
-from resolvers.writables import WRITABLES
 
 persons = Person.__table__
 households = Household.__table__
@@ -319,6 +319,15 @@ def _read_mode(ctx: Context, ref: str) -> Mode | None:
     else:
         return None
     return visible.get(type_name, {}).get(field_name)
+
+
+def note_access(ctx: Context, mapping: Mapping, kind: str, apply: bool) -> None:
+    """What the access log keeps of an import: the village, dry run or not, and the sensitive fields matching reads by value."""
+    ctx.audit.update(
+        operation_type="mutation" if apply else "query",
+        operation_name=f"legacyImport {mapping.village} {kind}{'' if apply else ' dryRun'}"[:128],
+        sensitive_fields=sorted({f"{FIELDS[f].type_name}.{FIELDS[f].field}" for f in mapping.columns if FIELDS[f].type_name} & ctx.policy.sensitive),
+    )
 
 
 def check_reads(ctx: Context, mapping: Mapping) -> None:

@@ -16,7 +16,6 @@ from starlette.routing import Route
 
 from hub.access import access_log, accounts
 from hub.access.accounts import Caller
-from hub.access.jurisdiction import jurisdiction
 from hub.data.database import create_engine
 from hub.domain.context import Context
 from hub.forms.download_links import DownloadLinks, hub_key
@@ -29,6 +28,7 @@ from hub.web.export_endpoint import ExportEndpoint
 from hub.web.graphql_endpoint import GraphQLEndpoint
 from hub.web.sign_in import CallerCache
 from hub.web.uploads import FillSheetUpload, LegacyImportUpload
+from resolvers.context import RequestContext
 from schema.build import Schemas
 
 log = logging.getLogger("hub")
@@ -45,27 +45,11 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
 
     access_writer = access_log.AccessLogWriter(engine)
 
-    def make_context(request: Request, request_id: str, caller: Caller) -> Context:
-        scope = jurisdiction(caller.jurisdiction_code, caller.jurisdiction_level)
-        return Context(
-            engine, settings, request_id, caller=caller, scope=scope, policy=schemas.policy, templates=templates, links=links
-        )
+    def make_context(request: Request, request_id: str, caller: Caller) -> RequestContext:
+        return RequestContext.for_caller(engine, settings, schemas.policy, caller, request_id, templates=templates, links=links)
 
     async def record_access(caller: Caller, context: Context, outcome: str) -> None:
-        audit = context.audit
-        await access_writer.add(
-            {
-                "user_id": caller.user_id,
-                "username": caller.username,
-                "org_unit": caller.org_unit,
-                "request_id": context.request_id,
-                "operation_type": audit.get("operation_type", "query"),
-                "operation_name": audit.get("operation_name"),
-                "sensitive_fields": ",".join(audit.get("sensitive_fields", ())),
-                "row_count": audit.get("row_count", 0),
-                "outcome": outcome,
-            },
-        )
+        await access_writer.record(caller, context.request_id, context.audit, outcome)
 
     department_schemas = {k: s._schema for k, s in schemas.departments.items()}
 

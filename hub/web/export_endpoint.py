@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from hub.domain.context import Context
+from hub.domain.entities import WRITABLES
 from hub.forms.download_links import LinkError
 from hub.forms.fill_sheets import (
     FillPlan,
@@ -49,7 +50,6 @@ from hub.web.endpoint import Endpoint, Services
 from hub.web.graphql_endpoint import request_id_of
 from hub.web.sign_in import SignInError, sign_in
 from resolvers.errors import UserInputError
-from resolvers.writables import WRITABLES
 
 if TYPE_CHECKING:
     from hub.access.accounts import Caller

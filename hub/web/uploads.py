@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.data.database import BUSY_MESSAGE, BUSY_RETRY_SECONDS, is_busy
+from hub.domain.entities import WRITABLES
 from hub.forms.fill_sheets import (
     FillSheetError,
     apply_upload,
@@ -28,11 +29,11 @@ from hub.forms.fill_sheets import (
 from hub.forms.untrusted_xlsx import SheetRefused, off_loop
 from hub.legacy.importer import (
     BUILT_IN,
-    FIELDS,
     ImportError_,
     apply_import,
     built_in_mapping,
     check_reads,
+    note_access,
     plan_import,
     read_rows,
 )
@@ -40,7 +41,6 @@ from hub.web.endpoint import Endpoint
 from hub.web.export_endpoint import XLSX, ExportError, fill_plan_for
 from hub.web.graphql_endpoint import request_id_of
 from hub.web.sign_in import SignInError, sign_in
-from resolvers.writables import WRITABLES
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
@@ -135,15 +135,10 @@ class LegacyImportUpload(UploadEndpoint):
         mapping = built_in_mapping(kind) if kind in BUILT_IN else None
         if mapping is not None and request.query_params.get("village"):
             mapping = replace(mapping, village=request.query_params["village"])
-        context.audit.update(
-            operation_type="mutation" if apply else "query",
-            operation_name=f"{self.operation} {mapping.village if mapping else '?'} {kind}{'' if apply else ' dryRun'}"[:128],
-        )
-        if mapping is not None:  # matching reads these by value, as a query selecting them would
-            refs = {f"{FIELDS[f].type_name}.{FIELDS[f].field}" for f in mapping.columns if FIELDS[f].type_name}
-            context.audit["sensitive_fields"] = sorted(refs & context.policy.sensitive)
         if mapping is None:
+            context.audit.update(operation_type="query", operation_name=f"{self.operation} ? {kind}"[:128])
             raise UploadError(400, f"rows 只能是 `person`（每行一人）或 `household`（每行一户），不是 `{kind}`")
+        note_access(context, mapping, kind, apply)
         try:
             check_reads(context, mapping)  # refused from the grants alone, before the file is even read
             rows, rejected = await off_loop(read_rows, data, mapping)

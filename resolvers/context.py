@@ -1,0 +1,15 @@
+"""A GraphQL request's context: the caller's context, plus what template fields use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hub.domain.context import Context
+from hub.forms.download_links import DownloadLinks
+from hub.forms.template_store import TemplateStore
+
+
+@dataclass
+class RequestContext(Context):
+    templates: TemplateStore | None = None  # `templates`, `saveTemplate`
+    links: DownloadLinks | None = None  # signs download links for `Template.downloadLink`
