@@ -49,6 +49,13 @@ def selected_fields(schema, document) -> frozenset[str]:
     return frozenset(found)
 
 
+def sensitive_read(view: Any, selected: frozenset[str], sensitive: frozenset[str]) -> list[str]:
+    """The sensitive fields among `selected` (`Type.field`), as the log names them: marked where `view` masks them."""
+    projection = view.projection
+    masked = projection.masked_fields() if projection is not None else set()
+    return sorted(as_logged(f, f in masked) for f in selected & sensitive)
+
+
 _selected: dict[tuple[int, str], frozenset[str]] = {}  # (schema, query) -> fields it selects
 
 
@@ -75,12 +82,10 @@ class AccessLogExtension(SchemaExtension):
                 if len(_selected) >= 1000:
                     _selected.clear()  # a crude bound: clients repeat a few operations
                 _selected[key] = selected
-        projection = execution.schema.projection
-        masked = projection.masked_fields() if projection is not None else set()
         context.audit.update(
             operation_type=operation.operation.value if operation else "query",
             operation_name=operation.name.value if operation and operation.name else None,
-            sensitive_fields=sorted(as_logged(f, f in masked) for f in selected & context.policy.sensitive),
+            sensitive_fields=sensitive_read(execution.schema, selected, context.policy.sensitive),
         )
         yield
         context.audit["row_count"] = context.rows_returned

@@ -18,6 +18,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hub.access.access_log import selected_fields, sensitive_read
 from hub.data.database import BUSY_MESSAGE, BUSY_RETRY_SECONDS, is_busy
 from hub.domain.entities import WRITABLES
 from hub.forms.fill_sheets import (
@@ -114,6 +115,9 @@ class FillSheetUpload(UploadEndpoint):
                 raise UploadError(404, f"没有模板 `{template_id}`", "NOT_FOUND")
             # Checked as the download is, before any cell is compared with the hub.
             fill_plan = fill_plan_for(template, schema, context.caller, self.schemas.full._schema)
+            # Each row is read back as the caller sees it: the template's sensitive fields are read.
+            selected = selected_fields(schema._schema, fill_plan.document)
+            context.audit["sensitive_fields"] = sensitive_read(schema, selected, context.policy.sensitive)
             report = await apply_upload(context, schema, fill_plan, rows, WRITABLES)
         except (FillSheetError, ExportError) as error:
             raise UploadError(error.status, str(error), error.code or "INVALID") from None
