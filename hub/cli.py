@@ -26,6 +26,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub import logs
 from hub.access import accounts
 from hub.data import migrate
 from hub.data.database import create_engine, is_sqlite
@@ -137,8 +138,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         token = asyncio.run(_prepare_demo(settings))
         install_assets(settings)
         print_demo_sign_in(token)
-    console.print(f"GraphiQL: http://{args.host}:{args.port}/graphql")
-    uvicorn.run(create_app(settings, schemas=schemas), host=args.host, port=args.port, log_level="info", access_log=False)
+    logging.getLogger("hub").info("GraphiQL: http://%s:%s/graphql", args.host, args.port)  # a log line: JSON when asked
+    uvicorn.run(create_app(settings, schemas=schemas), host=args.host, port=args.port, log_level="info", access_log=False,
+                log_config=None)  # keep hub.logs' handlers: HUB_LOG_FORMAT=json applies to uvicorn's lines too
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
@@ -496,7 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()
     args = build_parser().parse_args(argv)
     args.func(args, Settings.from_env())
 

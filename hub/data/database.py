@@ -6,6 +6,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from hub.settings import Settings
 
@@ -20,12 +21,32 @@ def create_engine(settings: Settings) -> AsyncEngine:
         database = make_url(url).database
         if database and database != ":memory:":
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size)
+        engine = create_async_engine(
+            url, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size, poolclass=CountingPool
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
-        url, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size, pool_pre_ping=True
+        url, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size, pool_pre_ping=True, poolclass=CountingPool
     )
+
+
+class CountingPool(AsyncAdaptedQueuePool):
+    """The usual pool, counting checkouts still in progress (for /metrics).
+
+    A checkout that finds a free connection finishes without yielding to the event loop, so
+    whoever reads `waiting` from that loop sees only checkouts that wait: for a connection
+    to come back, or for a new one to be opened (and pinged).
+    """
+
+    waiting = 0
+
+    def connect(self):
+        self.waiting += 1
+        try:
+            return super().connect()
+        finally:
+            self.waiting -= 1
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
