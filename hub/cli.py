@@ -155,6 +155,28 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
     asyncio.run(run())
 
 
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
+    from hub.data.backup import BackupError, backup
+
+    try:
+        manifest = backup(settings.database_url, settings.data_dir, Path(args.file))
+    except BackupError as error:
+        raise SystemExit(str(error)) from None
+    size = manifest["members"]["hub.sqlite3"]["bytes"]
+    console.print(f"backed up {size} bytes of database (revision {manifest['revision']}) to {args.file}", highlight=False, soft_wrap=True)
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
+    from hub.data.backup import BackupError, restore
+
+    try:
+        manifest = restore(Path(args.file), settings.database_url, settings.data_dir)
+    except BackupError as error:
+        raise SystemExit(str(error)) from None
+    console.print(f"restored the backup of {manifest['created']} (revision {manifest['revision']}) into {settings.data_dir}", soft_wrap=True,
+                  highlight=False)
+
+
 def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> None:
     if args.scale < 1:
         raise SystemExit(f"--scale must be at least 1, got {args.scale}")
@@ -425,6 +447,13 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = db_commands.add_parser("upgrade", help="apply Alembic migrations")
     upgrade.add_argument("revision", nargs="?", default="head")
     upgrade.set_defaults(func=cmd_db_upgrade)
+
+    backup = commands.add_parser("backup", help="copy the SQLite database (and the link key) into FILE, while the hub serves")
+    backup.add_argument("file")
+    backup.set_defaults(func=cmd_backup)
+    restore = commands.add_parser("restore", help="unpack a backup FILE into an empty data folder")
+    restore.add_argument("file")
+    restore.set_defaults(func=cmd_restore)
 
     demo = commands.add_parser("demo-data", help="seed Putian-shaped demo data")
     demo.add_argument("--scale", type=int, default=_default_scale(), help="households per village (average)")
