@@ -7,6 +7,7 @@ import functools
 import gc
 import logging
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -23,7 +24,7 @@ from hub.forms.template_store import TemplateStore
 from hub.forms.templates import load_templates
 from hub.settings import Settings
 from hub.web import graphiql, observability
-from hub.web.endpoint import Services
+from hub.web.endpoint import Services, database_trouble_response
 from hub.web.export_endpoint import ExportEndpoint
 from hub.web.graphql_endpoint import GraphQLEndpoint
 from hub.web.sign_in import CallerCache
@@ -101,6 +102,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
     app = Starlette(
         routes=routes,
         middleware=[Middleware(observability.Observe, metrics=metrics, routes=routes)],
+        exception_handlers={DBAPIError: database_trouble_response, ConnectionError: database_trouble_response},
         lifespan=lifespan,
     )
     app.state.settings = settings
