@@ -78,9 +78,9 @@ async def test_a_backup_of_a_serving_hub_restores_to_the_same_answers(settings, 
     assert restored.returncode == 0, restored.stderr
     assert (restored_dir / "secret.key").read_bytes() == (settings.data_dir / "secret.key").read_bytes()
 
-    again = await asyncio.to_thread(_run, "restore", str(archive), env=env)
-    assert again.returncode == 1
-    assert again.stderr.strip() == f"{restored_dir} already holds a hub: restore only into an empty data folder"
+    with pytest.raises(BackupError) as again:
+        restore(archive, restored_url, restored_dir)
+    assert str(again.value) == f"{restored_dir} already holds a hub: restore only into an empty data folder"
 
     restored_settings = replace(settings, data_dir=restored_dir, database_url=restored_url)
     engine = create_engine(restored_settings)
