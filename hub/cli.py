@@ -26,6 +26,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub import logs
 from hub.access import accounts
 from hub.data import migrate
 from hub.data.database import create_engine, is_sqlite
@@ -137,8 +138,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         token = asyncio.run(_prepare_demo(settings))
         install_assets(settings)
         print_demo_sign_in(token)
-    console.print(f"GraphiQL: http://{args.host}:{args.port}/graphql")
-    uvicorn.run(create_app(settings, schemas=schemas), host=args.host, port=args.port, log_level="info", access_log=False)
+    logging.getLogger("hub").info("GraphiQL: http://%s:%s/graphql", args.host, args.port)  # a log line: JSON when asked
+    uvicorn.run(create_app(settings, schemas=schemas), host=args.host, port=args.port, log_level="info", access_log=False,
+                log_config=None)  # keep hub.logs' handlers: HUB_LOG_FORMAT=json applies to uvicorn's lines too
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
@@ -151,6 +153,28 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
             await engine.dispose()
 
     asyncio.run(run())
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
+    from hub.data.backup import BackupError, backup
+
+    try:
+        manifest = backup(settings.database_url, settings.data_dir, Path(args.file))
+    except BackupError as error:
+        raise SystemExit(str(error)) from None
+    size = manifest["members"]["hub.sqlite3"]["bytes"]
+    console.print(f"backed up {size} bytes of database (revision {manifest['revision']}) to {args.file}", highlight=False, soft_wrap=True)
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
+    from hub.data.backup import BackupError, restore
+
+    try:
+        manifest = restore(Path(args.file), settings.database_url, settings.data_dir)
+    except BackupError as error:
+        raise SystemExit(str(error)) from None
+    console.print(f"restored the backup of {manifest['created']} (revision {manifest['revision']}) into {settings.data_dir}", soft_wrap=True,
+                  highlight=False)
 
 
 def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> None:
@@ -424,6 +448,13 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.add_argument("revision", nargs="?", default="head")
     upgrade.set_defaults(func=cmd_db_upgrade)
 
+    backup = commands.add_parser("backup", help="copy the SQLite database (and the link key) into FILE, while the hub serves")
+    backup.add_argument("file")
+    backup.set_defaults(func=cmd_backup)
+    restore = commands.add_parser("restore", help="unpack a backup FILE into an empty data folder")
+    restore.add_argument("file")
+    restore.set_defaults(func=cmd_restore)
+
     demo = commands.add_parser("demo-data", help="seed Putian-shaped demo data")
     demo.add_argument("--scale", type=int, default=_default_scale(), help="households per village (average)")
     demo.add_argument("--reset", action="store_true", help="drop all tables first")
@@ -496,7 +527,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()
     args = build_parser().parse_args(argv)
     args.func(args, Settings.from_env())
 

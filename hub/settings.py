@@ -42,6 +42,7 @@ class Settings:
     token_cache_seconds: float = 10.0
     secret_key: str | None = None  # signs download links; None: a key kept in the data folder
     download_link_seconds: int = 600
+    metrics_token: str | None = None  # who may read /metrics; None: loopback clients only
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -63,4 +64,5 @@ class Settings:
             token_cache_seconds=_float("HUB_TOKEN_CACHE_SECONDS", 10.0),
             secret_key=os.environ.get("HUB_SECRET_KEY") or None,
             download_link_seconds=_int("HUB_DOWNLOAD_LINK_SECONDS", 600),
+            metrics_token=os.environ.get("HUB_METRICS_TOKEN") or None,
         )

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Lowest first. A module belongs to the first layer whose prefix it starts with.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("hub.settings", "hub.yamlfile", "hub.clock"),
+    ("hub.settings", "hub.yamlfile", "hub.clock", "hub.logs"),
     ("hub.data",),
     ("hub.access",),
     ("hub.domain",),

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+
+import asyncpg
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from hub.settings import Settings
 
@@ -20,12 +24,32 @@ def create_engine(settings: Settings) -> AsyncEngine:
         database = make_url(url).database
         if database and database != ":memory:":
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size)
+        engine = create_async_engine(
+            url, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size, poolclass=CountingPool
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
-        url, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size, pool_pre_ping=True
+        url, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size, pool_pre_ping=True, poolclass=CountingPool
     )
+
+
+class CountingPool(AsyncAdaptedQueuePool):
+    """The usual pool, counting checkouts still in progress (for /metrics).
+
+    A checkout that finds a free connection finishes without yielding to the event loop, so
+    whoever reads `waiting` from that loop sees only checkouts that wait: for a connection
+    to come back, or for a new one to be opened (and pinged).
+    """
+
+    waiting = 0
+
+    def connect(self):
+        self.waiting += 1
+        try:
+            return super().connect()
+        finally:
+            self.waiting -= 1
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -47,6 +71,37 @@ BUSY_MESSAGE = "数据库正在写入其他数据（如一次较大的导入）�
 def is_busy(error: BaseException | None) -> bool:
     """SQLite's single writer lock was held past busy_timeout (e.g. by a long import): nothing was written, try again."""
     return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
+
+
+UNAVAILABLE_MESSAGE = "数据库暂时无法连接，本次请求未完成：请稍后重试"
+# Connection exceptions (08), an administrator's or a crash's shutdown, a restart in progress (57P0x), no free connection slots.
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+def is_unavailable(error: BaseException | None) -> bool:
+    """The database server could not be reached or dropped the connection (down, restarting, refusing connections)."""
+    if isinstance(error, (ConnectionError, socket.gaierror)):  # e.g. refused: nothing listens on the port
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:  # SQLAlchemy saw the connection break
+        return True
+    cause = error.orig.__cause__ if error.orig is not None and error.orig.__cause__ is not None else error.orig
+    if isinstance(cause, (ConnectionError, asyncpg.exceptions.ConnectionDoesNotExistError)):
+        return True
+    if isinstance(cause, asyncpg.exceptions.InterfaceError) and "connection is closed" in str(cause):
+        return True
+    state = getattr(cause, "sqlstate", None) or ""
+    return state.startswith(_UNAVAILABLE_STATES) or (state == "55000" and "not currently accepting connections" in str(cause))
+
+
+def database_trouble(error: BaseException | None) -> tuple[str, str] | None:
+    """(code, message) when the database could not serve a request for a passing reason: answer 503 with Retry-After."""
+    if is_busy(error):
+        return "DATABASE_BUSY", BUSY_MESSAGE
+    if is_unavailable(error):
+        return "DATABASE_UNAVAILABLE", UNAVAILABLE_MESSAGE
+    return None
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:

@@ -1,4 +1,4 @@
-"""The Starlette application: /graphql (API and GraphiQL), GraphiQL's assets, /healthz."""
+"""The Starlette application: /graphql (API and GraphiQL), GraphiQL's assets, /healthz, /readyz, /metrics."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import functools
 import gc
 import logging
 
-from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
@@ -22,8 +23,8 @@ from hub.forms.download_links import DownloadLinks, hub_key
 from hub.forms.template_store import TemplateStore
 from hub.forms.templates import load_templates
 from hub.settings import Settings
-from hub.web import graphiql
-from hub.web.endpoint import Services
+from hub.web import graphiql, observability
+from hub.web.endpoint import Services, database_trouble_response
 from hub.web.export_endpoint import ExportEndpoint
 from hub.web.graphql_endpoint import GraphQLEndpoint
 from hub.web.sign_in import CallerCache
@@ -44,12 +45,14 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
     schemas = schemas or Schemas(settings)
 
     access_writer = access_log.AccessLogWriter(engine)
+    metrics = observability.HubMetrics(engine)
 
     def make_context(request: Request, request_id: str, caller: Caller) -> RequestContext:
         return RequestContext.for_caller(engine, settings, schemas.policy, caller, request_id, templates=templates, links=links)
 
     async def record_access(caller: Caller, context: Context, outcome: str) -> None:
         await access_writer.record(caller, context.request_id, context.audit, outcome)
+        metrics.operation_done(caller.department or caller.role.value, context.audit, outcome)
 
     department_schemas = {k: s._schema for k, s in schemas.departments.items()}
 
@@ -65,11 +68,6 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
         timeout=settings.request_timeout,
         html_page=lambda request: graphiql.graphiql_response(request, settings.assets_dir),
     )
-
-    async def healthz(request: Request) -> JSONResponse:
-        async with engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-        return JSONResponse({"status": "ok"})
 
     async def home(request: Request) -> RedirectResponse:
         return RedirectResponse("/graphql")
@@ -89,17 +87,22 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
         if owns_engine:
             await engine.dispose()
 
+    routes = [
+        Route("/", home),
+        Route("/graphql", graphql),  # no methods=: the endpoint answers 405 itself
+        Route("/healthz", observability.healthz),
+        Route("/readyz", observability.readyz_endpoint(engine, settings.assets_dir)),
+        Route("/metrics", observability.metrics_endpoint(metrics, settings.metrics_token), methods=["GET"]),
+        Route("/exports/{template}.xlsx", ExportEndpoint(services), methods=["GET"]),
+        Route("/fill-sheets/{template}.xlsx", ExportEndpoint(services, fill=True), methods=["GET"]),
+        Route("/fill-sheets", FillSheetUpload(services), methods=["POST"]),
+        Route("/imports", LegacyImportUpload(services), methods=["POST"]),
+        *graphiql.graphiql_routes(settings.assets_dir),
+    ]
     app = Starlette(
-        routes=[
-            Route("/", home),
-            Route("/graphql", graphql),  # no methods=: the endpoint answers 405 itself
-            Route("/healthz", healthz),
-            Route("/exports/{template}.xlsx", ExportEndpoint(services), methods=["GET"]),
-            Route("/fill-sheets/{template}.xlsx", ExportEndpoint(services, fill=True), methods=["GET"]),
-            Route("/fill-sheets", FillSheetUpload(services), methods=["POST"]),
-            Route("/imports", LegacyImportUpload(services), methods=["POST"]),
-            *graphiql.graphiql_routes(settings.assets_dir),
-        ],
+        routes=routes,
+        middleware=[Middleware(observability.Observe, metrics=metrics, routes=routes)],
+        exception_handlers={DBAPIError: database_trouble_response, ConnectionError: database_trouble_response},
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -108,4 +111,5 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
     app.state.services = services
     app.state.templates = templates
     app.state.access_log = access_writer
+    app.state.metrics = metrics
     return app

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
+from hub.data.database import BUSY_RETRY_SECONDS, database_trouble
 from hub.domain.context import Context
 from hub.forms.download_links import DownloadLinks
 from schema.build import Schemas
@@ -46,3 +47,12 @@ class Endpoint:
 
     async def handle(self, request: Request) -> Response:
         raise NotImplementedError
+
+
+async def database_trouble_response(request: Request, error: Exception) -> Response:
+    """For every endpoint: a database that is down, restarting or busy is a 503 with Retry-After, not a 500."""
+    trouble = database_trouble(error)
+    if trouble is None:
+        raise error
+    code, message = trouble
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, 503, {"retry-after": str(BUSY_RETRY_SECONDS)})

@@ -35,7 +35,7 @@ from strawberry.schema.exceptions import (
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
 
-from hub.data.database import BUSY_MESSAGE, BUSY_RETRY_SECONDS, is_busy
+from hub.data.database import BUSY_RETRY_SECONDS, database_trouble
 from hub.web.endpoint import Endpoint, Services
 from hub.web.sign_in import SignInError, sign_in
 from resolvers.errors import UserInputError
@@ -151,9 +151,10 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
         return error.formatted  # parse, validation and guard errors: the client's to fix
-    if is_busy(original):  # nothing was written; the client should try again (503 with Retry-After)
+    trouble = database_trouble(original)
+    if trouble:  # busy or unreachable: the client should try again (503 with Retry-After)
         formatted = error.formatted
-        formatted.update(message=BUSY_MESSAGE, extensions={"code": "DATABASE_BUSY"})
+        formatted.update(message=trouble[1], extensions={"code": trouble[0]})
         return formatted
     if isinstance(original, UserInputError):
         formatted = error.formatted
@@ -253,7 +254,7 @@ class GraphQLEndpoint(Endpoint):
             body["data"] = result.data  # field errors keep data, even null: 200
         if result.errors:
             body["errors"] = [format_error(e, request_id) for e in result.errors]
-        if any(is_busy(e.original_error) for e in result.errors or ()):
+        if any(database_trouble(e.original_error) for e in result.errors or ()):
             response = _respond(body, 503, media_type, {**headers, "retry-after": str(BUSY_RETRY_SECONDS)})
         else:
             response = _respond(body, soft_status if failed else 200, media_type, headers)

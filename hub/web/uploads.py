@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.access.access_log import selected_fields, sensitive_read
-from hub.data.database import BUSY_MESSAGE, BUSY_RETRY_SECONDS, is_busy
+from hub.data.database import BUSY_RETRY_SECONDS, database_trouble
 from hub.domain.entities import WRITABLES
 from hub.forms.fill_sheets import (
     FillSheetError,
@@ -81,10 +81,11 @@ class UploadEndpoint(Endpoint):
                 status, report = await self.process(request, context, schema, bytes(body))
             except SheetRefused as refused:
                 raise UploadError(refused.status, str(refused), refused.code) from None
-            except DBAPIError as error:
-                if not is_busy(error):
+            except (DBAPIError, ConnectionError) as error:
+                trouble = database_trouble(error)
+                if not trouble:
                     raise
-                raise UploadError(503, BUSY_MESSAGE, "DATABASE_BUSY", {"retry-after": str(BUSY_RETRY_SECONDS)}) from None
+                raise UploadError(503, trouble[1], trouble[0], {"retry-after": str(BUSY_RETRY_SECONDS)}) from None
         except UploadError as error:
             status, report = error.status, {"errors": [{"message": str(error), "code": error.code}]}
             headers.update(error.headers)
