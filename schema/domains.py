@@ -12,6 +12,7 @@ import strawberry
 from schema import (
     access_log,
     enterprises,
+    events,
     flood_points,
     households,
     persons,
@@ -19,7 +20,7 @@ from schema import (
     templates,
 )
 
-DOMAINS = (regions, households, persons, enterprises, flood_points, templates, access_log)
+DOMAINS = (regions, households, persons, enterprises, flood_points, events, templates, access_log)
 
 
 def _merged(name: str, description: str) -> type:

@@ -23,7 +23,10 @@ from hub.data.models import Role
 from hub.yamlfile import DataFileError, Node, load
 
 # The base-data types grants are about; other types (connections, the access log) follow from them.
-BASE_TYPES = ("Region", "Household", "Person", "Enterprise", "FloodPoint", "FloodPointPhoto")
+BASE_TYPES = (
+    "Region", "Household", "Person", "Enterprise", "FloodPoint", "FloodPointPhoto",
+    "Event", "DamageReport", "DamagedHouse", "AffectedEnterprise", "HouseCount", "VillageReportStatus", "DamageTotals",
+)
 
 class Mode(str, Enum):
     READ = "read"
