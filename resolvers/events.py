@@ -16,6 +16,9 @@ from hub.data.rows import key_in
 from hub.domain import events as domain
 from hub.domain.context import Context
 from hub.domain.events import affected, event_in, events, households, houses, regions, report_in, reports
+from hub.domain.flood_point_reports import flood_point_report_in
+from hub.domain.flood_point_reports import reports as flood_point_reports
+from hub.domain.photos import photos
 from resolvers.dataloaders import RowByKey, RowsByKey
 from resolvers.pages import root_page
 from resolvers.pagination import Page
@@ -108,6 +111,14 @@ EVENT_VILLAGES = EventVillages()
 REPORT_HOUSES = RowsByKey(houses.c.report_id, houses.c.id)
 REPORT_ENTERPRISES = RowsByKey(affected.c.report_id, affected.c.id)
 HOUSE_BREAKDOWN = HouseBreakdown()
+FLOOD_POINT_REPORT_BY_ID = RowByKey(flood_point_reports.c.id, flood_point_report_in)
+EVENT_FLOOD_POINT_REPORTS = ScopedRowsByKey(
+    flood_point_reports.c.event_id, (flood_point_reports.c.flood_point_id, flood_point_reports.c.id), flood_point_report_in
+)
+# A flood point's reports over all events: the flood point is in the caller's reach, so are its reports.
+FLOOD_POINT_REPORTS = RowsByKey(flood_point_reports.c.flood_point_id, flood_point_reports.c.id)
+DAMAGE_REPORT_PHOTOS = RowsByKey(photos.c.damage_report_id, photos.c.id)
+FLOOD_POINT_REPORT_PHOTOS = RowsByKey(photos.c.flood_point_report_id, photos.c.id)
 
 relations(
     "DamageReport",
@@ -116,6 +127,13 @@ relations(
     houses=Relation(REPORT_HOUSES, "id", "DamagedHouse"),
     affectedEnterprises=Relation(REPORT_ENTERPRISES, "id", "AffectedEnterprise"),
     houseBreakdown=Relation(HOUSE_BREAKDOWN, "id", "HouseCount"),
+    photos=Relation(DAMAGE_REPORT_PHOTOS, "id", "Photo"),
+)
+relations("FloodPoint", reports=Relation(FLOOD_POINT_REPORTS, "id", "FloodPointReport"))
+relations(
+    "FloodPointReport",
+    event=Relation(EVENT_BY_ID, "event_id", "Event"),
+    photos=Relation(FLOOD_POINT_REPORT_PHOTOS, "id", "Photo"),
 )
 relations("Event", region=Relation(REGION_BY_ID, "region_id", "Region"))
 
@@ -170,3 +188,11 @@ async def totals(ctx: Context, event_id: int) -> dict[str, Any]:
     counted = domain.latest_counted(await ctx.load(EVENT_REPORTS, event_id))
     return domain.totals(list(counted.values()))
 
+
+
+async def flood_point_board(ctx: Context, event_id: int) -> list[Any]:
+    """Per flood point that has reports in this event (within the caller's reach), its latest report."""
+    latest: dict[int, Any] = {}
+    for report in await ctx.load(EVENT_FLOOD_POINT_REPORTS, event_id):
+        latest[report.flood_point_id] = report  # in id order: the last one wins
+    return list(latest.values())

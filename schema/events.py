@@ -9,17 +9,23 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+import time
+
 from hub.data import models
 from hub.domain import events as domain
-from resolvers import enterprises, events, households, regions
+from hub.domain.flood_point_reports import submit_flood_point_report
+from hub.domain.photos import photo_path
+from resolvers import enterprises, events, flood_points, households, regions
 from resolvers.errors import int_id
 from schema.connections import Connection
 from schema.errors import FieldError, field_errors
+from schema.flood_points import SiteCondition
 from schema.fields import After, First, RecordId, Version, changes_from, column, gql_enum, input_column, record_input
 from schema.history import history_field
 
 if TYPE_CHECKING:
     from schema.enterprises import Enterprise
+    from schema.flood_points import FloodPoint
     from schema.households import Household
     from schema.regions import Region
 
@@ -27,6 +33,8 @@ e = models.Event.__table__.c
 r = models.DamageReport.__table__.c
 h = models.DamagedHouse.__table__.c
 a = models.AffectedEnterprise.__table__.c
+f = models.FloodPointReport.__table__.c
+p = models.Photo.__table__.c
 
 EventKind = gql_enum(models.EventKind, "事件类型")
 EventStatus = gql_enum(models.EventStatus, "事件状态")
@@ -39,6 +47,54 @@ HouseDamage = gql_enum(models.HouseDamage, "房屋损坏程度")
 class ReviewDecision(enum.Enum):
     PASS = strawberry.enum_value("PASS", description="通过")
     SEND_BACK = strawberry.enum_value("SEND_BACK", description="退回（须写明原因）")
+
+
+@strawberry.type(description="报告的照片：上传时已按拍摄方向摆正、去掉 GPS 等 EXIF 信息，存显示图和缩略图各一份")
+class Photo:
+    id: strawberry.ID = column(p.id, "记录ID")
+    content_type: str = column(p.content_type)
+    width: int = column(p.width)
+    height: int = column(p.height)
+    size_bytes: int = column(p.size_bytes)
+    caption: str | None = column(p.caption)
+    taken_at: dt.datetime | None = column(p.taken_at)
+    uploaded_by: str = column(p.uploaded_by)
+    uploaded_at: dt.datetime = column(p.uploaded_at)
+
+    @strawberry.field(description="显示图的签名链接（给 <img> 用，限时有效，只对本人有效）")
+    def display_url(self, info: Info) -> str:
+        return _signed(info, photo_path(self.id, "display.jpg"))
+
+    @strawberry.field(description="缩略图的签名链接（给 <img> 用，限时有效，只对本人有效）")
+    def thumbnail_url(self, info: Info) -> str:
+        return _signed(info, photo_path(self.id, "thumbnail.jpg"))
+
+
+def _signed(info: Info, path: str) -> str:
+    ctx = info.context
+    return ctx.links.make(path, {}, ctx.caller.user_id, int(time.time()))
+
+
+@strawberry.type(description="易涝点报告：事件中某个易涝点的现场状况、积水深度、文字和照片")
+class FloodPointReport:
+    id: strawberry.ID = column(f.id, "记录ID")
+    condition: SiteCondition = column(f.condition)
+    water_depth_cm: int | None = column(f.water_depth_cm)
+    text: str | None = column(f.text)
+    reported_by: str = column(f.reported_by)
+    reported_at: dt.datetime = column(f.reported_at)
+
+    @strawberry.field(description="易涝点")
+    def flood_point(self, info: Info) -> Annotated[FloodPoint, strawberry.lazy("schema.flood_points")] | None:
+        return flood_points.flood_point_by_id(info.context, self.flood_point_id)
+
+    @strawberry.field(description="事件")
+    def event(self, info: Info) -> Event | None:
+        return info.context.load_now(events.EVENT_BY_ID, self.event_id)
+
+    @strawberry.field(description="照片")
+    def photos(self, info: Info) -> list[Photo]:
+        return info.context.load_now(events.FLOOD_POINT_REPORT_PHOTOS, self.id)
 
 
 @strawberry.type(description="因灾倒塌损坏住房户台账中的一户")
@@ -117,6 +173,10 @@ class DamageReport:
     def affected_enterprises(self, info: Info) -> list[AffectedEnterprise]:
         return info.context.load_now(events.REPORT_ENTERPRISES, self.id)
 
+    @strawberry.field(description="照片")
+    def photos(self, info: Info) -> list[Photo]:
+        return info.context.load_now(events.DAMAGE_REPORT_PHOTOS, self.id)
+
     @strawberry.field(description="倒塌损坏住房按户类别（五保、低保、困难、一般）分")
     def house_breakdown(self, info: Info) -> list[HouseCount]:
         return info.context.load_now(events.HOUSE_BREAKDOWN, self.id)
@@ -186,6 +246,14 @@ class Event:
     async def board(self, info: Info) -> list[VillageReportStatus]:
         return await events.board(info.context, self.id)  # type: ignore[return-value]
 
+    @strawberry.field(description="各易涝点的全部报告，按易涝点、按时间（只含本人辖区）")
+    def flood_point_reports(self, info: Info) -> list[FloodPointReport]:
+        return info.context.load_now(events.EVENT_FLOOD_POINT_REPORTS, self.id)
+
+    @strawberry.field(description="看板：每个已报告的易涝点的最新报告（照片和文字）")
+    async def flood_point_board(self, info: Info) -> list[FloodPointReport]:
+        return await events.flood_point_board(info.context, self.id)  # type: ignore[return-value]
+
     @strawberry.field(description="汇总：最新一次通过审核的报告之和")
     async def totals(self, info: Info) -> DamageTotals:
         return DamageTotals(**await events.totals(info.context, self.id))
@@ -232,6 +300,19 @@ class DamageReportInput:
     affected_enterprises: list[AffectedEnterpriseInput] = strawberry.field(
         default_factory=list, description="受灾企业", metadata={"sets": "DamageReport.affectedEnterpriseCount"}
     )
+
+
+@record_input("FloodPointReport", "易涝点报告")
+class FloodPointReportInput:
+    condition: SiteCondition = strawberry.field(description=f.condition.info["label"])
+    water_depth_cm: int | None = input_column(f.water_depth_cm)
+    text: str | None = input_column(f.text)
+
+
+@strawberry.type(description="报送易涝点报告的结果：成功时返回报告，否则返回每个字段的错误（什么都没有写入）")
+class FloodPointReportPayload:
+    flood_point_report: FloodPointReport | None = strawberry.field(description="易涝点报告")
+    errors: list[FieldError] = strawberry.field(description="错误；为空表示成功")
 
 
 @strawberry.type(description="新建或结束事件的结果：成功时返回事件，否则返回每个字段的错误（什么都没有写入）")
@@ -308,6 +389,19 @@ class Mutation:
             info.context, int_id(event_id, "eventId"), village_code, given, house_entries, enterprise_entries
         )
         return DamageReportPayload(damage_report=result.record, errors=field_errors(result.problems))
+
+    @strawberry.mutation(description="报送易涝点现场情况（照片另用 POST /photos?floodPointReport=ID 上传）", metadata={"writes": "FloodPointReport"})
+    async def report_flood_point(
+        self,
+        info: Info,
+        event_id: EventId,
+        flood_point_id: Annotated[strawberry.ID, strawberry.argument(description="易涝点的记录ID")],
+        input: Annotated[FloodPointReportInput, strawberry.argument(description="现场情况")],
+    ) -> FloodPointReportPayload:
+        result = await submit_flood_point_report(
+            info.context, int_id(event_id, "eventId"), int_id(flood_point_id, "floodPointId"), changes_from(input)
+        )
+        return FloodPointReportPayload(flood_point_report=result.record, errors=field_errors(result.problems))
 
     @strawberry.mutation(description="乡镇审核灾情报告：通过，或退回并写明原因", metadata={"writes": "DamageReport"})
     async def review_damage_report(

@@ -555,6 +555,7 @@ INPUT_WRITES = {
     "HouseholdInput": "Household", "NewHouseholdInput": "Household",
     "EnterpriseInput": "Enterprise", "FloodPointInput": "FloodPoint",
     "NewEventInput": "Event", "DamageReportInput": "DamageReport", "DamagedHouseInput": "DamageReport", "AffectedEnterpriseInput": "DamageReport",
+    "FloodPointReportInput": "FloodPointReport",
 }
 
 

@@ -26,6 +26,7 @@ from hub.yamlfile import DataFileError, Node, load
 BASE_TYPES = (
     "Region", "Household", "Person", "Enterprise", "FloodPoint", "FloodPointPhoto",
     "Event", "DamageReport", "DamagedHouse", "AffectedEnterprise", "HouseCount", "VillageReportStatus", "DamageTotals",
+    "FloodPointReport", "Photo",
 )
 
 class Mode(str, Enum):

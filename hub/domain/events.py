@@ -167,14 +167,14 @@ def kind_problem(kind: ReportKind, earlier: list[Any]) -> FieldProblem | None:
     return None
 
 
-async def _event_row(connection: AsyncConnection, ctx: Context, event_id: int, covered: bool = False) -> Any:
+async def event_row(connection: AsyncConnection, ctx: Context, event_id: int, covered: bool = False) -> Any:
     stmt = select(events).where(events.c.id == event_id)
     if ctx.scope is not None:
         stmt = stmt.where((event_covered_by if covered else event_in)(ctx.scope))
     return (await connection.execute(stmt)).one_or_none()
 
 
-def _closed(event: Any) -> FieldProblem:
+def closed_problem(event: Any) -> FieldProblem:
     return FieldProblem("eventId", "INVALID", field_message("eventId", f"事件“{event.name}”已结束，报告已冻结，不能再报或审核"))
 
 
@@ -209,7 +209,7 @@ async def open_event(ctx: Context, region_code: str, changes: dict[str, tuple[st
 async def close_event(ctx: Context, event_id: int, version: int) -> WriteResult:
     """Close an open event: its reports are frozen from then on."""
     async with ctx.engine.connect() as connection:
-        event = await _event_row(connection, ctx, event_id, covered=True)
+        event = await event_row(connection, ctx, event_id, covered=True)
     if event is not None and event.status is EventStatus.CLOSED:
         return WriteResult(None, [FieldProblem("id", "INVALID", field_message("id", f"事件“{event.name}”已经结束"))])
     changes = {"status": ("status", EventStatus.CLOSED), "ended_on": ("endedOn", clock.today())}
@@ -241,7 +241,7 @@ async def submit_damage_report(
     problems += _entry_problems(house_entries, enterprise_entries)
 
     async with ctx.engine.begin() as connection:
-        event = await _event_row(connection, ctx, event_id)
+        event = await event_row(connection, ctx, event_id)
         if event is None:
             return WriteResult(None, [FieldProblem("eventId", "NOT_FOUND", field_message("eventId", f"找不到 id 为 {event_id} 的事件"))])
         village = await _village(connection, ctx, village_code, event)
@@ -249,7 +249,7 @@ async def submit_damage_report(
             problems.append(FieldProblem("villageCode", "NOT_FOUND", field_message("villageCode", f"事件“{event.name}”涉及的村（社区）中找不到代码为 {village_code} 的")))
             return WriteResult(None, problems)
         if event.status is EventStatus.CLOSED:
-            return WriteResult(None, [_closed(event)])
+            return WriteResult(None, [closed_problem(event)])
         problems += await _register_problems(connection, village.id, house_entries, enterprise_entries)
         earlier = (await connection.execute(
             select(reports).where(reports.c.event_id == event.id, reports.c.village_id == village.id).order_by(reports.c.sequence)
@@ -358,9 +358,9 @@ async def review_damage_report(ctx: Context, report_id: int, passed: bool, reaso
         report = (await connection.execute(stmt)).one_or_none()
         if report is None:
             return WriteResult(None, [FieldProblem("id", "NOT_FOUND", field_message("id", f"找不到 id 为 {report_id} 的灾情报告"))])
-        event = await _event_row(connection, ctx, report.event_id)
+        event = await event_row(connection, ctx, report.event_id)
         if event.status is EventStatus.CLOSED:
-            return WriteResult(None, [_closed(event)])
+            return WriteResult(None, [closed_problem(event)])
         status = ReviewStatus.PASSED if passed else ReviewStatus.SENT_BACK
         now = dt.datetime.now(dt.UTC)
         row = (await connection.execute(

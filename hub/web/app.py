@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from hub.access import access_log, accounts
 from hub.access.accounts import Caller
+from hub.data.blobs import blob_store
 from hub.data.database import create_engine
 from hub.domain.context import Context
 from hub.forms.download_links import DownloadLinks, hub_key
@@ -26,6 +27,7 @@ from hub.web import graphiql
 from hub.web.endpoint import Services
 from hub.web.export_endpoint import ExportEndpoint
 from hub.web.graphql_endpoint import GraphQLEndpoint
+from hub.web.photos import PhotoFile, PhotoUpload
 from hub.web.sign_in import CallerCache
 from hub.web.uploads import FillSheetUpload, LegacyImportUpload
 from resolvers.context import RequestContext
@@ -60,6 +62,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
     services = Services(
         schemas, templates, authenticate, make_context, record_access, links, functools.partial(accounts.caller_by_id, engine)
     )
+    photo_store = blob_store(settings.data_dir)
     graphql = GraphQLEndpoint(
         services,
         timeout=settings.request_timeout,
@@ -98,6 +101,8 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
             Route("/fill-sheets/{template}.xlsx", ExportEndpoint(services, fill=True), methods=["GET"]),
             Route("/fill-sheets", FillSheetUpload(services), methods=["POST"]),
             Route("/imports", LegacyImportUpload(services), methods=["POST"]),
+            Route("/photos", PhotoUpload(services, photo_store), methods=["POST"]),
+            Route("/photos/{photo}/{size}", PhotoFile(services, photo_store), methods=["GET"]),
             *graphiql.graphiql_routes(settings.assets_dir),
         ],
         lifespan=lifespan,
@@ -108,4 +113,5 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
     app.state.services = services
     app.state.templates = templates
     app.state.access_log = access_writer
+    app.state.photo_store = photo_store
     return app
