@@ -31,3 +31,4 @@ def _merged(name: str, description: str) -> type:
 
 Query = _merged("Query", "查询入口")
 Mutation = _merged("Mutation", "修改入口：只改传入的字段；每次修改须带上读取时的版本号")
+Subscription = _merged("Subscription", "实时推送入口（WebSocket，graphql-transport-ws 协议）")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -16,7 +17,7 @@ from hub.domain import events as domain
 from hub.domain.flood_point_reports import submit_flood_point_report
 from hub.domain.photos import photo_path
 from resolvers import enterprises, events, flood_points, households, regions
-from resolvers.errors import int_id
+from resolvers.errors import UserInputError, int_id
 from schema.connections import Connection
 from schema.errors import FieldError, field_errors
 from schema.flood_points import SiteCondition
@@ -413,3 +414,36 @@ class Mutation:
     ) -> DamageReportPayload:
         result = await domain.review_damage_report(info.context, int_id(id), decision is ReviewDecision.PASS, reason)
         return DamageReportPayload(damage_report=result.record, errors=field_errors(result.problems))
+
+
+@strawberry.type(description="看板推送的一条：新的或更新了的报告（按本人的辖区和字段授权）")
+class EventUpdate:
+    cursor: str = strawberry.field(description="游标：断线重连时作为 after 传回，从这里接着收，不漏一条")
+    damage_report: DamageReport | None = strawberry.field(description="灾情报告（新报、审核或加了照片）")
+    flood_point_report: FloodPointReport | None = strawberry.field(description="易涝点报告（新报或加了照片）")
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="看板实时推送：事件的每份新报告、每次审核、每张新照片（graphql-transport-ws）",
+        metadata={"reveals": "Event.id"},
+    )
+    async def event_updates(
+        self,
+        info: Info,
+        event_id: EventId,
+        after: Annotated[str | None, strawberry.argument(description="从此游标之后接着推送（重连时传上次收到的 cursor）")] = None,
+    ) -> AsyncGenerator[EventUpdate, None]:
+        ctx = info.context
+        event = await events.event(ctx, int_id(event_id, "eventId"))
+        if event is None:
+            raise UserInputError(f"eventId：找不到 id 为 {event_id} 的事件", field="eventId")
+        if after is not None and not (after.isascii() and after.isdigit()):
+            raise UserInputError(f"after：{after!r} 不是游标", field="after")
+        # Only the kinds of report this subscription asked for (and its view shows) are pushed.
+        kinds = frozenset(f.name for f in info.selected_fields[0].selections if hasattr(f, "name"))
+        async for update in ctx.feed.updates(event.id, ctx.scope, None if after is None else int(after), kinds):
+            ctx.release()  # each message is read afresh through the subscriber's own loaders
+            ctx.rows_returned += 1
+            yield EventUpdate(cursor=str(update.cursor), damage_report=update.damage_report, flood_point_report=update.flood_point_report)

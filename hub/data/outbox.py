@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.data.models import EventOutbox, Region
+from hub.data.rows import key_in
 
 outbox = EventOutbox.__table__
 regions = Region.__table__
@@ -31,7 +32,7 @@ CHANNEL = "hub_event_outbox"
 log = logging.getLogger("hub.outbox")
 
 # SQLite: per engine, the callbacks of this process's listeners.
-_local: weakref.WeakKeyDictionary[Any, set[Callable[[], None]]] = weakref.WeakKeyDictionary()
+_local: weakref.WeakKeyDictionary[Any, set[Callable[[int | None], None]]] = weakref.WeakKeyDictionary()
 
 
 async def write(
@@ -52,7 +53,7 @@ def committed(engine: AsyncEngine) -> None:
     """After a transaction that wrote outbox rows: wake this process's listeners (SQLite; PostgreSQL notifies itself)."""
     if engine.dialect.name != "postgresql":
         for wake in list(_local.get(engine.sync_engine, ())):
-            wake()
+            wake(None)
 
 
 async def rows_after(engine: AsyncEngine, cursor: int, limit: int = 1000) -> list[Any]:
@@ -68,20 +69,33 @@ async def rows_after(engine: AsyncEngine, cursor: int, limit: int = 1000) -> lis
         return list((await connection.execute(stmt)).all())
 
 
+async def rows_with_ids(engine: AsyncEngine, ids: list[int]) -> list[Any]:
+    """The announced rows (NOTIFY is sent at commit, so they are visible), in id order."""
+    stmt = (
+        select(outbox, regions.c.code.label("village_code"))
+        .join(regions, regions.c.id == outbox.c.village_id)
+        .where(key_in(outbox.c.id, ids, engine.dialect.name))
+        .order_by(outbox.c.id)
+    )
+    async with engine.connect() as connection:
+        return list((await connection.execute(stmt)).all())
+
+
 async def last_id(engine: AsyncEngine) -> int:
     async with engine.connect() as connection:
         return (await connection.execute(select(outbox.c.id).order_by(outbox.c.id.desc()).limit(1))).scalar() or 0
 
 
 class Listener:
-    """One per process: calls `wake()` whenever an outbox row may have been committed, by any process.
+    """One per process: calls `wake(id)` for each committed outbox row, by any process; `wake(None)`
+    when rows may have been committed that it was not told of (SQLite, or after a reconnect).
 
     On PostgreSQL it holds one dedicated asyncpg connection outside the pool (a LISTEN on a
     pooled connection dies when the connection goes back); if that connection drops, it
     reconnects and wakes once, so readers catch up from their cursors.
     """
 
-    def __init__(self, engine: AsyncEngine, wake: Callable[[], None]) -> None:
+    def __init__(self, engine: AsyncEngine, wake: Callable[[int | None], None]) -> None:
         self.engine = engine
         self.wake = wake
         self._task: asyncio.Task | None = None
@@ -99,7 +113,7 @@ class Listener:
 
         url = self.engine.url.set(drivername="postgresql")
         self._connection = await asyncpg.connect(url.render_as_string(hide_password=False))
-        await self._connection.add_listener(CHANNEL, lambda *_: self.wake())
+        await self._connection.add_listener(CHANNEL, lambda _c, _pid, _channel, payload: self.wake(int(payload)))
 
     async def _watch(self) -> None:
         while True:
@@ -110,7 +124,7 @@ class Listener:
                 except Exception as error:  # the database may be restarting: try again next second
                     log.warning("outbox listener cannot reconnect: %s", error)
                     continue
-                self.wake()
+                self.wake(None)  # NOTIFY has no replay: whatever came while disconnected is read from the table
 
     async def stop(self) -> None:
         if self._task is not None:
