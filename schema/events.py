@@ -445,5 +445,6 @@ class Subscription:
         kinds = frozenset(f.name for f in info.selected_fields[0].selections if hasattr(f, "name"))
         async for update in ctx.feed.updates(event.id, ctx.scope, None if after is None else int(after), kinds):
             ctx.release()  # each message is read afresh through the subscriber's own loaders
+            ctx.loader(regions.REGION_BY_ID).prime(update.village.id, update.village)
             ctx.rows_returned += 1
             yield EventUpdate(cursor=str(update.cursor), damage_report=update.damage_report, flood_point_report=update.flood_point_report)

@@ -14,7 +14,7 @@ import pytest
 
 from hub.web.background_server import free_port
 from tests.conftest import graphql
-from tests.live_client import BOARD, board
+from tests.support.live_client import BOARD, board
 from tests.test_events import OPEN, REVIEW, SUBMIT, code_of, figures, other_town_coordinator
 from tests.test_photos import cadre_of
 

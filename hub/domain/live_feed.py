@@ -8,6 +8,10 @@ are then resolved by the subscriber's own view of the schema, so grants apply as
 
 A subscriber that resumes from a cursor (an outbox id) first reads what came after it from
 the table, then continues with the log, so a reconnect misses nothing committed since.
+
+The feed also reads each report's village once: an update goes only to subscribers whose
+jurisdiction holds that village, so it is the row their own scoped read would find, and
+500 boards do not each ask the database for it.
 """
 
 from __future__ import annotations
@@ -23,12 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.access.jurisdiction import Subtree
 from hub.data import outbox
-from hub.data.models import DamageReport, FloodPointReport
+from hub.data.models import DamageReport, FloodPointReport, Region
 from hub.data.rows import key_in, record_class
 
 log = logging.getLogger("hub.live")
 damage_reports = DamageReport.__table__
 flood_point_reports = FloodPointReport.__table__
+regions = Region.__table__
 KEPT = 10_000  # log entries kept in memory; a subscriber further behind reads from the table
 
 
@@ -39,6 +44,7 @@ class Update:
     village_code: str
     damage_report: Any | None
     flood_point_report: Any | None
+    village: Any  # the report's village row: in reach of every subscriber the update is for
 
     def for_(self, event_id: int, scope: Subtree | None, kinds: frozenset[str]) -> bool:
         if self.event_id != event_id or (scope is not None and not scope.low <= self.village_code <= scope.high):
@@ -114,8 +120,9 @@ class LiveFeed:
             return []
         damage = await self._records(damage_reports, {r.damage_report_id for r in rows if r.damage_report_id})
         points = await self._records(flood_point_reports, {r.flood_point_report_id for r in rows if r.flood_point_report_id})
+        villages = await self._records(regions, {r.village_id for r in rows})
         return [
-            Update(r.id, r.event_id, r.village_code, damage.get(r.damage_report_id), points.get(r.flood_point_report_id))
+            Update(r.id, r.event_id, r.village_code, damage.get(r.damage_report_id), points.get(r.flood_point_report_id), villages[r.village_id])
             for r in rows
         ]
 
