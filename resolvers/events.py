@@ -12,7 +12,7 @@ from strawberry.types import Info
 
 from hub.access.jurisdiction import Subtree
 from hub.data.models import EventStatus, RegionLevel
-from hub.data.rows import key_in
+from hub.data.rows import key_in, record_class
 from hub.domain import events as domain
 from hub.domain.context import Context
 from hub.domain.events import affected, event_in, events, households, houses, regions, report_in, reports
@@ -196,3 +196,47 @@ async def flood_point_board(ctx: Context, event_id: int) -> list[Any]:
     for report in await ctx.load(EVENT_FLOOD_POINT_REPORTS, event_id):
         latest[report.flood_point_id] = report  # in id order: the last one wins
     return list(latest.values())
+
+
+@dataclass(frozen=True)
+class CountedReports:
+    """Per (village, event): the report that counts (its latest passed one), or None. One statement per batch."""
+
+    async def batch(self, ctx: Context, keys: Sequence[tuple[int, int]]) -> list[Any]:
+        villages, event_ids = {v for v, _ in keys}, {e for _, e in keys}
+        stmt = (
+            select(reports)
+            .where(key_in(reports.c.village_id, list(villages), ctx.dialect), key_in(reports.c.event_id, list(event_ids), ctx.dialect))
+            .order_by(reports.c.sequence)
+        )
+        if ctx.scope is not None:
+            stmt = stmt.where(report_in(ctx.scope))
+        by_event: dict[int, list[Any]] = defaultdict(list)
+        for row in await ctx.records(stmt, reports):
+            by_event[row.event_id].append(row)
+        counted = {event_id: domain.latest_counted(rows) for event_id, rows in by_event.items()}
+        return [counted.get(event_id, {}).get(village_id) for village_id, event_id in keys]
+
+
+@dataclass(frozen=True)
+class ReportedEvents:
+    """Per village: the events it reported into (一村一档), newest first."""
+
+    async def batch(self, ctx: Context, keys: Sequence[int]) -> list[list[Any]]:
+        stmt = (
+            select(events, reports.c.village_id).distinct()
+            .join(reports, reports.c.event_id == events.c.id)
+            .where(key_in(reports.c.village_id, keys, ctx.dialect))
+            .order_by(events.c.id.desc())
+        )
+        if ctx.scope is not None:
+            stmt = stmt.where(report_in(ctx.scope))
+        make = record_class(events)
+        grouped: dict[int, list[Any]] = defaultdict(list)
+        for row in await ctx.read(stmt):
+            grouped[row.village_id].append(make(*row[:-1]))
+        return [grouped.get(key, []) for key in keys]
+
+
+COUNTED_REPORTS = CountedReports()
+REPORTED_EVENTS = ReportedEvents()

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 from hub.access import accounts
 from hub.data.models import DamageReport, EventOutbox, OrgUnitKind, Role
 from tests.conftest import client_as, graphql
+from tests.test_exports import data_rows, sheet_of
 
 OPEN = """mutation($r: String!, $input: NewEventInput!) {
   openEvent(regionCode: $r, input: $input) { event { id name status version } errors { field code message } } }"""
@@ -63,7 +64,7 @@ async def low_income_household(client, village_code: str) -> str:
     return data["households"]["nodes"][0]["id"]
 
 
-async def test_village_reports_twice_and_the_town_totals_use_the_latest_passed(as_user, engine, new_household):
+async def test_village_reports_twice_and_the_town_totals_use_the_latest_passed(app, as_user, engine, new_household):
     event = await open_event(as_user, engine)
     assert event["status"] == "OPEN"
     dongxing = await code_of(engine, "东星社区")
@@ -108,6 +109,25 @@ async def test_village_reports_twice_and_the_town_totals_use_the_latest_passed(a
     assert len(board["board"]) == 17
     reported = [row for row in board["board"] if row["reported"]]
     assert reported == [{"village": {"name": "东星社区"}, "reported": True, "latestReport": {"sequence": 2}, "countedReport": {"sequence": 2}}]
+
+    # One click to 台风受灾摸排表: 17 villages, the base columns from the hub, the latest passed figures, the town's totals.
+    async with as_user("yingji") as emergency:
+        response = await emergency.get("/exports/taifeng-mopai.xlsx", params={"event": event["id"], "town": await code_of(engine, "西天尾镇")})
+    sheet = sheet_of(response)
+    template = app.state.templates.files["taifeng-mopai"]
+    rows = data_rows(sheet, template)
+    assert len(rows) == 17
+    headers = [c.headers[-1] for c in template.columns]
+    at = {h: i for i, h in enumerate(headers)}
+    (dongxing_row,) = [r for r in rows if r[1] == "东星社区"]
+    assert [dongxing_row[at[h]] for h in ("报告类型", "受灾人口（人）", "紧急转移安置（人）", "倒塌房屋（间）", "严重损坏房屋（间）", "农作物受灾面积（亩）", "受灾企业（家）", "直接经济损失（万元）")] == [
+        "续报", 150, 45, 2, 1, 90, 0, 60]
+    assert all(r[at["受灾人口（人）"]] is None for r in rows if r[1] != "东星社区")
+    total = [c.value for c in sheet[3 + 2 + 17]]
+    assert total[0] == "合计"
+    assert (total[at["户籍人口（人）"]], total[at["受灾人口（人）"]], total[at["直接经济损失（万元）"]]) == (sum(r[at["户籍人口（人）"]] for r in rows), 150, 60)
+    first = 3 + 2
+    assert {sheet.row_dimensions[row].height for row in range(first, first + 17)} == {26}  # room to write in 备注
 
 
 async def test_figures_are_checked_with_reasons_and_nothing_is_stored(as_user, engine):
@@ -218,3 +238,21 @@ async def other_town_coordinator(engine) -> str:
         await accounts.add_user(engine, "xindu-test", "测试协调员", "新度镇基层治理协同中心（测试）", Role.TOWN_COORDINATOR, code)
         _other_town.append(await accounts.issue_token(engine, "xindu-test"))
     return _other_town[0]
+
+
+async def test_after_the_event_the_archives_keep_it(as_user, engine):
+    """A flood point shows its events' reports; a village's archive (一村一档) lists the events it reported."""
+    gaemi = "2024年第3号台风“格美”"
+    async with as_user("xitianwei") as town_centre:
+        village = await graphql(town_centre, "query($c: String!) { region(code: $c) { reportedEvents { name status } } }", {"c": await code_of(engine, "东星社区")})
+        points = await graphql(town_centre, """query($c: String) { floodPoints(regionCode: $c, first: 30) { nodes { name condition
+            reports { condition waterDepthCm text event { name } } } } }""", {"c": await code_of(engine, "西天尾镇")})
+    assert {"name": gaemi, "status": "CLOSED"} in village["region"]["reportedEvents"]
+    nodes = points["floodPoints"]["nodes"]
+    assert len(nodes) == 24
+    for node in nodes:
+        first = node["reports"][0]
+        assert first["event"] == {"name": gaemi} and first["text"].endswith("。") and first["waterDepthCm"] is not None
+    async with as_user("weijian") as health:  # 卫健委 is granted no event: the archive does not show it
+        refused = await health.post("/graphql", json={"query": "{ regions(first: 1) { nodes { reportedEvents { name } } } }"})
+    assert refused.json()["errors"][0]["message"] == "Cannot query field 'reportedEvents' on type 'Region'."
