@@ -71,18 +71,19 @@ async def a_flood_point(client, town_code: str) -> dict:
 async def test_a_flood_point_report_with_photos_sets_the_point_and_shows_on_the_board(app, as_user, client, engine):
     event = await open_event(as_user, engine)
     point, _ = await a_flood_point(client, await code_of(engine, "西天尾镇"))
+    condition = "FLOODED" if point["condition"] != "FLOODED" else "PONDING"  # a change, whatever earlier reports said
     async with client_as(app, await cadre_of(engine, point["village"]["name"])) as cadre:
         reported = (await graphql(cadre, REPORT_FLOOD_POINT, {"e": event["id"], "p": point["id"], "input": {
-            "condition": "FLOODED", "waterDepthCm": 45, "text": "涵洞积水 45 厘米，已设警示，车辆绕行"}}))["reportFloodPoint"]
+            "condition": condition, "waterDepthCm": 45, "text": "涵洞积水 45 厘米，已设警示，车辆绕行"}}))["reportFloodPoint"]
         assert reported["errors"] == []
         report = reported["floodPointReport"]
-        assert report["floodPoint"] == {"condition": "FLOODED"}
+        assert report["floodPoint"] == {"condition": condition}
         # Turned on its side by the camera, with a GPS position: stored upright, without EXIF.
         response = await upload(cadre, "floodPointReport", report["id"], jpeg(400, 300, orientation=6, gps=True), "涵洞口")
         assert response.status_code == 201, response.json()
         assert response.json()["photo"] | {"id": None} == {"id": None, "width": 300, "height": 400, "takenAt": "2024-07-25T11:40:00+00:00"}
     history = await graphql(client, "query($id: ID!) { floodPoint(id: $id) { version history { nodes { field oldValue newValue } } } }", {"id": point["id"]})
-    assert {"field": "condition", "oldValue": point["condition"], "newValue": "FLOODED"} in history["floodPoint"]["history"]["nodes"]
+    assert {"field": "condition", "oldValue": point["condition"], "newValue": condition} in history["floodPoint"]["history"]["nodes"]
 
     async with as_user("xitianwei") as town_centre:
         board = (await graphql(town_centre, BOARD, {"id": event["id"]}))["event"]["floodPointBoard"]
