@@ -55,11 +55,10 @@ async def test_each_subscriber_receives_what_it_may_see(live_server, tokens, eng
         assert (refused["type"], refused["payload"][0]["message"]) == ("error", f"eventId：找不到 id 为 {event_id} 的事件")
         await asyncio.sleep(0.2)  # the subscriptions are registered
 
-        started = time.monotonic()
+        # (Delivery time is asserted across two processes below, and measured in bench/live_board.py.)
         await post(live_server, tokens["dongxing"], SUBMIT, {"e": event_id, "v": dongxing, "input": figures()})
         pushed = await town.next()
-        delay = time.monotonic() - started
-        assert pushed["type"] == "next" and delay < 1.0, (pushed, delay)
+        assert pushed["type"] == "next", pushed
         update = pushed["payload"]["data"]["eventUpdates"]
         assert update["damageReport"] == {"sequence": 1, "affectedPopulation": 120, "directLoss": 52.5, "village": {"name": "东星社区"}}
         received = (await civil_affairs.next())["payload"]["data"]["eventUpdates"]
@@ -91,17 +90,27 @@ async def test_two_hub_processes_deliver_through_postgresql(settings, tokens, en
     try:
         first, second = [await s.ready() for s in servers]
         event_id = await open_event_at(second, tokens, engine)
-        async with board(first, tokens["xitianwei"]) as town, board(first, await other_town_coordinator(engine)) as stranger:
+        async with (
+            board(first, tokens["xitianwei"]) as town,
+            board(first, tokens["minzheng"]) as civil_affairs,
+            board(first, await other_town_coordinator(engine)) as stranger,
+        ):
             await town.subscribe(BOARD % "directLoss", {"e": event_id})
+            await civil_affairs.subscribe(BOARD % "directLoss", {"e": event_id}, "refused")
+            assert (await civil_affairs.next())["payload"][0]["message"] == "Cannot query field 'directLoss' on type 'DamageReport'."
+            await civil_affairs.subscribe(BOARD % "", {"e": event_id})
             await stranger.subscribe("""subscription { eventUpdates(eventId: "%s") { cursor } }""" % event_id, {})
-            assert (await stranger.next())["type"] == "error"
+            assert (await stranger.next())["payload"][0]["message"] == f"eventId：找不到 id 为 {event_id} 的事件"
             await asyncio.sleep(0.3)
             started = time.monotonic()
             await post(second, tokens["dongxing"], SUBMIT, {"e": event_id, "v": await code_of(engine, "东星社区"), "input": figures()})
             pushed = await town.next(timeout=5)
             delay = time.monotonic() - started
+            without_loss = (await civil_affairs.next(timeout=5))["payload"]["data"]["eventUpdates"]["damageReport"]
+            assert await stranger.nothing_for(0.5)
         assert pushed["payload"]["data"]["eventUpdates"]["damageReport"]["village"] == {"name": "东星社区"}
         assert delay < 1.0, delay
+        assert without_loss == {"sequence": 1, "affectedPopulation": 120, "village": {"name": "东星社区"}}
     finally:
         for server in servers:
             server.stop()
