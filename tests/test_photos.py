@@ -159,3 +159,35 @@ async def test_a_flood_point_of_another_village_or_a_closed_event(app, as_user, 
         late = (await graphql(owner, REPORT_FLOOD_POINT, {"e": event["id"], "p": others["id"], "input": {"condition": "PONDING"}}))["reportFloodPoint"]
     assert late["errors"][0]["message"] == f"eventId：事件“{event['name']}”已结束，报告已冻结，不能再报或审核"
     assert await stored(app, engine) == before
+
+
+def test_exif_is_stripped_unless_the_policy_keeps_it():
+    from hub.domain.photos import process
+
+    upload = jpeg(400, 300, orientation=6, gps=True)
+    stripped, kept = process(upload), process(upload, keep_exif=True)
+    assert Image.open(io.BytesIO(stripped.display)).getexif() == {}
+    exif = Image.open(io.BytesIO(kept.display)).getexif()
+    assert exif[0x0112] == 1  # upright already: no viewer may turn it again
+    assert exif.get_ifd(0x8825)[1] == "N"  # the GPS position, kept
+    assert Image.open(io.BytesIO(kept.thumbnail)).getexif() == {}
+    assert (kept.width, kept.height) == (stripped.width, stripped.height) == (300, 400)
+
+
+def test_keeping_exif_needs_a_purpose(tmp_path, schemas):
+    from hub.access.policy import load_policy, policy_path
+    from hub.yamlfile import DataFileError
+
+    shipped = policy_path().read_text(encoding="utf-8")
+    path = tmp_path / "policy.yaml"
+    path.write_text(shipped.replace("photos:\n  keep_exif: false\n", "photos:\n  keep_exif: true\n"), encoding="utf-8")
+    try:
+        load_policy(schemas.full._schema, path)
+    except DataFileError as error:
+        line = shipped.splitlines().index("  keep_exif: false") + 1  # the photos mapping starts there
+        assert str(error) == f"{path}:{line}: photos: keeping EXIF (GPS) needs its purpose or legal basis: missing `purpose`"
+    else:
+        raise AssertionError("a policy keeping EXIF without a purpose was accepted")
+    path.write_text(shipped.replace("photos:\n  keep_exif: false\n", "photos:\n  keep_exif: true\n  purpose: 灾情核查需照片拍摄位置\n"), encoding="utf-8")
+    assert load_policy(schemas.full._schema, path).keep_photo_exif is True
+    assert load_policy(schemas.full._schema).keep_photo_exif is False

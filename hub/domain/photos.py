@@ -5,7 +5,8 @@ file name and the Content-Type it came with decide nothing), when it is too larg
 header promises more pixels than the limit (checked before any pixel is decoded: a small
 file can expand into gigabytes), or when it does not decode whole. Orientation from EXIF is
 applied; the stored images are re-encoded without EXIF, so GPS and camera data are gone —
-except the time it was taken, kept as a column. Decoding runs in a worker thread.
+except the time it was taken, kept as a column (the policy's `photos: keep_exif` keeps it
+all, GPS included, on the display size). Decoding runs in a worker thread.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ MAX_PIXELS = 40_000_000  # a 40-megapixel phone photo; larger is not a phone pho
 DISPLAY_SIDE = 1600
 THUMBNAIL_SIDE = 320
 SIGNATURES = {b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG"}
-EXIF_DATETIME_ORIGINAL, EXIF_DATETIME, EXIF_IFD = 36867, 306, 0x8769
+EXIF_DATETIME_ORIGINAL, EXIF_DATETIME, EXIF_IFD, EXIF_ORIENTATION = 36867, 306, 0x8769, 0x0112
 
 
 class PhotoRefused(Exception):
@@ -61,8 +62,11 @@ def sniff(data: bytes) -> str:
     raise PhotoRefused(415, "只收 JPEG 或 PNG 照片：这个文件不是（按文件内容判断，与文件名无关）", "UNSUPPORTED_MEDIA_TYPE")
 
 
-def process(data: bytes) -> Processed:
-    """Check and convert one upload. Blocking: call it in a worker thread."""
+def process(data: bytes, keep_exif: bool = False) -> Processed:
+    """Check and convert one upload. Blocking: call it in a worker thread.
+
+    With `keep_exif` (the policy's `photos: keep_exif`), the display size keeps the upload's
+    EXIF, GPS included, its orientation reset since the pixels are upright now."""
     if len(data) > MAX_PHOTO_BYTES:
         raise PhotoRefused(413, f"照片超过 {MAX_PHOTO_BYTES // (1024 * 1024)} MB", "FILE_TOO_LARGE")
     kind = sniff(data)
@@ -82,6 +86,7 @@ def process(data: bytes) -> Processed:
             with Image.open(io.BytesIO(data), formats=[kind]) as image:  # verify() leaves the image unusable: open again
                 image.load()
                 taken_at = _taken_at(image)
+                exif = image.getexif()
                 upright = ImageOps.exif_transpose(image)
         except PhotoRefused:
             raise
@@ -90,7 +95,12 @@ def process(data: bytes) -> Processed:
         except (OSError, SyntaxError, ValueError, Image.UnidentifiedImageError):
             raise broken from None
     rgb = _rgb(upright)
-    return Processed(*_fitted(rgb, DISPLAY_SIDE).size, _jpeg(_fitted(rgb, DISPLAY_SIDE)), _jpeg(_fitted(rgb, THUMBNAIL_SIDE)), taken_at)
+    display = _fitted(rgb, DISPLAY_SIDE)
+    kept = None
+    if keep_exif:
+        exif[EXIF_ORIENTATION] = 1
+        kept = exif.tobytes()
+    return Processed(*display.size, _jpeg(display, kept), _jpeg(_fitted(rgb, THUMBNAIL_SIDE)), taken_at)
 
 
 def _rgb(image: Image.Image) -> Image.Image:
@@ -110,9 +120,10 @@ def _fitted(image: Image.Image, side: int) -> Image.Image:
     return copy
 
 
-def _jpeg(image: Image.Image) -> bytes:
+def _jpeg(image: Image.Image, exif: bytes | None = None) -> bytes:
     out = io.BytesIO()
-    image.save(out, "JPEG", quality=85, optimize=True)  # no exif= given: none is written
+    options = {"exif": exif} if exif else {}  # none given: none is written
+    image.save(out, "JPEG", quality=85, optimize=True, **options)
     return out.getvalue()
 
 

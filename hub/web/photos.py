@@ -56,7 +56,7 @@ class PhotoUpload(UploadEndpoint):
         except UserInputError as error:
             raise UploadError(400, str(error)) from None
         try:
-            processed = await off_loop(process, data)
+            processed = await off_loop(process, data, context.policy.keep_photo_exif)
             row = await attach(context, self.store, owner, owner_id, processed, request.query_params.get("caption") or None)
         except PhotoRefused as refused:
             raise UploadError(refused.status, str(refused), refused.code) from None
