@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import argparse
 
-from bench import exports, nested_read, permissions, writes
+from bench import exports, live_board, nested_read, permissions, writes
 from bench.common import run
 
-BENCHMARKS = {"nested_read": nested_read.main, "permissions": permissions.main, "exports": exports.suite, "writes": writes.suite}
+BENCHMARKS = {
+    "nested_read": nested_read.main, "permissions": permissions.main, "exports": exports.suite, "writes": writes.suite,
+    # On a scratch SQLite database of its own (its --database-url empties the database it is given).
+    "live_board": lambda scale, rounds: live_board.main(500, rounds, None),
+}
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -120,6 +120,13 @@ class KeepAliveClient:
 @contextlib.asynccontextmanager
 async def hub_process(settings: Settings, port: int, startup_timeout: float = 60.0) -> AsyncIterator[str]:
     """`hub serve` in a process of its own, as deployed: it gets its own core and interpreter lock."""
+    async with hub_server(settings, port, startup_timeout) as (url, _):
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def hub_server(settings: Settings, port: int, startup_timeout: float = 60.0) -> AsyncIterator[tuple[str, subprocess.Popen]]:
+    """`hub_process`, with the process itself (to read its memory)."""
     env = {**os.environ, "HUB_DATABASE_URL": settings.database_url, "HUB_DATA_DIR": str(settings.data_dir)}
     process = subprocess.Popen(
         [sys.executable, "-m", "hub.cli", "serve", "--port", str(port)],
@@ -136,7 +143,7 @@ async def hub_process(settings: Settings, port: int, startup_timeout: float = 60
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the hub did not start: {process.stderr.read().decode()[-2000:]}") from None
                 await asyncio.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", process
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -53,7 +53,8 @@ async def _region_count(engine: AsyncEngine) -> int:
         return (await connection.execute(select(func.count()).select_from(Region))).scalar_one()
 
 
-async def seed(engine: AsyncEngine, scale: int, reset: bool = False) -> dict[str, int]:
+async def seed(engine: AsyncEngine, scale: int, reset: bool = False, data_dir: Path | None = None) -> dict[str, int]:
+    from hub.data.blobs import blob_store
     from hub.demo import seed_demo
 
     if reset:
@@ -72,7 +73,7 @@ async def seed(engine: AsyncEngine, scale: int, reset: bool = False) -> dict[str
             progress.update(tasks[stage], completed=done, total=total)
 
         started = time.perf_counter()
-        counts = await seed_demo(engine, scale=scale, progress=report)
+        counts = await seed_demo(engine, scale=scale, progress=report, photos=blob_store(data_dir) if data_dir else None)
     summary = ", ".join(f"{count:,} {table}" for table, count in counts.items())
     console.print(f"demo data: {summary} in {time.perf_counter() - started:.1f} s")
     return counts
@@ -100,7 +101,7 @@ async def _prepare_demo(settings: Settings) -> str | None:
         if not is_sqlite(settings.database_url):
             raise SystemExit("--demo seeds the embedded SQLite database; unset HUB_DATABASE_URL or run `hub demo-data`")
         if not await _has_schema(engine) or not await _region_count(engine):
-            await seed(engine, scale=_default_scale())
+            await seed(engine, scale=_default_scale(), data_dir=settings.data_dir)
             return await issue_token(engine, "admin", days=7)
         await migrate.upgrade(engine)
         return None
@@ -184,7 +185,7 @@ def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> None:
     async def run() -> None:
         engine = create_engine(settings)
         try:
-            await seed(engine, args.scale, reset=args.reset)
+            await seed(engine, args.scale, reset=args.reset, data_dir=settings.data_dir)
         finally:
             await engine.dispose()
 

@@ -65,3 +65,7 @@ async def village_flood_points(info: Info, village: Any, first: int | None, afte
 
 def flood_point_photos(ctx: Context, point: Any) -> Any:
     return ctx.load_now(FLOOD_POINT_PHOTOS, point.id)
+
+
+def flood_point_by_id(ctx: Context, flood_point_id: int) -> Any:
+    return ctx.load_now(FLOOD_POINT_BY_ID, flood_point_id)

@@ -21,7 +21,7 @@ from hub.access.access_log import AccessLogExtension
 from hub.access.policy import Policy, ReadScope, load_policy
 from hub.data.models import Role
 from hub.settings import Settings
-from schema.domains import Mutation, Query
+from schema.domains import Mutation, Query, Subscription
 from schema.execution import FastLeafExecutionContext
 from schema.inputs import nul_error
 from schema.projection import Projection, relation_targets
@@ -99,6 +99,8 @@ def build_schema(settings: Settings, projection: Projection | None = None) -> Hu
         projection=projection,
         query=Query,
         mutation=Mutation if writes else None,
+        # The live board pushes events' reports: a view that reads no event has nothing to subscribe to.
+        subscription=Subscription if projection is None or projection.reads("Event.id") else None,
         config=StrawberryConfig(disable_field_suggestions=True),
         extensions=[lambda: ParserCache(maxsize=1000), guards(settings), AccessLogExtension],
         execution_context_class=FastLeafExecutionContext,

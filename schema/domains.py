@@ -12,6 +12,7 @@ import strawberry
 from schema import (
     access_log,
     enterprises,
+    events,
     flood_points,
     households,
     persons,
@@ -19,7 +20,7 @@ from schema import (
     templates,
 )
 
-DOMAINS = (regions, households, persons, enterprises, flood_points, templates, access_log)
+DOMAINS = (regions, households, persons, enterprises, flood_points, events, templates, access_log)
 
 
 def _merged(name: str, description: str) -> type:
@@ -30,3 +31,4 @@ def _merged(name: str, description: str) -> type:
 
 Query = _merged("Query", "查询入口")
 Mutation = _merged("Mutation", "修改入口：只改传入的字段；每次修改须带上读取时的版本号")
+Subscription = _merged("Subscription", "实时推送入口（WebSocket，graphql-transport-ws 协议）")

@@ -13,6 +13,7 @@ from hub.domain.flood_points import FLOOD_POINT
 from hub.domain.write_path import update_entity
 from resolvers import enterprises, flood_points, regions
 from resolvers.errors import int_id
+from resolvers.events import FLOOD_POINT_REPORTS
 from schema.connections import Connection
 from schema.enterprises import RiskLevel
 from schema.errors import FieldError, field_errors
@@ -34,12 +35,14 @@ from schema.history import history_field
 
 if TYPE_CHECKING:
     from schema.enterprises import Enterprise
+    from schema.events import FloodPointReport
     from schema.regions import Region
 
 c = models.FloodPoint.__table__.c
 p = models.FloodPointPhoto.__table__.c
 
 FloodPointStatus = gql_enum(models.FloodPointStatus, "整治状态")
+SiteCondition = gql_enum(models.SiteCondition, "易涝点现场状况")
 
 
 @strawberry.type(description="易涝点照片（元数据）")
@@ -64,6 +67,7 @@ class FloodPoint:
     status: FloodPointStatus = column(c.status)
     responsible_person: str = column(c.responsible_person)
     responsible_phone: str = column(c.responsible_phone)
+    condition: SiteCondition | None = column(c.condition)
     version: int = column(c.version)
     history = history_field("FloodPoint")
 
@@ -80,6 +84,10 @@ class FloodPoint:
     @strawberry.field(description="照片")
     def photos(self, info: Info) -> list[FloodPointPhoto]:
         return flood_points.flood_point_photos(info.context, self)
+
+    @strawberry.field(description="历次事件中的易涝点报告（含照片），按时间")
+    def reports(self, info: Info) -> list[Annotated[FloodPointReport, strawberry.lazy("schema.events")]]:
+        return info.context.load_now(FLOOD_POINT_REPORTS, self.id)
 
 
 @record_input("FloodPoint", "易涝点信息中可修改的字段；不传的字段保持不变")

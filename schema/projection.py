@@ -65,6 +65,10 @@ class Projection:
     # `Type.field`s input types list (None: all, for views that read every field anyway).
     settable: frozenset[str] | None = None
 
+    def reads(self, ref: str) -> bool:
+        """Whether the view reads `Type.field` in full."""
+        return _mode(self.visibility, ref) is Mode.READ
+
     def masked_fields(self) -> set[str]:
         return {f"{t}.{f}" for t, fields in self.visibility.items() for f, mode in fields.items() if mode is Mode.MASKED}
 

@@ -9,7 +9,8 @@ from strawberry.types import Info
 
 from hub.data.models import Region as RegionModel
 from hub.data.models import RegionLevel as RegionLevelModel
-from resolvers import enterprises, flood_points, households, regions
+from resolvers import enterprises, events, flood_points, households, regions
+from resolvers.errors import int_id
 from schema.connections import Connection
 from schema.fields import (
     After,
@@ -31,6 +32,7 @@ from schema.households import (
 
 if TYPE_CHECKING:
     from schema.enterprises import Enterprise
+    from schema.events import DamageReport, Event
     from schema.flood_points import FloodPoint
     from schema.households import Household
 
@@ -98,6 +100,16 @@ class Region:
         self, info: Info, first: First = None, after: After = None
     ) -> Connection[Annotated[FloodPoint, strawberry.lazy("schema.flood_points")]]:
         return await flood_points.village_flood_points(info, self, first, after)
+
+    @strawberry.field(description="本村（社区）在某事件中计入汇总的灾情报告（最新一次通过审核的）")
+    def counted_report(
+        self, info: Info, event_id: Annotated[strawberry.ID, strawberry.argument(description="事件的记录ID")]
+    ) -> Annotated[DamageReport, strawberry.lazy("schema.events")] | None:
+        return info.context.load_now(events.COUNTED_REPORTS, (self.id, int_id(event_id, "eventId")))
+
+    @strawberry.field(description="本村（社区）报送过灾情的事件（一村一档），最新的在前")
+    def reported_events(self, info: Info) -> list[Annotated[Event, strawberry.lazy("schema.events")]]:
+        return info.context.load_now(events.REPORTED_EVENTS, self.id)
 
 
 @strawberry.type

@@ -22,6 +22,7 @@ from hub.demo.generator import DemoGenerator, load_geography
 
 SCALE = 5  # ~5k households, ~15k persons: about two seconds
 TABLES = ("regions", "enterprises", "flood_points", "flood_point_photos", "households", "persons")
+EVENT_TABLES = ("events", "damage_reports", "damaged_houses", "affected_enterprises", "flood_point_reports", "photos")
 
 DISTRICTS = {
     "350302000000": "城厢区",
@@ -69,8 +70,8 @@ async def scalar(engine: AsyncEngine, sql: str, **params):
 
 async def test_counts_match_the_tables(seeded):
     engine, counts, _ = seeded
-    assert set(counts) == set(TABLES) | {"org_units", "users"}
-    for table in TABLES:
+    assert set(counts) == set(TABLES) | {"org_units", "users"} | set(EVENT_TABLES)
+    for table in TABLES + EVENT_TABLES:
         assert counts[table] == await scalar(engine, f"SELECT count(*) FROM {table}")
     assert counts["persons"] > counts["households"] > 0
 
@@ -397,3 +398,21 @@ def test_geography_is_seed_independent_people_are_not():
         for g in (first, other)
     ]
     assert people[0] != people[1]
+
+
+async def test_typhoon_gaemi_over_xitianwei(seeded):
+    """2024年第3号台风“格美”: every village of 西天尾镇 reported, some twice; each flood point has a report; 青春之家 was hit."""
+    engine, counts, _ = seeded
+    (name, status), = await rows(engine, "SELECT name, status FROM events")
+    assert (name, status) == ("2024年第3号台风“格美”", "CLOSED")
+    per_village = await rows(engine, """SELECT r.name, count(*) FROM damage_reports d JOIN regions r ON r.id = d.village_id
+                                         GROUP BY r.name ORDER BY r.name""")
+    assert len(per_village) == 17
+    assert dict(per_village)["东星社区"] == 2 and sum(1 for _, n in per_village if n > 1) >= 5
+    assert await scalar(engine, "SELECT count(*) FROM damage_reports WHERE review_status = 'SENT_BACK'") == 1
+    assert counts["flood_point_reports"] == 24 and counts["photos"] == 0  # photos only with a blob store
+    assert await scalar(engine, """SELECT a.note FROM affected_enterprises a JOIN enterprises e ON e.id = a.enterprise_id
+                                   WHERE e.name = '青春之家（福建）体育用品有限公司' LIMIT 1""") == "厂区进水约 30 厘米，原料仓库受淹，停产 2 天"
+    # The register's rooms are the report's house figures.
+    assert await rows(engine, """SELECT d.id FROM damage_reports d WHERE d.generally_damaged_rooms + d.severely_damaged_rooms
+                                  <> (SELECT coalesce(sum(h.rooms), 0) FROM damaged_houses h WHERE h.report_id = d.id)""") == []

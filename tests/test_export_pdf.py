@@ -23,6 +23,7 @@ from openpyxl import load_workbook
 
 from hub.forms.templates import load_templates
 from tests.conftest import client_as
+from tests.test_exports import demo_event
 
 CONVERT_TIMEOUT = 120  # seconds; a cold LibreOffice profile takes a few
 TOOL_TIMEOUT = 30
@@ -117,7 +118,8 @@ async def printed(app, tokens, schemas, tmp_path_factory) -> dict[str, Printed]:
     files = []
     for template in templates.values():
         async with client_as(app, tokens[OWNERS.get(template.department, template.department)]) as client:
-            response = await client.get(f"/exports/{template.id}.xlsx")
+            params = {"event": await demo_event(client)} if template.id == "taifeng-mopai" else {}
+            response = await client.get(f"/exports/{template.id}.xlsx", params=params)
         assert response.status_code == 200, response.text
         path = work / f"{template.id}.xlsx"
         path.write_bytes(response.content)

@@ -554,6 +554,8 @@ INPUT_WRITES = {
     "PersonInput": "Person", "NewPersonInput": "Person", "VisitInput": "Person",
     "HouseholdInput": "Household", "NewHouseholdInput": "Household",
     "EnterpriseInput": "Enterprise", "FloodPointInput": "FloodPoint",
+    "NewEventInput": "Event", "DamageReportInput": "DamageReport", "DamagedHouseInput": "DamageReport", "AffectedEnterpriseInput": "DamageReport",
+    "FloodPointReportInput": "FloodPointReport",
 }
 
 

@@ -56,7 +56,7 @@ def test_a_minimal_policy_loads(tmp_path, full_schema):
 @pytest.mark.parametrize(
     ("departments", "line", "message"),
     [
-        (GOOD.replace("Person.name", "Persn.name"), 12, "department weijian: grant: unknown type `Persn` in `Persn.name` (types: Region, Household, Person, Enterprise, FloodPoint, FloodPointPhoto)"),
+        (GOOD.replace("Person.name", "Persn.name"), 12, "department weijian: grant: unknown type `Persn` in `Persn.name` (types: Region, Household, Person, Enterprise, FloodPoint, FloodPointPhoto, Event, DamageReport, DamagedHouse, AffectedEnterprise, HouseCount, VillageReportStatus, DamageTotals, FloodPointReport, Photo)"),
         (GOOD.replace("Person.name", "Person.nmae"), 12, "department weijian: grant: `Person` has no field `nmae`"),
         (GOOD.replace("Person.name", "Person.household"), 12, "department weijian: grant: `Person.household` is a relation; it is visible when its type has granted fields, grant those instead"),
         (GOOD.replace("mode: read", "mode: hidden"), 13, "department weijian: grant: unknown mode `hidden` (expected read or masked)"),

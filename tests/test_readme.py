@@ -116,7 +116,8 @@ def test_the_variables_table_matches_the_templates(schemas):
         named = re.findall(r"`([A-Za-z]\w*)`", variables)
         assert named == [v.name for v in template.variables], template.id
         for variable in template.variables:
-            assert str(variable.default) in variables, (template.id, variable.name)
+            if variable.default is not None:  # a variable without one is required
+                assert str(variable.default) in variables, (template.id, variable.name)
 
 
 async def test_a_readme_form_downloads_with_the_readme_token(app, tokens):

@@ -23,7 +23,11 @@ from hub.data.models import Role
 from hub.yamlfile import DataFileError, Node, load
 
 # The base-data types grants are about; other types (connections, the access log) follow from them.
-BASE_TYPES = ("Region", "Household", "Person", "Enterprise", "FloodPoint", "FloodPointPhoto")
+BASE_TYPES = (
+    "Region", "Household", "Person", "Enterprise", "FloodPoint", "FloodPointPhoto",
+    "Event", "DamageReport", "DamagedHouse", "AffectedEnterprise", "HouseCount", "VillageReportStatus", "DamageTotals",
+    "FloodPointReport", "Photo",
+)
 
 class Mode(str, Enum):
     READ = "read"
@@ -66,6 +70,8 @@ class Policy:
     roles: dict[Role, RoleRule]
     sensitive: frozenset[str]
     base_fields: dict[str, frozenset[str]] = field(repr=False)  # type -> its grantable fields
+    # Photos keep their EXIF (GPS, camera, time) only where the policy says so; by default it is stripped.
+    keep_photo_exif: bool = False
 
     def base_visibility(self) -> dict[str, dict[str, Mode]]:
         """Every field of the base-data types, readable in full (grassroots roles)."""
@@ -97,7 +103,7 @@ def load_policy(schema: GraphQLSchema, path: Path | None = None) -> Policy:
     root = load(path)
     # `x-…` keys hold YAML anchors shared by several grants.
     extras = {key for key in root.mapping("the policy") if key.startswith("x-")}
-    root.only_keys({"sensitive", "roles", "departments", *extras}, "the policy")
+    root.only_keys({"sensitive", "roles", "departments", "photos", *extras}, "the policy")
     base_fields = _grantable_fields(schema)
     known = {f"{t}.{f}" for t, fields in base_fields.items() for f in fields}
 
@@ -179,7 +185,20 @@ def load_policy(schema: GraphQLSchema, path: Path | None = None) -> Policy:
                 writes.add(ref)
         departments[key] = Department(key, name, grants, frozenset(writes))
 
-    return Policy(str(path), departments, roles, sensitive, base_fields)
+    return Policy(str(path), departments, roles, sensitive, base_fields, _keep_photo_exif(root.get("photos")))
+
+
+def _keep_photo_exif(node: Node | None) -> bool:
+    """`photos: {keep_exif: true, purpose: …}`: uploaded photos keep their EXIF, GPS included."""
+    if node is None:
+        return False
+    node.only_keys({"keep_exif", "purpose"}, "photos")
+    keep = node.require("keep_exif", "photos")
+    if not isinstance(keep.value, bool):
+        raise keep.error(f"photos: keep_exif must be true or false, got `{keep.value}`")
+    if keep.value:
+        node.require("purpose", "photos: keeping EXIF (GPS) needs its purpose or legal basis").text("photos: purpose")
+    return keep.value
 
 
 def _refuse_rebuildable_masks(path: Path, key: str, grants: dict[str, Grant]) -> None:

@@ -127,6 +127,13 @@ class FloodPointStatus(LabelledEnum):
     FIXED = "FIXED", "已整治"
 
 
+class SiteCondition(LabelledEnum):
+    NORMAL = "NORMAL", "正常"
+    PONDING = "PONDING", "积水"
+    FLOODED = "FLOODED", "内涝（人车难行）"
+    RECEDED = "RECEDED", "已退水"
+
+
 class Versioned:
     """Optimistic concurrency: every update must name the version it read."""
 
@@ -261,6 +268,8 @@ class FloodPoint(Versioned, Base):
     nearby_enterprise_id: Mapped[int | None] = mapped_column(
         ForeignKey("enterprises.id"), index=True, info=label("周边企业")
     )
+    # Set by the latest flood-point report of an event (through the write path, so its history keeps each).
+    condition: Mapped[SiteCondition | None] = mapped_column(_enum(SiteCondition, "site_condition"), info=label("现场状况"))
 
     __table_args__ = (
         CheckConstraint("longitude BETWEEN -180 AND 180 AND latitude BETWEEN -90 AND 90", name="coordinates"),
@@ -400,3 +409,174 @@ class Change(Base):
     request_id: Mapped[str] = mapped_column(String(64), info=label("请求编号"))
 
     __table_args__ = (Index("ix_changes_entity_record", "entity", "record_id", "id"),)
+
+
+# --- Events: village damage reports, flood-point reports, photos ---------------------
+
+
+class EventKind(LabelledEnum):
+    TYPHOON = "TYPHOON", "台风"
+    RAINSTORM_FLOOD = "RAINSTORM_FLOOD", "暴雨洪涝"
+    LANDSLIDE = "LANDSLIDE", "地质灾害"
+    OTHER = "OTHER", "其他"
+
+
+class EventStatus(LabelledEnum):
+    OPEN = "OPEN", "进行中"
+    CLOSED = "CLOSED", "已结束"
+
+
+class ReportKind(LabelledEnum):
+    """The national natural-disaster statistics rules: one 初报, any number of 续报, one 核报."""
+
+    INITIAL = "INITIAL", "初报"
+    FOLLOW_UP = "FOLLOW_UP", "续报"
+    FINAL = "FINAL", "核报"
+
+
+class ReviewStatus(LabelledEnum):
+    SUBMITTED = "SUBMITTED", "待审核"
+    PASSED = "PASSED", "已通过"
+    SENT_BACK = "SENT_BACK", "已退回"
+
+
+class HouseDamage(LabelledEnum):
+    COLLAPSED = "COLLAPSED", "倒塌"
+    SEVERE = "SEVERE", "严重损坏"
+    GENERAL = "GENERAL", "一般损坏"
+
+
+class Event(Versioned, Base):
+    """A disaster event over a town or a district; while it is open, villages report into it."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[EventKind] = mapped_column(_enum(EventKind, "event_kind"), info=label("事件类型"))
+    name: Mapped[str] = mapped_column(String(128), info=label("事件名称"))
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True, info=label("涉及区划"))
+    # The covered region's code range (see Subtree): a caller sees the event when it overlaps their jurisdiction.
+    scope_low: Mapped[str] = mapped_column(String(12), info=label("区划代码下限"))
+    scope_high: Mapped[str] = mapped_column(String(12), info=label("区划代码上限"))
+    status: Mapped[EventStatus] = mapped_column(_enum(EventStatus, "event_status"), info=label("状态"))
+    started_on: Mapped[dt.date] = mapped_column(Date, info=label("开始日期"))
+    ended_on: Mapped[dt.date | None] = mapped_column(Date, info=label("结束日期"))
+    opened_by: Mapped[str] = mapped_column(String(64), info=label("发起人"))
+    opened_unit: Mapped[str] = mapped_column(String(64), info=label("发起单位"))
+
+
+class DamageReport(Base):
+    """One report of one village for one event. Never changed once written, except its review."""
+
+    __tablename__ = "damage_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), info=label("事件"))
+    village_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), info=label("村（社区）"))
+    kind: Mapped[ReportKind] = mapped_column(_enum(ReportKind, "report_kind"), info=label("报告类型"))
+    sequence: Mapped[int] = mapped_column(Integer, info=label("第几次报告"))
+    affected_population: Mapped[int] = mapped_column(Integer, info=label("受灾人口（人）"))
+    relocated_population: Mapped[int] = mapped_column(Integer, info=label("紧急转移安置人口（人）"))
+    relief_needed_population: Mapped[int] = mapped_column(Integer, info=label("需紧急生活救助人口（人）"))
+    deaths: Mapped[int] = mapped_column(Integer, info=label("因灾死亡人口（人）"))
+    missing: Mapped[int] = mapped_column(Integer, info=label("因灾失踪人口（人）"))
+    # From the register of damaged houses (damaged_houses): nobody types these.
+    collapsed_rooms: Mapped[int] = mapped_column(Integer, info=label("倒塌房屋（间）"))
+    severely_damaged_rooms: Mapped[int] = mapped_column(Integer, info=label("严重损坏房屋（间）"))
+    generally_damaged_rooms: Mapped[int] = mapped_column(Integer, info=label("一般损坏房屋（间）"))
+    crop_affected_area: Mapped[float] = mapped_column(Numeric(12, 1, asdecimal=False), info=label("农作物受灾面积（亩）"))
+    crop_disaster_area: Mapped[float] = mapped_column(Numeric(12, 1, asdecimal=False), info=label("农作物成灾面积（亩）"))
+    crop_lost_area: Mapped[float] = mapped_column(Numeric(12, 1, asdecimal=False), info=label("农作物绝收面积（亩）"))
+    direct_loss: Mapped[float] = mapped_column(Numeric(12, 2, asdecimal=False), info=label("直接经济损失（万元）"))
+    notes: Mapped[str | None] = mapped_column(Text, info=label("灾情描述"))
+    explanation: Mapped[str | None] = mapped_column(Text, info=label("数据变化说明"))
+    reported_by: Mapped[str] = mapped_column(String(64), info=label("填报人"))
+    reported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), info=label("填报时间"))
+    review_status: Mapped[ReviewStatus] = mapped_column(_enum(ReviewStatus, "review_status"), info=label("审核状态"))
+    review_reason: Mapped[str | None] = mapped_column(String(256), info=label("退回原因"))
+    reviewed_by: Mapped[str | None] = mapped_column(String(64), info=label("审核人"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), info=label("审核时间"))
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "village_id", "sequence", name="event_village_sequence"),
+        Index("ix_damage_reports_event_village", "event_id", "village_id", "sequence"),
+    )
+
+
+class DamagedHouse(Base):
+    """因灾倒塌损坏住房户台账: a household's house, as one report registers it."""
+
+    __tablename__ = "damaged_houses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("damage_reports.id"), index=True, info=label("灾情报告"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True, info=label("户"))
+    damage: Mapped[HouseDamage] = mapped_column(_enum(HouseDamage, "house_damage"), info=label("损坏程度"))
+    rooms: Mapped[int] = mapped_column(Integer, info=label("间数"))
+
+    __table_args__ = (UniqueConstraint("report_id", "household_id", name="report_household"),)
+
+
+class AffectedEnterprise(Base):
+    __tablename__ = "affected_enterprises"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("damage_reports.id"), index=True, info=label("灾情报告"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True, info=label("企业"))
+    note: Mapped[str | None] = mapped_column(String(256), info=label("受灾情况"))
+
+    __table_args__ = (UniqueConstraint("report_id", "enterprise_id", name="report_enterprise"),)
+
+
+class FloodPointReport(Base):
+    """What a village saw at a flood point during an event: condition, water depth, a paragraph, photos."""
+
+    __tablename__ = "flood_point_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True, info=label("事件"))
+    flood_point_id: Mapped[int] = mapped_column(ForeignKey("flood_points.id"), index=True, info=label("易涝点"))
+    village_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True, info=label("村（社区）"))
+    condition: Mapped[SiteCondition] = mapped_column(_enum(SiteCondition, "site_condition"), info=label("现场状况"))
+    water_depth_cm: Mapped[int | None] = mapped_column(Integer, info=label("积水深度（厘米）"))
+    text: Mapped[str | None] = mapped_column(Text, info=label("现场情况"))
+    reported_by: Mapped[str] = mapped_column(String(64), info=label("填报人"))
+    reported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), info=label("填报时间"))
+
+
+class Photo(Base):
+    """A photo of a report. The bytes are in the blob store, once per content: a display size and a thumbnail."""
+
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    damage_report_id: Mapped[int | None] = mapped_column(ForeignKey("damage_reports.id"), index=True, info=label("灾情报告"))
+    flood_point_report_id: Mapped[int | None] = mapped_column(ForeignKey("flood_point_reports.id"), index=True, info=label("易涝点报告"))
+    village_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True, info=label("村（社区）"))
+    content_type: Mapped[str] = mapped_column(String(32), info=label("文件类型"))
+    width: Mapped[int] = mapped_column(Integer, info=label("宽（像素）"))
+    height: Mapped[int] = mapped_column(Integer, info=label("高（像素）"))
+    size_bytes: Mapped[int] = mapped_column(Integer, info=label("文件大小（字节）"))
+    display_key: Mapped[str] = mapped_column(String(80), info=label("显示图存储位置"))
+    thumbnail_key: Mapped[str] = mapped_column(String(80), info=label("缩略图存储位置"))
+    caption: Mapped[str | None] = mapped_column(String(256), info=label("说明"))
+    taken_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), info=label("拍摄时间"))
+    uploaded_by: Mapped[str] = mapped_column(String(64), info=label("上传人"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), info=label("上传时间"))
+
+    __table_args__ = (
+        CheckConstraint("(damage_report_id IS NULL) <> (flood_point_report_id IS NULL)", name="one_owner"),
+    )
+
+
+class EventOutbox(Base):
+    """Written in the same transaction as what it announces; its increasing id is the live board's cursor."""
+
+    __tablename__ = "event_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), index=True, info=label("事件"))
+    village_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), info=label("村（社区）"))
+    damage_report_id: Mapped[int | None] = mapped_column(ForeignKey("damage_reports.id"), info=label("灾情报告"))
+    flood_point_report_id: Mapped[int | None] = mapped_column(ForeignKey("flood_point_reports.id"), info=label("易涝点报告"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), info=label("时间"))

@@ -17,7 +17,9 @@ from hub.data.models import (
     Person,
     Region,
 )
+from hub.data.blobs import BlobStore
 from hub.demo.accounts import seed_accounts
+from hub.demo.events import seed_events
 from hub.demo.generator import REFERENCE_DATE, DemoGenerator, load_geography
 
 __all__ = ["DEFAULT_SCALE", "DEFAULT_SEED", "REFERENCE_DATE", "Progress", "seed_demo"]
@@ -91,6 +93,7 @@ async def seed_demo(
     scale: int = DEFAULT_SCALE,
     seed: int = DEFAULT_SEED,
     progress: Progress | None = None,
+    photos: BlobStore | None = None,
 ) -> dict[str, int]:
     """Fill an empty schema with the demo data set in one transaction; return rows per table.
 
@@ -125,7 +128,8 @@ async def seed_demo(
         if conn.dialect.name == "postgresql":
             await _advance_sequences(conn, totals)
         accounts = await seed_accounts(conn)
-    return writer.done | accounts
+        events = await seed_events(conn, seed, photos)  # the flood-point reports' photos only when given a store
+    return writer.done | accounts | events
 
 
 async def _advance_sequences(conn: AsyncConnection, totals: dict[str, int]) -> None:

@@ -12,13 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse
-from starlette.routing import Route
+from starlette.responses import RedirectResponse
+from starlette.routing import Route, WebSocketRoute
 
 from hub.access import access_log, accounts
 from hub.access.accounts import Caller
+from hub.data.blobs import blob_store
 from hub.data.database import create_engine
 from hub.domain.context import Context
+from hub.domain.live_feed import LiveFeed
 from hub.forms.download_links import DownloadLinks, hub_key
 from hub.forms.template_store import TemplateStore
 from hub.forms.templates import load_templates
@@ -27,6 +29,8 @@ from hub.web import graphiql, observability
 from hub.web.endpoint import Services, database_trouble_response
 from hub.web.export_endpoint import ExportEndpoint
 from hub.web.graphql_endpoint import GraphQLEndpoint
+from hub.web.live import LiveEndpoint
+from hub.web.photos import PhotoFile, PhotoUpload
 from hub.web.sign_in import CallerCache
 from hub.web.uploads import FillSheetUpload, LegacyImportUpload
 from resolvers.context import RequestContext
@@ -63,6 +67,8 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
     services = Services(
         schemas, templates, authenticate, make_context, record_access, links, functools.partial(accounts.caller_by_id, engine)
     )
+    photo_store = blob_store(settings.data_dir)
+    feed = LiveFeed(engine)
     graphql = GraphQLEndpoint(
         services,
         timeout=settings.request_timeout,
@@ -82,7 +88,9 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
         if not graphiql.assets_ready(settings.assets_dir):
             log.warning("GraphiQL assets are not installed in %s: run `hub assets install`", settings.assets_dir)
         access_writer.start()
+        await feed.start()
         yield
+        await feed.stop()
         await access_writer.stop()
         if owns_engine:
             await engine.dispose()
@@ -90,6 +98,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
     routes = [
         Route("/", home),
         Route("/graphql", graphql),  # no methods=: the endpoint answers 405 itself
+        WebSocketRoute("/graphql", LiveEndpoint(services, feed)),  # subscriptions
         Route("/healthz", observability.healthz),
         Route("/readyz", observability.readyz_endpoint(engine, settings.assets_dir)),
         Route("/metrics", observability.metrics_endpoint(metrics, settings.metrics_token), methods=["GET"]),
@@ -97,6 +106,8 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
         Route("/fill-sheets/{template}.xlsx", ExportEndpoint(services, fill=True), methods=["GET"]),
         Route("/fill-sheets", FillSheetUpload(services), methods=["POST"]),
         Route("/imports", LegacyImportUpload(services), methods=["POST"]),
+        Route("/photos", PhotoUpload(services, photo_store), methods=["POST"]),
+        Route("/photos/{photo}/{size}", PhotoFile(services, photo_store), methods=["GET"]),
         *graphiql.graphiql_routes(settings.assets_dir),
     ]
     app = Starlette(
@@ -112,4 +123,6 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
     app.state.templates = templates
     app.state.access_log = access_writer
     app.state.metrics = metrics
+    app.state.photo_store = photo_store
+    app.state.feed = feed
     return app

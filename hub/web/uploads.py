@@ -58,6 +58,9 @@ class UploadEndpoint(Endpoint):
     """Signs in, reads the body within a limit, runs `process`, answers JSON — and logs the access, refusals included."""
 
     operation = ""  # the access log's operation name
+    content_type: str | None = XLSX  # None: any, when the content itself decides
+    max_bytes = MAX_UPLOAD_BYTES
+    too_large = f"文件超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB：请分成几个文件上传"
 
     async def handle(self, request: Request) -> Response:
         request_id = request_id_of(request)
@@ -70,13 +73,13 @@ class UploadEndpoint(Endpoint):
                 raise UploadError(refused.status, str(refused), refused.code, refused.headers) from None
             context = self.make_context(request, request_id, caller)
             context.audit.update(operation_type="mutation", operation_name=self.operation)
-            if request.headers.get("content-type", "").split(";")[0].strip() != XLSX:
-                raise UploadError(415, f"请把文件作为请求正文发送，并注明 Content-Type: {XLSX}", "UNSUPPORTED_MEDIA_TYPE")
+            if self.content_type and request.headers.get("content-type", "").split(";")[0].strip() != self.content_type:
+                raise UploadError(415, f"请把文件作为请求正文发送，并注明 Content-Type: {self.content_type}", "UNSUPPORTED_MEDIA_TYPE")
             body = bytearray()
             async for chunk in request.stream():
                 body += chunk
-                if len(body) > MAX_UPLOAD_BYTES:
-                    raise UploadError(413, f"文件超过 {MAX_UPLOAD_BYTES // (1024 * 1024)} MB：请分成几个文件上传", "FILE_TOO_LARGE")
+                if len(body) > self.max_bytes:
+                    raise UploadError(413, self.too_large, "FILE_TOO_LARGE")
             try:
                 status, report = await self.process(request, context, schema, bytes(body))
             except SheetRefused as refused:
