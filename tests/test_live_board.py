@@ -54,6 +54,9 @@ async def test_each_subscriber_receives_what_it_may_see(live_server, tokens, eng
         refused = await stranger.next()
         assert (refused["type"], refused["payload"][0]["message"]) == ("error", f"eventId：找不到 id 为 {event_id} 的事件")
         await asyncio.sleep(0.2)  # the subscriptions are registered
+        async with httpx.AsyncClient() as http:  # /metrics counts the open ones: the town's, the neighbour's, 民政局's second
+            metrics = (await http.get(f"{live_server}/metrics")).text
+        assert "\nhub_subscriptions 3.0\n" in metrics
 
         # (Delivery time is asserted across two processes below, and measured in bench/live_board.py.)
         await post(live_server, tokens["dongxing"], SUBMIT, {"e": event_id, "v": dongxing, "input": figures()})

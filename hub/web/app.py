@@ -98,7 +98,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
     routes = [
         Route("/", home),
         Route("/graphql", graphql),  # no methods=: the endpoint answers 405 itself
-        WebSocketRoute("/graphql", LiveEndpoint(services, feed)),  # subscriptions
+        WebSocketRoute("/graphql", LiveEndpoint(services, feed, metrics.subscriptions)),  # subscriptions
         Route("/healthz", observability.healthz),
         Route("/readyz", observability.readyz_endpoint(engine, settings.assets_dir)),
         Route("/metrics", observability.metrics_endpoint(metrics, settings.metrics_token), methods=["GET"]),

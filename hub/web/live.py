@@ -34,9 +34,10 @@ MAX_SUBSCRIPTIONS = 32  # per socket: a board needs one or two
 
 
 class LiveEndpoint:
-    def __init__(self, services: Services, feed: Any) -> None:
+    def __init__(self, services: Services, feed: Any, open_subscriptions: Any) -> None:
         self.services = services
         self.feed = feed
+        self.open_subscriptions = open_subscriptions  # the `hub_subscriptions` gauge of /metrics
 
     async def __call__(self, scope, receive, send) -> None:
         socket = WebSocket(scope, receive, send)
@@ -136,6 +137,7 @@ class _Connection:
         context = self.services.make_context(self.socket, request_id, self.caller)  # type: ignore[arg-type]
         context.feed = self.endpoint.feed
         outcome = "ok"
+        self.endpoint.open_subscriptions.inc()
         try:
             variables = payload.get("variables")
             results = await self.schema.subscribe(
@@ -167,6 +169,7 @@ class _Connection:
             outcome = "error"
             log.exception("subscription %s failed", request_id)
         finally:
+            self.endpoint.open_subscriptions.dec()
             self.running.pop(op_id, None)
             context.release()
             await self.services.record_access(self.caller, context, outcome)

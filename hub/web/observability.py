@@ -76,7 +76,7 @@ class HubMetrics:
         )
         self.export_rows = Counter("hub_export_rows", "Rows written into xlsx downloads", ["kind"], registry=registry)
         self.uploads = Counter("hub_uploads", "Uploaded spreadsheets by kind and outcome", ["kind", "outcome"], registry=registry)
-        # No subscriptions exist yet: the gauge is here, at 0, for the code that serves them to inc() and dec().
+        # Raised and lowered by the live board (hub/web/live.py) as subscriptions start and end.
         self.subscriptions = Gauge("hub_subscriptions", "Open GraphQL subscriptions", registry=registry)
         pool = engine.sync_engine.pool
         in_use = Gauge("hub_db_pool_connections_in_use", "Database connections checked out of the pool", registry=registry)
