@@ -14,12 +14,13 @@ from schema import (
     enterprises,
     flood_points,
     households,
+    indicators,
     persons,
     regions,
     templates,
 )
 
-DOMAINS = (regions, households, persons, enterprises, flood_points, templates, access_log)
+DOMAINS = (regions, households, persons, enterprises, flood_points, templates, access_log, indicators)
 
 
 def _merged(name: str, description: str) -> type:

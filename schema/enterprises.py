@@ -8,12 +8,14 @@ import strawberry
 from strawberry.types import Info
 
 from hub.data import models
+from hub.data.models import IndicatorEntity
 from hub.domain.enterprises import ENTERPRISE
 from hub.domain.write_path import update_entity
 from resolvers import enterprises, regions
 from resolvers.errors import int_id
 from schema.connections import Connection
 from schema.errors import FieldError, field_errors
+from schema.indicators import indicator_fields
 from schema.fields import (
     After,
     Changes,
@@ -54,6 +56,7 @@ class Enterprise:
     safety_contact_phone: str | None = column(c.safety_contact_phone)
     flood_risk: RiskLevel | None = column(c.flood_risk)
     version: int = column(c.version)
+    indicator, indicator_values = indicator_fields(IndicatorEntity.ENTERPRISE)
     history = history_field("Enterprise")
 
     @strawberry.field(description="所在村（社区）")

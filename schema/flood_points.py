@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from hub.data import models
+from hub.data.models import IndicatorEntity
 from hub.domain.flood_points import FLOOD_POINT
 from hub.domain.write_path import update_entity
 from resolvers import enterprises, flood_points, regions
@@ -16,6 +17,7 @@ from resolvers.errors import int_id
 from schema.connections import Connection
 from schema.enterprises import RiskLevel
 from schema.errors import FieldError, field_errors
+from schema.indicators import indicator_fields
 from schema.fields import (
     After,
     Changes,
@@ -65,6 +67,7 @@ class FloodPoint:
     responsible_person: str = column(c.responsible_person)
     responsible_phone: str = column(c.responsible_phone)
     version: int = column(c.version)
+    indicator, indicator_values = indicator_fields(IndicatorEntity.FLOOD_POINT)
     history = history_field("FloodPoint")
 
     @strawberry.field(description="所在村（社区）")

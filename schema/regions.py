@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
+from hub.data.models import IndicatorEntity
 from hub.data.models import Region as RegionModel
 from hub.data.models import RegionLevel as RegionLevelModel
 from resolvers import enterprises, flood_points, households, regions
@@ -21,6 +22,7 @@ from schema.fields import (
     name_contains,
 )
 from schema.history import history_field
+from schema.indicators import indicator_fields
 from schema.households import (
     ElderlyAlone,
     ExtremePoverty,
@@ -53,6 +55,7 @@ class Region:
     phone: str | None = column(c.phone)
     address: str | None = column(c.address)
     version: int = column(c.version)
+    indicator, indicator_values = indicator_fields(IndicatorEntity.VILLAGE)
     history = history_field("Region")
 
     @strawberry.field(description="上级区划")
