@@ -92,8 +92,8 @@ def guards(settings: Settings) -> type[SchemaExtension]:
 
 VALIDATION_CACHE_SIZE = 1000
 # Workflow mutations each view shows (by their `writes` metadata); who may act is checked by role when they run.
-DEPARTMENT_WORKFLOWS = ("Template", "Indicator", "Request", "Task")  # templates, indicators, filing, checking submissions
-GRASSROOTS_WORKFLOWS = frozenset({"IndicatorValue", "Task", "Review"})  # filling and submitting, town review
+DEPARTMENT_WORKFLOWS = ("Template", "Indicator", "Request", "TaskCheck")  # templates, indicators, filing, checking submissions
+GRASSROOTS_WORKFLOWS = frozenset({"IndicatorValue", "Task", "Review", "TaskCheck"})  # filling and submitting, town review and checks
 
 
 def build_schema(settings: Settings, projection: Projection | None = None) -> HubSchema:

@@ -17,10 +17,11 @@ from schema import (
     indicators,
     persons,
     regions,
+    requests,
     templates,
 )
 
-DOMAINS = (regions, households, persons, enterprises, flood_points, templates, access_log, indicators)
+DOMAINS = (regions, households, persons, enterprises, flood_points, templates, access_log, indicators, requests)
 
 
 def _merged(name: str, description: str) -> type:

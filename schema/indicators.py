@@ -170,7 +170,7 @@ async def write(info: Info, changes: list[domain.ValueChange], period: str | Non
     lib = await domain.library(ctx)
     async with ctx.engine.begin() as connection:
         problems = await before(connection) if before else []
-        written = [] if problems else None
+        written = []
         if not problems:
             written, problems = await domain.write_values(connection, ctx, lib, changes, period, source)
         if problems:

@@ -414,6 +414,9 @@ def _stale(change: ValueChange, current: int) -> FieldProblem:
     return FieldProblem(f"{change.where}.version", problem.code, problem.message.replace("version", f"{change.where}.version", 1), current)
 
 
+def values_statement(indicator_ids: Sequence[int], entity_ids: Sequence[int], periods: Sequence[str]) -> Select:
+    return select(values).where(values.c.indicator_id.in_(indicator_ids), values.c.entity_id.in_(entity_ids), values.c.period.in_(periods))
+
+
 async def values_for(ctx: Context, indicator_ids: Sequence[int], entity_ids: Sequence[int], periods: Sequence[str]) -> list[Any]:
-    stmt = select(values).where(values.c.indicator_id.in_(indicator_ids), values.c.entity_id.in_(entity_ids), values.c.period.in_(periods))
-    return await ctx.records(stmt, values)
+    return await ctx.records(values_statement(indicator_ids, entity_ids, periods), values)
