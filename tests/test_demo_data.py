@@ -18,6 +18,7 @@ from hub.data.identifiers import (
 )
 from hub.data.models import Base
 from hub.demo import DEFAULT_SCALE, REFERENCE_DATE, seed_demo
+from hub.demo.requests import TABLES as REQUEST_TABLES
 from hub.demo.generator import DemoGenerator, load_geography
 
 SCALE = 5  # ~5k households, ~15k persons: about two seconds
@@ -69,7 +70,7 @@ async def scalar(engine: AsyncEngine, sql: str, **params):
 
 async def test_counts_match_the_tables(seeded):
     engine, counts, _ = seeded
-    assert set(counts) == set(TABLES) | {"org_units", "users"}
+    assert set(counts) == set(TABLES) | {"org_units", "users"} | set(REQUEST_TABLES)
     for table in TABLES:
         assert counts[table] == await scalar(engine, f"SELECT count(*) FROM {table}")
     assert counts["persons"] > counts["households"] > 0

@@ -132,3 +132,101 @@ async def test_flood_supplies_go_through_the_town_to_17_villages_and_come_back(a
     async with as_user("dongxing") as cadre:
         (task,) = [t for t in (await graphql(cadre, INBOX))["inbox"]["tasks"] if t["title"] == "防汛物资储备（12月）"]
     assert [(c["value"], c["lastPeriodValue"]) for c in task["rows"][0]["cells"]] == [(None, "1200"), (None, "3")]
+
+
+STATISTICS = """query($c: String!, $since: Date, $until: Date) { requestStatistics(townCode: $c, since: $since, until: $until) {
+  townName received approved rejected returned inReview answeredFromHub cellsFromHub cellsEntered } }"""
+
+
+async def test_statistics_of_xitianwei_on_the_demo_data(as_user, client):
+    town_code = await region_code(client, "西天尾镇")
+    async with as_user("xitianwei") as town:
+        stats = (await graphql(town, STATISTICS, {"c": town_code, "since": "2024-05-01", "until": "2026-10-31"}))["requestStatistics"]
+    assert stats == {"townName": "西天尾镇", "received": 45, "approved": 42, "rejected": 3, "returned": 0, "inReview": 0,
+                     "answeredFromHub": 4, "cellsFromHub": 64 + 40 + 120 + 96, "cellsEntered": stats["cellsEntered"]}
+    assert stats["cellsEntered"] > 0
+    async with as_user("dongxing") as cadre, as_user("minzheng") as department:
+        for caller in (cadre, department):  # the town's figures are the town's (and the admin's)
+            response = await caller.post("/graphql", json={"query": STATISTICS, "variables": {"c": town_code}})
+            assert response.json()["errors"][0]["message"] == f"townCode：找不到统计用区划代码为 {town_code} 的乡镇（街道）"
+
+
+async def test_boundary_markers_request_is_rejected_and_never_reaches_a_village(as_user, client, engine):
+    town_code = await region_code(client, "西天尾镇")
+    stem = f"t{next(_numbers)}"
+    columns = [{"path": "name"}, {"define": {"key": f"markers_{stem}", "label": "界桩（个）", "entity": "VILLAGE", "type": "INTEGER",
+                                             "minValue": 0, "legalBasis": "《行政区域界线管理条例》第十条"}}]
+    async with as_user("nongye") as agriculture:
+        filed = (await graphql(agriculture, FILE, {"input": request_input(town_code, columns, title="荔城区界线界桩管理维护")}))["fileRequest"]
+    request_id = filed["request"]["id"]
+    reason = "西天尾镇各村（社区）均不在区界沿线，辖区内没有界桩"
+    async with as_user("xitianwei") as town:
+        no_reason = await graphql(town, REVIEW, {"id": request_id, "d": "REJECT"})
+        assert no_reason["reviewRequest"]["errors"] == [{"field": "reason", "code": "REASON_REQUIRED", "message": "reason：不予下发或退回修改须写明理由或建议"}]
+        assert (await graphql(town, REVIEW, {"id": request_id, "d": "REJECT", "reason": reason}))["reviewRequest"]["errors"] == []
+        approve = await graphql(town, REVIEW, {"id": request_id, "d": "APPROVE"})
+        assert approve["reviewRequest"]["errors"] == [{"field": "decision", "code": "ILLEGAL_TRANSITION", "message": "decision：这项填报任务在本镇的状态是“已退回（不予下发）”，不能再审核"}]
+        seen = (await graphql(town, PROGRESS, {"id": request_id}))["dataRequest"]
+        history = (await graphql(town, "query($id: ID!) { dataRequest(id: $id) { history { fromStatus toStatus username orgUnit reason } } }", {"id": request_id}))["dataRequest"]["history"]
+    assert seen["status"] == "REJECTED" and seen["reviews"] == [{"townName": "西天尾镇", "status": "REJECTED", "reason": reason}]
+    assert seen["progress"]["total"] == 0
+    assert [(h["fromStatus"], h["toStatus"], h["username"], h["reason"]) for h in history] == [
+        (None, "FILED", "nongye", None), ("FILED", "IN_REVIEW", "nongye", None), ("IN_REVIEW", "REJECTED", "xitianwei", reason), ("IN_REVIEW", "REJECTED", "xitianwei", None),
+    ]
+    async with as_user("dongxing") as cadre:
+        assert all(t["title"] != "荔城区界线界桩管理维护" for t in (await graphql(cadre, INBOX))["inbox"]["tasks"])
+    async with engine.connect() as connection:
+        assert await connection.scalar(select(func.count()).select_from(VillageTask.__table__).where(VillageTask.request_id == int(request_id))) == 0
+
+
+CHECK = """mutation($t: ID!, $reason: String!) { sendBackTask(taskId: $t, reason: $reason) { errors { field code message } } }"""
+ACCEPT = "mutation($t: ID!) { acceptTask(taskId: $t) { errors { field code message } } }"
+
+
+async def one_village_request(as_user, client, *, title: str, value_rule: dict | None = None) -> tuple[str, str, str]:
+    """A request for 东星社区 alone, approved by 西天尾镇: (request id, task id, indicator key)."""
+    dongxing = await region_code(client, "东星社区")
+    key = f"kits_t{next(_numbers)}"
+    definition = {"key": key, "label": "急救包（个）", "entity": "VILLAGE", "type": "INTEGER", "minValue": 0, "maxValue": 500,
+                  "periodicity": "MONTH", "legalBasis": "《突发事件应对法》第三十二条"} | (value_rule or {})
+    async with as_user("yingji") as emergency:
+        filed = (await graphql(emergency, FILE, {"input": request_input(dongxing, [{"path": "name"}, {"define": definition}], title=title)}))["fileRequest"]
+    assert filed["errors"] == [], filed
+    async with as_user("xitianwei") as town:
+        assert (await graphql(town, REVIEW, {"id": filed["request"]["id"], "d": "APPROVE"}))["reviewRequest"]["errors"] == []
+        (task,) = (await graphql(town, PROGRESS, {"id": filed["request"]["id"]}))["dataRequest"]["tasks"]
+    return filed["request"]["id"], task["id"], key
+
+
+async def test_sent_back_corrected_resubmitted_and_accepted_then_locked(as_user, client):
+    _, task_id, key = await one_village_request(as_user, client, title="急救包配备情况")
+    async with as_user("dongxing") as cadre:
+        (task,) = [t for t in (await graphql(cadre, INBOX))["inbox"]["tasks"] if t["id"] == task_id]
+        entity = task["rows"][0]["entityId"]
+        empty = await graphql(cadre, SUBMIT, {"t": task_id})
+        assert empty["submitTask"]["errors"] == [{"field": "taskId", "code": "INCOMPLETE", "message": "taskId：还有 1 个单元格没有填写：东星社区·急救包（个）"}]
+        await graphql(cadre, FILL, {"t": task_id, "values": [{"key": key, "entityId": entity, "value": "50", "version": 0}]})
+        assert (await graphql(cadre, SUBMIT, {"t": task_id}))["submitTask"]["errors"] == []
+    async with as_user("xitianwei") as town:
+        assert (await graphql(town, CHECK, {"t": task_id, "reason": "东星社区·急救包（个）：50 个与库存台账不符，请核实"}))["sendBackTask"]["errors"] == []
+    async with as_user("dongxing") as cadre:
+        (task,) = [t for t in (await graphql(cadre, INBOX))["inbox"]["tasks"] if t["id"] == task_id]
+        assert task["status"] == "SENT_BACK"
+        await graphql(cadre, FILL, {"t": task_id, "values": [{"key": key, "entityId": entity, "value": "45", "version": 1}]})
+        assert (await graphql(cadre, SUBMIT, {"t": task_id}))["submitTask"]["errors"] == []
+    async with as_user("yingji") as emergency:
+        assert (await graphql(emergency, ACCEPT, {"t": task_id}))["acceptTask"]["errors"] == []
+        again = await graphql(emergency, CHECK, {"t": task_id, "reason": "再看看"})
+        assert again["sendBackTask"]["errors"][0]["code"] == "ILLEGAL_TRANSITION"
+        history = (await graphql(emergency, "query($t: ID!) { villageTask(id: $t) { round status history { fromStatus toStatus username reason } } }", {"t": task_id}))["villageTask"]
+    assert (history["round"], history["status"]) == (2, "ACCEPTED")
+    assert [(h["fromStatus"], h["toStatus"], h["username"]) for h in history["history"]] == [
+        (None, "NOT_STARTED", "xitianwei"), ("NOT_STARTED", "IN_PROGRESS", "dongxing"), ("IN_PROGRESS", "SUBMITTED", "dongxing"),
+        ("SUBMITTED", "SENT_BACK", "xitianwei"), ("SENT_BACK", "IN_PROGRESS", "dongxing"), ("IN_PROGRESS", "SUBMITTED", "dongxing"),
+        ("SUBMITTED", "ACCEPTED", "yingji"),
+    ]
+    assert history["history"][3]["reason"] == "东星社区·急救包（个）：50 个与库存台账不符，请核实"
+    async with as_user("dongxing") as cadre:
+        locked = await graphql(cadre, FILL, {"t": task_id, "values": [{"key": key, "entityId": entity, "value": "46", "version": 2}]})
+        assert locked["fillTask"]["errors"][0]["code"] == "TASK_CLOSED"
+        # The value itself is locked too: the task holds it (the cadre's own direct write goes through the same version check).

@@ -19,6 +19,7 @@ from hub.data.models import (
 )
 from hub.demo.accounts import seed_accounts
 from hub.demo.generator import REFERENCE_DATE, DemoGenerator, load_geography
+from hub.demo.requests import seed_requests
 
 __all__ = ["DEFAULT_SCALE", "DEFAULT_SEED", "REFERENCE_DATE", "Progress", "seed_demo"]
 
@@ -125,7 +126,8 @@ async def seed_demo(
         if conn.dialect.name == "postgresql":
             await _advance_sequences(conn, totals)
         accounts = await seed_accounts(conn)
-    return writer.done | accounts
+        requests = await seed_requests(conn)
+    return writer.done | accounts | requests
 
 
 async def _advance_sequences(conn: AsyncConnection, totals: dict[str, int]) -> None:
