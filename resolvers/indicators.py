@@ -58,10 +58,10 @@ def kept_period(indicator: Any, period: str | None) -> str:
         raise UserInputError(str(error), field="period") from None
 
 
-async def values_of(ctx: Context, entity: IndicatorEntity, record_id: int, keys: list[str], period: str | None) -> list[Shown]:
+async def values_of(ctx: Context, entity: IndicatorEntity, record_id: int, keys: list[str], period: str | None, field: str = "keys") -> list[Shown]:
     shown = []
     for key in keys:
-        indicator, mode = await readable(ctx, entity, key, "keys")
+        indicator, mode = await readable(ctx, entity, key, field)
         at = kept_period(indicator, period)
         row = await ctx.load(VALUE_OF, (indicator.id, record_id, at))
         shown.append(Shown(indicator, record_id, at, domain.shown(row.value if row else None, mode), row.version if row else 0))
@@ -69,5 +69,5 @@ async def values_of(ctx: Context, entity: IndicatorEntity, record_id: int, keys:
 
 
 async def value_of(ctx: Context, entity: IndicatorEntity, record_id: int, key: str, period: str | None) -> str | None:
-    (value,) = await values_of(ctx, entity, record_id, [key], period)
+    (value,) = await values_of(ctx, entity, record_id, [key], period, "key")
     return value.value
