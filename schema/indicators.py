@@ -10,6 +10,7 @@ from strawberry.types import Info
 from hub.data.models import ChangeSource, IndicatorEntity, IndicatorType, Periodicity
 from hub.data.models import Indicator as IndicatorModel
 from hub.domain import indicators as domain
+from hub.domain import requests as requests_domain
 from resolvers import indicators as resolvers
 from resolvers.errors import int_id
 from schema.errors import FieldError, field_errors
@@ -161,7 +162,12 @@ class Mutation:
     async def set_indicator_values(
         self, info: Info, values: Annotated[list[IndicatorValueInput], strawberry.argument(description="指标值")], period: Period = None
     ) -> IndicatorValuesPayload:
-        return await write(info, value_changes(values), period, ChangeSource.API)
+        changes = value_changes(values)
+
+        async def not_handed_in(connection: Any) -> list[Any]:
+            return await requests_domain.check_not_locked(connection, info.context, changes, period)
+
+        return await write(info, changes, period, ChangeSource.API, not_handed_in)
 
 
 async def write(info: Info, changes: list[domain.ValueChange], period: str | None, source: ChangeSource, before: Any = None) -> IndicatorValuesPayload:

@@ -288,6 +288,19 @@ class TownStatistics:
     cells_entered: int = strawberry.field(description="各村报送的单元格数")
 
 
+@strawberry.type(description="本部门某段时间的填报任务统计与减负情况")
+class DepartmentStatistics:
+    filed: int = strawberry.field(description="发起的任务数")
+    answered_from_hub: int = strawberry.field(description="由数据中心直接答复")
+    needs_grant: int = strawberry.field(description="待授权（所需字段数据中心已有但未授权）")
+    in_review: int = strawberry.field(description="乡镇审核中")
+    approved: int = strawberry.field(description="通过")
+    rejected: int = strawberry.field(description="不予下发")
+    returned: int = strawberry.field(description="退回修改")
+    cells_from_hub: int = strawberry.field(description="数据中心答复的单元格数")
+    cells_entered: int = strawberry.field(description="各村报送的单元格数")
+
+
 @strawberry.enum(description="审核决定")
 class ReviewDecision(enum.Enum):
     APPROVE = strawberry.enum_value("APPROVE", description="通过：下发到本镇各村（社区）")
@@ -354,6 +367,18 @@ class Query:
             raise UserInputError(f"townCode：找不到统计用区划代码为 {town_code} 的乡镇（街道）", field="townCode")
         counts = await domain.town_statistics(ctx, town.id, since, until)
         return TownStatistics(town_name=town.name, **counts)
+
+
+    @strawberry.field(description="本部门填报任务统计：发起、数据中心答复、审核结果；减负（数据中心答复与各村填报的单元格数）")
+    async def department_request_statistics(
+        self, info: Info,
+        since: Annotated[dt.date | None, strawberry.argument(description="发起日期起（含）")] = None,
+        until: Annotated[dt.date | None, strawberry.argument(description="发起日期止（含）")] = None,
+    ) -> DepartmentStatistics:
+        caller = info.context.caller
+        if caller.role is not Role.DEPARTMENT_ANALYST or not caller.department:
+            raise UserInputError(f"{caller.role.label}没有本部门的填报任务统计", field="departmentRequestStatistics")
+        return DepartmentStatistics(**await domain.department_statistics(info.context, caller.department, since, until))
 
 
 @strawberry.type

@@ -230,3 +230,54 @@ async def test_sent_back_corrected_resubmitted_and_accepted_then_locked(as_user,
         locked = await graphql(cadre, FILL, {"t": task_id, "values": [{"key": key, "entityId": entity, "value": "46", "version": 2}]})
         assert locked["fillTask"]["errors"][0]["code"] == "TASK_CLOSED"
         # The value itself is locked too: the task holds it (the cadre's own direct write goes through the same version check).
+
+
+SET = """mutation($values: [IndicatorValueInput!]!, $period: String) { setIndicatorValues(values: $values, period: $period) {
+  values { value version } errors { field code message } } }"""
+
+
+async def test_once_collected_an_indicator_is_held_and_handed_in_values_are_locked(as_user, client):
+    _, task_id, key = await one_village_request(as_user, client, title="急救包（首次采集）")
+    dongxing = await region_code(client, "东星社区")
+    async with as_user("dongxing") as cadre:
+        (task,) = [t for t in (await graphql(cadre, INBOX))["inbox"]["tasks"] if t["id"] == task_id]
+        entity = task["rows"][0]["entityId"]
+        await graphql(cadre, FILL, {"t": task_id, "values": [{"key": key, "entityId": entity, "value": "30", "version": 0}]})
+        assert (await graphql(cadre, SUBMIT, {"t": task_id}))["submitTask"]["errors"] == []
+        # Handed in: the cell changes only through the task once it is sent back, not around it.
+        around = (await graphql(cadre, SET, {"period": "2026-11", "values": [{"key": key, "entityId": entity, "value": "31", "version": 1}]}))["setIndicatorValues"]
+        assert around["errors"] == [{"field": "values[0]", "code": "LOCKED", "message": "values[0]：这一格已随村级任务“急救包（首次采集）”报送，不能直接修改；须由乡镇或部门退回后在任务中改"}]
+    async with as_user("yingji") as emergency:
+        again = (await graphql(emergency, FILE, {"input": request_input(dongxing, [{"path": "name"}, {"indicator": key}], title="急救包（再问一次）")}))["fileRequest"]
+    assert [c["status"] for c in again["columns"]] == ["HELD_GRANTED", "HELD_GRANTED"]
+    assert (again["request"]["status"], again["request"]["hubCells"]) == ("ANSWERED_FROM_HUB", 2)
+
+
+async def test_returned_with_a_suggestion_or_as_a_duplicate(as_user, client):
+    town_code = await region_code(client, "西天尾镇")
+    stem = f"t{next(_numbers)}"
+    columns = [{"path": "name"}, {"define": {"key": f"wells_{stem}", "label": "机井（眼）", "entity": "VILLAGE", "type": "INTEGER", "legalBasis": "《水法》"}}]
+    async with as_user("nongye") as agriculture:
+        first = (await graphql(agriculture, FILE, {"input": request_input(town_code, columns, title="机井情况")}))["fileRequest"]["request"]["id"]
+        second = (await graphql(agriculture, FILE, {"input": request_input(town_code, [{"path": "name"}, {"indicator": f"wells_{stem}"}], title="机井情况（又一次）")}))["fileRequest"]["request"]["id"]
+    async with as_user("xitianwei") as town:
+        suggestion = "“村（社区）”一栏数据中心已有，只需下发机井一栏"
+        assert (await graphql(town, REVIEW, {"id": first, "d": "RETURN", "reason": suggestion}))["reviewRequest"]["errors"] == []
+        approve_duplicate = await graphql(town, REVIEW, {"id": second, "d": "APPROVE", "dup": first})
+        assert approve_duplicate["reviewRequest"]["errors"] == [{"field": "duplicateOf", "code": "INVALID", "message": "duplicateOf：标为重复的任务不能通过，请选择不予下发或退回修改"}]
+        assert (await graphql(town, REVIEW, {"id": second, "d": "REJECT", "reason": "与机井情况重复", "dup": first}))["reviewRequest"]["errors"] == []
+        returned = (await graphql(town, PROGRESS, {"id": first}))["dataRequest"]
+        duplicate = (await graphql(town, "query($id: ID!) { dataRequest(id: $id) { reviews { status duplicateOfId } } }", {"id": second}))["dataRequest"]
+    assert returned["status"] == "RETURNED" and returned["reviews"][0]["reason"] == suggestion and returned["progress"]["total"] == 0
+    assert duplicate["reviews"] == [{"status": "REJECTED", "duplicateOfId": first}]
+
+
+async def test_department_burden_figures_on_the_demo_data(as_user):
+    query = """{ departmentRequestStatistics(since: "2024-05-01", until: "2026-10-31") {
+      filed answeredFromHub needsGrant inReview approved rejected returned cellsFromHub cellsEntered } }"""
+    async with as_user("minzheng") as civil_affairs:
+        stats = (await graphql(civil_affairs, query))["departmentRequestStatistics"]
+    # 民政局's demo requests: 7 志愿服务队伍情况 approved, 1 rejected, 2 answered by the hub (64 + 40 cells).
+    assert stats == {"filed": 10, "answeredFromHub": 2, "needsGrant": 0, "inReview": 0, "approved": 7, "rejected": 1, "returned": 0,
+                     "cellsFromHub": 104, "cellsEntered": stats["cellsEntered"]}
+    assert stats["cellsEntered"] > 0

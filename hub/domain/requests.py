@@ -36,6 +36,7 @@ from hub.data.models import (
     Transition,
     VillageTask,
 )
+from hub.domain import indicators as library
 from hub.domain.context import Context
 from hub.domain.write_path import FieldProblem, field_message
 
@@ -279,16 +280,34 @@ async def check(ctx: Context, task_id: int, accept: bool, reason: str | None) ->
     return []
 
 
+async def check_not_locked(connection: AsyncConnection, ctx: Context, changes: list[Any], period: str | None) -> list[FieldProblem]:
+    """A value a village has handed in (submitted or accepted) changes only through its task, once sent back."""
+    lib = await library.library(ctx)
+    problems = []
+    for change in changes:
+        indicator = lib.by_key.get(change.key)
+        if indicator is None:
+            continue  # write_values reports it
+        villages = await library.villages_in_reach(connection, ctx, indicator.entity, [change.entity_id])
+        if change.entity_id not in villages:
+            continue
+        stmt = select(requests.c.title, requests.c.period, requests.c.columns).join(tasks, tasks.c.request_id == requests.c.id).where(
+            tasks.c.village_id == villages[change.entity_id], tasks.c.status.in_(DONE)
+        )
+        for title, asked_period, columns in (await connection.execute(stmt)).all():
+            same_period = indicator.periodicity.value == "NONE" or asked_period == period
+            if same_period and change.key in [c.get("indicator") for c in json.loads(columns)]:
+                problems.append(FieldProblem(change.where, "LOCKED", field_message(change.where, f"这一格已随村级任务“{title}”报送，不能直接修改；须由乡镇或部门退回后在任务中改")))
+                break
+    return problems
+
+
 # --- Statistics ---------------------------------------------------------------------------
 
 
 async def town_statistics(ctx: Context, town_id: int, since: dt.date | None, until: dt.date | None) -> dict[str, int]:
     """Received, decided and answered-from-hub counts of one town, with its burden figures (cells from the hub vs entered)."""
-    when = []
-    if since is not None:
-        when.append(requests.c.filed_at >= dt.datetime.combine(since, dt.time(), dt.UTC))
-    if until is not None:
-        when.append(requests.c.filed_at < dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC))
+    when = _filed_within(since, until)
     stmt = select(reviews.c.status, func.count(), func.sum(reviews.c.hub_cells)).join(requests, requests.c.id == reviews.c.request_id).where(
         reviews.c.town_id == town_id, *when
     ).group_by(reviews.c.status)
@@ -308,6 +327,28 @@ async def town_statistics(ctx: Context, town_id: int, since: dt.date | None, unt
         "cells_from_hub": counts.get(RequestStatus.ANSWERED_FROM_HUB, (0, 0))[1],
         "cells_entered": await ctx.scalar(entered),
     }
+
+
+async def department_statistics(ctx: Context, department: str, since: dt.date | None, until: dt.date | None) -> dict[str, int]:
+    """A department's requests by status, and its burden figures: cells the hub answered vs cells villages handed in."""
+    when = _filed_within(since, until)
+    by_status = dict((await ctx.read(select(requests.c.status, func.count()).where(requests.c.department == department, *when).group_by(requests.c.status))))
+    from_hub = select(func.coalesce(func.sum(requests.c.hub_cells), 0)).where(requests.c.department == department, *when)
+    entered = select(func.coalesce(func.sum(tasks.c.cells), 0)).join(requests, requests.c.id == tasks.c.request_id).where(
+        requests.c.department == department, tasks.c.status.in_(DONE), *when
+    )
+    return {status.value.lower(): by_status.get(status, 0) for status in RequestStatus if status is not RequestStatus.FILED} | {
+        "filed": sum(by_status.values()), "cells_from_hub": await ctx.scalar(from_hub), "cells_entered": await ctx.scalar(entered),
+    }
+
+
+def _filed_within(since: dt.date | None, until: dt.date | None) -> list[ColumnElement[bool]]:
+    when = []
+    if since is not None:
+        when.append(requests.c.filed_at >= dt.datetime.combine(since, dt.time(), dt.UTC))
+    if until is not None:
+        when.append(requests.c.filed_at < dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC))
+    return when
 
 
 def progress(task_rows: list[Any], deadline: dt.date) -> dict[str, int]:
