@@ -143,22 +143,19 @@ class DataRequest:
 
     @strawberry.field(description="表样：数据中心答复的表，或汇总结果的导出表（基础栏目 + 采集的指标）")
     async def template(self, info: Info) -> Template | None:
-        return None if self.template_id is None else await info.context.templates.get(self.template_id)
+        return None if self.template_id is None else await info.context.load(TEMPLATE_OF, self.template_id)
 
     @strawberry.field(description="各乡镇（街道）的审核")
     async def reviews(self, info: Info) -> list[TownReview]:
-        reviews, regions = domain.reviews, domain.regions
-        stmt = select(regions.c.name.label("town_name"), reviews.c.status, reviews.c.reason, reviews.c.duplicate_of_id).join(
-            regions, regions.c.id == reviews.c.town_id).where(reviews.c.request_id == int(self.id), *_within(info.context, regions.c.id)).order_by(regions.c.code)
-        return [TownReview(**row._mapping) for row in await info.context.read(stmt)]
+        return await info.context.load(REVIEWS_OF, int(self.id))
 
     @strawberry.field(description="各村（社区）的任务（乡镇只看本镇的村）")
     async def tasks(self, info: Info) -> list[VillageTask]:
-        return await tasks_where(info.context, t.request_id == int(self.id))
+        return await info.context.load(TASKS_OF, int(self.id))
 
     @strawberry.field(description="各村（社区）进度")
     async def progress(self, info: Info) -> Progress:
-        counts = domain.progress(await tasks_where(info.context, t.request_id == int(self.id)), self.deadline)
+        counts = domain.progress(await info.context.load(TASKS_OF, int(self.id)), self.deadline)
         total = counts["TOTAL"]
         done = counts["SUBMITTED"] + counts["ACCEPTED"]
         return Progress(
@@ -169,8 +166,54 @@ class DataRequest:
 
     @strawberry.field(description="状态变更记录（任务本身和各乡镇的审核）")
     async def history(self, info: Info) -> list[RequestTransition]:
-        stmt = select(domain.transitions).where(domain.transitions.c.request_id == int(self.id), domain.transitions.c.task_id.is_(None)).order_by(domain.transitions.c.id)
-        return await info.context.records(stmt, domain.transitions)
+        return await info.context.load(HISTORY_OF, int(self.id))
+
+
+def _grouped(rows: list[Any], keys: Any) -> list[list[Any]]:
+    by_request: dict[int, list[Any]] = {}
+    for row in rows:
+        by_request.setdefault(row.request_id, []).append(row)
+    return [by_request.get(key, []) for key in keys]
+
+
+class _ByRequest:
+    """A loader of a request's parts: one statement per batch of requests, however many a list shows."""
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+
+class _Tasks(_ByRequest):
+    async def batch(self, ctx: Context, keys: Any) -> list[list[Any]]:
+        return _grouped(await tasks_where(ctx, t.request_id.in_(keys)), keys)
+
+
+class _Reviews(_ByRequest):
+    async def batch(self, ctx: Context, keys: Any) -> list[list[Any]]:
+        reviews, regions = domain.reviews, domain.regions
+        stmt = select(reviews.c.request_id, regions.c.name.label("town_name"), reviews.c.status, reviews.c.reason, reviews.c.duplicate_of_id).join(
+            regions, regions.c.id == reviews.c.town_id).where(reviews.c.request_id.in_(keys), *_within(ctx, regions.c.id)).order_by(regions.c.code)
+        rows = await ctx.read(stmt)
+        return [[TownReview(**{k: v for k, v in row._mapping.items() if k != "request_id"}) for row in group] for group in _grouped(rows, keys)]
+
+
+class _History(_ByRequest):
+    async def batch(self, ctx: Context, keys: Any) -> list[list[Any]]:
+        transitions = domain.transitions
+        stmt = select(transitions).where(transitions.c.request_id.in_(keys), transitions.c.task_id.is_(None)).order_by(transitions.c.id)
+        return _grouped(await ctx.records(stmt, transitions), keys)
+
+
+class _Templates(_ByRequest):
+    async def batch(self, ctx: Context, keys: Any) -> list[Any]:
+        every = await ctx.templates.all()  # one read of the saved templates for the whole list
+        return [every.get(key) for key in keys]
+
+
+TASKS_OF, REVIEWS_OF, HISTORY_OF, TEMPLATE_OF = _Tasks(), _Reviews(), _History(), _Templates()
 
 
 def _within(ctx: Context, region_column: Any) -> list[Any]:
@@ -200,18 +243,13 @@ async def tasks_where(ctx: Context, *where: Any) -> list[Any]:
         .join(domain.requests, r.id == t.request_id).join(domain.regions, domain.regions.c.id == t.village_id)
         .where(*where, *_within(ctx, t.village_id)).order_by(r.deadline, domain.regions.c.code)
     )
-    return [VillageTask(**{k: v for k, v in row._mapping.items() if k not in ("request_id", "village_id")}) | _Extra(row) for row in await ctx.read(stmt)]
+    return [_task(row) for row in await ctx.read(stmt)]
 
 
-class _Extra:
-    """Carries the ids a task's fields need beside what it shows."""
-
-    def __init__(self, row: Any) -> None:
-        self.request_id, self.village_id = row.request_id, row.village_id
-
-    def __ror__(self, task: VillageTask) -> VillageTask:
-        task.request_id, task.village_id = self.request_id, self.village_id  # type: ignore[attr-defined]
-        return task
+def _task(row: Any) -> VillageTask:
+    task = VillageTask(**{k: v for k, v in row._mapping.items() if k not in ("request_id", "village_id")})
+    task.request_id, task.village_id = row.request_id, row.village_id  # type: ignore[attr-defined]  # what its fields need beside what it shows
+    return task
 
 
 async def task_rows(ctx: Context, task: Any, read: Any = None) -> list[TaskRow]:

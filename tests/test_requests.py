@@ -281,3 +281,22 @@ async def test_department_burden_figures_on_the_demo_data(as_user):
     assert stats == {"filed": 10, "answeredFromHub": 2, "needsGrant": 0, "inReview": 0, "approved": 7, "rejected": 1, "returned": 0,
                      "cellsFromHub": 104, "cellsEntered": stats["cellsEntered"]}
     assert stats["cellsEntered"] > 0
+
+
+async def test_demo_progress_and_a_list_of_requests_costs_the_same_statements_however_long(as_user, sql_counter):
+    query = "query($s: RequestStatus) { dataRequests(status: $s) { title template { id } reviews { status } history { toStatus } progress { total notStarted inProgress submitted sentBack accepted overdue } } }"
+    async with as_user("xitianwei") as town:
+        await graphql(town, query, {"s": "REJECTED"})  # warm: the first request of a session signs in
+        sql_counter.reset()
+        rejected = (await graphql(town, query, {"s": "REJECTED"}))["dataRequests"]
+        few = sql_counter.count
+        sql_counter.reset()
+        approved = (await graphql(town, query, {"s": "APPROVED"}))["dataRequests"]
+        many = sql_counter.count
+    assert len(approved) > 10 * len(rejected) // 3 and few == many, (len(rejected), len(approved), few, many)
+    demo = [r for r in approved if r["progress"]["total"] == 17]
+    assert len(demo) >= 42
+    latest = demo[41]["progress"]  # the newest demo request: villages in every state, the late ones overdue (deadline 2026-11-06)
+    assert all(latest[state] > 0 for state in ("notStarted", "inProgress", "submitted", "sentBack", "accepted"))
+    assert latest["overdue"] == latest["notStarted"] + latest["inProgress"] + latest["sentBack"]
+    assert all(r["progress"]["accepted"] == 17 for r in demo[:39])
