@@ -64,6 +64,7 @@ async def values_of(ctx: Context, entity: IndicatorEntity, record_id: int, keys:
         indicator, mode = await readable(ctx, entity, key, field)
         at = kept_period(indicator, period)
         row = await ctx.load(VALUE_OF, (indicator.id, record_id, at))
+        domain.note_read(ctx, indicator, mode)
         shown.append(Shown(indicator, record_id, at, domain.shown(row.value if row else None, mode), row.version if row else 0))
     return shown
 

@@ -6,7 +6,7 @@ import itertools
 
 from sqlalchemy import func, select
 
-from hub.data.models import Change, Indicator, IndicatorValue
+from hub.data.models import AccessLogEntry, Change, Indicator, IndicatorValue
 from tests.conftest import graphql
 from tests.test_queries import region_code
 
@@ -98,7 +98,7 @@ async def test_values_keep_versions_and_history_and_fail_validation_by_field(as_
     assert read["region"]["indicatorValues"] == [{"indicator": {"key": key}, "value": "1300", "version": 2}]
 
 
-async def test_grants_decide_who_reads_an_indicator_and_masks_sensitive_ones(as_user, client):
+async def test_grants_decide_who_reads_an_indicator_and_masks_sensitive_ones(as_user, client, engine):
     async with as_user("minzheng") as civil_affairs:
         secret = await define(civil_affairs, key=new_key("arrears"), label="欠缴情况", type="TEXT", minValue=None, maxValue=None, unit=None,
                               sensitive=True, periodicity="NONE",
@@ -112,6 +112,10 @@ async def test_grants_decide_who_reads_an_indicator_and_masks_sensitive_ones(as_
         assert (await graphql(owner, READ, {"c": dongxing, "keys": [secret]}))["region"]["indicatorValues"][0]["value"] == "欠缴物业费三千二百元整共计"
     async with as_user("weijian") as granted_masked:
         assert (await graphql(granted_masked, READ, {"c": dongxing, "keys": [secret]}))["region"]["indicatorValues"][0]["value"] == "欠缴物业费三***元整共计"
+    async with engine.connect() as connection:  # sensitive indicator reads are logged like sensitive fields
+        logged = (await connection.execute(select(AccessLogEntry.username, AccessLogEntry.sensitive_fields).where(
+            AccessLogEntry.sensitive_fields.like(f"%{secret}%")).order_by(AccessLogEntry.id))).all()
+    assert [tuple(row) for row in logged] == [("minzheng", f"Indicator.{secret}"), ("weijian", f"Indicator.{secret} (masked)")]
     async with as_user("renshe") as not_granted:
         refused = await not_granted.post("/graphql", json={"query": READ, "variables": {"c": dongxing, "keys": [secret]}})
         unknown = await not_granted.post("/graphql", json={"query": READ, "variables": {"c": dongxing, "keys": ["no_such_indicator"]}})

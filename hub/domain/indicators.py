@@ -21,7 +21,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.access.masking import mask_id_number
+from hub.access.masking import as_logged, mask_id_number
 from hub.access.policy import Mode, ReadScope
 from hub.data.models import (
     ChangeSource,
@@ -84,9 +84,16 @@ class Library:
         return None if mode is None else (indicator, mode)
 
 
-async def library(ctx: Context) -> Library:
-    cached = ctx.audit.get("_indicator_library")  # one read per unit of work, whatever the number of rows
-    if cached is None:
+class _LibrarySpec:
+    """The whole library as one loader key: read once per unit of work, however many records ask."""
+
+    def __hash__(self) -> int:
+        return hash(_LibrarySpec)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _LibrarySpec)
+
+    async def batch(self, ctx: Context, keys: Sequence[str]) -> list[Library]:
         async with ctx.engine.connect() as connection:
             rows = (await connection.execute(select(indicators))).all()
             granted = (await connection.execute(select(grants.c.indicator_id, grants.c.department, grants.c.mode))).all()
@@ -94,8 +101,23 @@ async def library(ctx: Context) -> Library:
         for indicator_id, department, mode in granted:
             by_id.setdefault(indicator_id, {})[department] = mode
         make = record_class(indicators)
-        cached = ctx.audit["_indicator_library"] = Library({r.key: make(*r) for r in rows}, by_id)
-    return cached
+        return [Library({r.key: make(*r) for r in rows}, by_id)] * len(keys)
+
+
+LIBRARY = _LibrarySpec()
+
+
+async def library(ctx: Context) -> Library:
+    return await ctx.load(LIBRARY, "all")
+
+
+def note_read(ctx: Context, indicator: Any, mode: Mode) -> None:
+    """A sensitive indicator read goes in the access log beside the sensitive fields (`Indicator.<key>`)."""
+    if indicator.sensitive:
+        logged = as_logged(f"Indicator.{indicator.key}", mode is Mode.MASKED)
+        fields = ctx.audit.setdefault("sensitive_fields", [])
+        if logged not in fields:
+            fields.append(logged)
 
 
 def not_readable(field_name: str, key: str) -> str:
@@ -220,7 +242,7 @@ async def insert_definition(
         await connection.execute(
             grants.insert(), [{"indicator_id": created.id, "department": d, "mode": m, "purpose": p} for d, m, p in granted]
         )
-    ctx.audit.pop("_indicator_library", None)
+    ctx.loader(LIBRARY).clear("all")  # later reads of this unit of work see the new indicator
     return record_class(indicators)(*created), []
 
 
