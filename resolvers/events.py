@@ -15,7 +15,16 @@ from hub.data.models import EventStatus, RegionLevel
 from hub.data.rows import key_in, record_class
 from hub.domain import events as domain
 from hub.domain.context import Context
-from hub.domain.events import affected, event_in, events, households, houses, regions, report_in, reports
+from hub.domain.events import (
+    affected,
+    event_in,
+    events,
+    households,
+    houses,
+    regions,
+    report_in,
+    reports,
+)
 from hub.domain.flood_point_reports import flood_point_report_in
 from hub.domain.flood_point_reports import reports as flood_point_reports
 from hub.domain.photos import photos

@@ -91,6 +91,9 @@ def guards(settings: Settings) -> type[SchemaExtension]:
 
 
 VALIDATION_CACHE_SIZE = 1000
+# Workflow mutations each view shows (by their `writes` metadata); who may act is checked by role when they run.
+DEPARTMENT_WORKFLOWS = ("Template", "Indicator", "Request", "TaskCheck")  # templates, indicators, filing, checking submissions
+GRASSROOTS_WORKFLOWS = frozenset({"IndicatorValue", "Task", "Review", "TaskCheck"})  # filling and submitting, town review and checks
 
 
 def build_schema(settings: Settings, projection: Projection | None = None) -> HubSchema:
@@ -115,7 +118,7 @@ class Schemas:
         self.policy = policy or load_policy(self.full._schema)
         targets = relation_targets(self.full._schema)
         self.base_data = build_schema(
-            settings, Projection(self.policy.base_visibility(), targets, self.policy.base_data_writable())
+            settings, Projection(self.policy.base_visibility(), targets, self.policy.base_data_writable() | GRASSROOTS_WORKFLOWS)
         )
         self.departments = {
             # Departments keep their own templates, and write the fields they own.
@@ -124,7 +127,7 @@ class Schemas:
                 Projection(
                     self.policy.department_visibility(key),
                     targets,
-                    frozenset({"Template", *(ref.partition(".")[0] for ref in department.writes)}),
+                    frozenset({*DEPARTMENT_WORKFLOWS, *(ref.partition(".")[0] for ref in department.writes)}),
                     department.writes,
                 ),
             )

@@ -15,12 +15,14 @@ from schema import (
     events,
     flood_points,
     households,
+    indicators,
     persons,
     regions,
+    requests,
     templates,
 )
 
-DOMAINS = (regions, households, persons, enterprises, flood_points, events, templates, access_log)
+DOMAINS = (regions, households, persons, enterprises, flood_points, events, indicators, requests, templates, access_log)
 
 
 def _merged(name: str, description: str) -> type:

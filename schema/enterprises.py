@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from hub.data import models
+from hub.data.models import IndicatorEntity
 from hub.domain.enterprises import ENTERPRISE
 from hub.domain.write_path import update_entity
 from resolvers import enterprises, regions
@@ -31,6 +32,7 @@ from schema.fields import (
     record_input,
 )
 from schema.history import history_field
+from schema.indicators import indicator_fields
 
 if TYPE_CHECKING:
     from schema.regions import Region
@@ -54,6 +56,7 @@ class Enterprise:
     safety_contact_phone: str | None = column(c.safety_contact_phone)
     flood_risk: RiskLevel | None = column(c.flood_risk)
     version: int = column(c.version)
+    indicator, indicator_values = indicator_fields(IndicatorEntity.ENTERPRISE)
     history = history_field("Enterprise")
 
     @strawberry.field(description="所在村（社区）")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import time
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
-
-import time
 
 from hub.data import models
 from hub.domain import events as domain
@@ -20,8 +19,18 @@ from resolvers import enterprises, events, flood_points, households, regions
 from resolvers.errors import UserInputError, int_id
 from schema.connections import Connection
 from schema.errors import FieldError, field_errors
+from schema.fields import (
+    After,
+    First,
+    RecordId,
+    Version,
+    changes_from,
+    column,
+    gql_enum,
+    input_column,
+    record_input,
+)
 from schema.flood_points import SiteCondition
-from schema.fields import After, First, RecordId, Version, changes_from, column, gql_enum, input_column, record_input
 from schema.history import history_field
 
 if TYPE_CHECKING:
@@ -45,7 +54,7 @@ HouseDamage = gql_enum(models.HouseDamage, "房屋损坏程度")
 
 
 @strawberry.enum(description="乡镇对灾情报告的审核意见")
-class ReviewDecision(enum.Enum):
+class ReportReviewDecision(enum.Enum):
     PASS = strawberry.enum_value("PASS", description="通过")
     SEND_BACK = strawberry.enum_value("SEND_BACK", description="退回（须写明原因）")
 
@@ -409,10 +418,10 @@ class Mutation:
         self,
         info: Info,
         id: RecordId,
-        decision: Annotated[ReviewDecision, strawberry.argument(description="审核意见")],
+        decision: Annotated[ReportReviewDecision, strawberry.argument(description="审核意见")],
         reason: Annotated[str | None, strawberry.argument(description="退回原因")] = None,
     ) -> DamageReportPayload:
-        result = await domain.review_damage_report(info.context, int_id(id), decision is ReviewDecision.PASS, reason)
+        result = await domain.review_damage_report(info.context, int_id(id), decision is ReportReviewDecision.PASS, reason)
         return DamageReportPayload(damage_report=result.record, errors=field_errors(result.problems))
 
 

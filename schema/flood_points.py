@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from hub.data import models
+from hub.data.models import IndicatorEntity
 from hub.domain.flood_points import FLOOD_POINT
 from hub.domain.write_path import update_entity
 from resolvers import enterprises, flood_points, regions
@@ -32,6 +33,7 @@ from schema.fields import (
     record_input,
 )
 from schema.history import history_field
+from schema.indicators import indicator_fields
 
 if TYPE_CHECKING:
     from schema.enterprises import Enterprise
@@ -69,6 +71,7 @@ class FloodPoint:
     responsible_phone: str = column(c.responsible_phone)
     condition: SiteCondition | None = column(c.condition)
     version: int = column(c.version)
+    indicator, indicator_values = indicator_fields(IndicatorEntity.FLOOD_POINT)
     history = history_field("FloodPoint")
 
     @strawberry.field(description="所在村（社区）")

@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from hub.data.models import Household as HouseholdModel
 from hub.data.models import HousingSafetyGrade as HousingSafetyGradeModel
+from hub.data.models import IndicatorEntity
 from hub.domain.households import HOUSEHOLD
 from hub.domain.write_path import update_entity
 from resolvers import households, regions
@@ -31,6 +32,7 @@ from schema.fields import (
     record_input,
 )
 from schema.history import history_field
+from schema.indicators import indicator_fields
 
 if TYPE_CHECKING:
     from schema.persons import Person
@@ -63,6 +65,7 @@ class Household:
     subsidy_monthly: float | None = column(c.subsidy_monthly)
     housing_safety_grade: HousingSafetyGrade | None = column(c.housing_safety_grade)
     version: int = column(c.version)
+    indicator, indicator_values = indicator_fields(IndicatorEntity.HOUSEHOLD)
     history = history_field("Household")
 
     @strawberry.field(description="所属村（社区）")

@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from hub import clock
 from hub.data import models
+from hub.data.models import IndicatorEntity
 from hub.domain import persons as persons_domain
 from hub.domain.write_path import update_entity
 from resolvers import households, persons
@@ -33,6 +34,7 @@ from schema.fields import (
     record_input,
 )
 from schema.history import history_field
+from schema.indicators import indicator_fields
 
 if TYPE_CHECKING:
     from schema.households import Household
@@ -69,6 +71,7 @@ class Person:
     recent_status: str | None = column(c.recent_status)
     recent_status_date: dt.date | None = column(c.recent_status_date)
     version: int = column(c.version)
+    indicator, indicator_values = indicator_fields(IndicatorEntity.PERSON)
     history = history_field("Person")
 
     @strawberry.field(description="年龄（周岁，按今天计算）")

@@ -81,6 +81,8 @@ class Projection:
             if "sets" in field.metadata:  # a field of an input type
                 if self._may_set(field):
                     kept.append(field)
+            elif field.metadata.get("indicators"):
+                kept.append(field)  # indicator values: each indicator's grants are data, checked when the field runs
             elif type_name == "Mutation":
                 if field.metadata.get("writes") in self.writable and self._usable(field):
                     kept.append(field)
@@ -100,7 +102,8 @@ class Projection:
         return kept
 
     def _may_set(self, field: StrawberryField) -> bool:
-        return self.settable is None or field.metadata["sets"] in self.settable
+        # Inputs of the workflows (indicators, requests, tasks) set no record field: the role decides when they run.
+        return self.settable is None or "sets" not in field.metadata or field.metadata["sets"] in self.settable
 
     def _usable(self, mutation: StrawberryField) -> bool:
         """A mutation shows when each input it takes keeps a field and every required one."""

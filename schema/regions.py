@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
+from hub.data.models import IndicatorEntity
 from hub.data.models import Region as RegionModel
 from hub.data.models import RegionLevel as RegionLevelModel
 from resolvers import enterprises, events, flood_points, households, regions
@@ -29,6 +30,7 @@ from schema.households import (
     LowIncome,
     PovertyMonitored,
 )
+from schema.indicators import indicator_fields
 
 if TYPE_CHECKING:
     from schema.enterprises import Enterprise
@@ -55,6 +57,7 @@ class Region:
     phone: str | None = column(c.phone)
     address: str | None = column(c.address)
     version: int = column(c.version)
+    indicator, indicator_values = indicator_fields(IndicatorEntity.VILLAGE)
     history = history_field("Region")
 
     @strawberry.field(description="上级区划")

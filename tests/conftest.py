@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import clock
@@ -23,7 +24,7 @@ from hub.access import accounts
 from hub.data import migrate
 from hub.data.database import StatementCounter, create_engine
 from hub.data.identifiers import id_number_check_char
-from hub.data.models import Base, OrgUnitKind, Role
+from hub.data.models import Base, OrgUnitKind, Region, RegionLevel, Role
 from hub.demo import seed_demo
 from hub.settings import Settings
 from hub.web.app import create_app
@@ -109,6 +110,30 @@ def as_user(app, tokens):
     return lambda username: client_as(app, tokens[username])
 
 
+@pytest.fixture
+def cadre_of(app, engine, village_cadres):
+    """`async with cadre_of("溪白村") as client:` — a client signed in as that village's cadre (made when first needed)."""
+
+    @contextlib.asynccontextmanager
+    async def signed_in(village: str) -> AsyncIterator[httpx.AsyncClient]:
+        if village not in village_cadres:
+            village_cadres[village] = await _new_cadre(engine, village)
+        async with client_as(app, village_cadres[village]) as client:
+            yield client
+
+    return signed_in
+
+
+async def _new_cadre(engine: AsyncEngine, village: str) -> str:
+    """A cadre of that village only: the demo has none outside 东星社区."""
+    async with engine.connect() as connection:
+        code = await connection.scalar(select(Region.code).where(Region.name == village, Region.level == RegionLevel.VILLAGE))
+    unit = f"{village}村（居）委会（测试）"
+    await accounts.add_org_unit(engine, unit, OrgUnitKind.VILLAGE_COMMITTEE, None, code)
+    await accounts.add_user(engine, f"cadre-{code}", "测试干部", unit, Role.VILLAGE_CADRE, code)
+    return await accounts.issue_token(engine, f"cadre-{code}")
+
+
 NEW_HOUSEHOLD = """mutation($v: String!, $input: NewHouseholdInput!) {
   createHousehold(villageCode: $v, input: $input) { household { id version } errors { message } } }"""
 NEW_PERSON = """mutation($h: ID!, $input: NewPersonInput!) {
@@ -134,11 +159,8 @@ def new_household(app, engine, tokens, village_cadres):
         async with client_as(app, tokens["admin"]) as admin:
             found = await graphql(admin, "query($n: String) { regions(nameContains: $n) { nodes { code name } } }", {"n": village})
         (code,) = [r["code"] for r in found["regions"]["nodes"] if r["name"] == village]
-        if village not in village_cadres:  # a cadre of that village only: the demo has none outside 东星社区
-            unit = f"{village}村（居）委会（测试）"
-            await accounts.add_org_unit(engine, unit, OrgUnitKind.VILLAGE_COMMITTEE, None, code)
-            await accounts.add_user(engine, f"cadre-{code}", "测试干部", unit, Role.VILLAGE_CADRE, code)
-            village_cadres[village] = await accounts.issue_token(engine, f"cadre-{code}")
+        if village not in village_cadres:
+            village_cadres[village] = await _new_cadre(engine, village)
         # A district code no demo person has, and a birth date of its own: an ID number no one else holds.
         first17 = f"350399{dt.date(1970, 1, 1) + dt.timedelta(days=number):%Y%m%d}991"
         async with client_as(app, village_cadres[village]) as cadre:

@@ -19,6 +19,7 @@ from hub.data.identifiers import (
 from hub.data.models import Base
 from hub.demo import DEFAULT_SCALE, REFERENCE_DATE, seed_demo
 from hub.demo.generator import DemoGenerator, load_geography
+from hub.demo.requests import TABLES as REQUEST_TABLES
 
 SCALE = 5  # ~5k households, ~15k persons: about two seconds
 TABLES = ("regions", "enterprises", "flood_points", "flood_point_photos", "households", "persons")
@@ -70,8 +71,8 @@ async def scalar(engine: AsyncEngine, sql: str, **params):
 
 async def test_counts_match_the_tables(seeded):
     engine, counts, _ = seeded
-    assert set(counts) == set(TABLES) | {"org_units", "users"} | set(EVENT_TABLES)
-    for table in TABLES + EVENT_TABLES:
+    assert set(counts) == set(TABLES) | {"org_units", "users"} | set(EVENT_TABLES) | set(REQUEST_TABLES)
+    for table in TABLES + EVENT_TABLES + REQUEST_TABLES:
         assert counts[table] == await scalar(engine, f"SELECT count(*) FROM {table}")
     assert counts["persons"] > counts["households"] > 0
 

@@ -19,7 +19,7 @@ SUBMIT = """mutation($e: ID!, $v: String!, $input: DamageReportInput!) {
     damageReport { id kind sequence reviewStatus affectedPopulation collapsedRooms severelyDamagedRooms generallyDamagedRooms affectedEnterpriseCount
                    houseBreakdown { damage category households rooms } affectedEnterprises { note enterprise { name } } }
     errors { field code message } } }"""
-REVIEW = """mutation($id: ID!, $d: ReviewDecision!, $reason: String) {
+REVIEW = """mutation($id: ID!, $d: ReportReviewDecision!, $reason: String) {
   reviewDamageReport(id: $id, decision: $d, reason: $reason) { damageReport { reviewStatus reviewReason } errors { field code message } } }"""
 TOTALS = """query($id: ID!) { event(id: $id) { totals { villagesCounted affectedPopulation relocatedPopulation collapsedRooms cropAffectedArea directLoss }
   board { village { name } reported latestReport { sequence } countedReport { sequence } } } }"""

@@ -15,7 +15,14 @@ import pytest
 from hub.web.background_server import free_port
 from tests.conftest import graphql
 from tests.support.live_client import BOARD, board
-from tests.test_events import OPEN, REVIEW, SUBMIT, code_of, figures, other_town_coordinator
+from tests.test_events import (
+    OPEN,
+    REVIEW,
+    SUBMIT,
+    code_of,
+    figures,
+    other_town_coordinator,
+)
 from tests.test_photos import cadre_of
 
 pytestmark = pytest.mark.timeout(120)

@@ -10,7 +10,13 @@ from sqlalchemy import func, select
 from hub.access import accounts
 from hub.data.models import FloodPointReport, OrgUnitKind, Photo, Role
 from tests.conftest import client_as, graphql
-from tests.test_events import code_of, figures, open_event, other_town_coordinator, submit
+from tests.test_events import (
+    code_of,
+    figures,
+    open_event,
+    other_town_coordinator,
+    submit,
+)
 
 REPORT_FLOOD_POINT = """mutation($e: ID!, $p: ID!, $input: FloodPointReportInput!) {
   reportFloodPoint(eventId: $e, floodPointId: $p, input: $input) {

@@ -387,6 +387,7 @@ class ChangeSource(LabelledEnum):
     API = "API", "接口"
     FILL_SHEET = "FILL_SHEET", "填报表"
     IMPORT = "IMPORT", "导入"
+    TASK = "TASK", "填报任务"
 
 
 class Change(Base):
@@ -580,3 +581,174 @@ class EventOutbox(Base):
     damage_report_id: Mapped[int | None] = mapped_column(ForeignKey("damage_reports.id"), info=label("灾情报告"))
     flood_point_report_id: Mapped[int | None] = mapped_column(ForeignKey("flood_point_reports.id"), info=label("易涝点报告"))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), info=label("时间"))
+
+
+# --- Indicators (指标库), data requests and village tasks --------------------------
+
+
+class IndicatorEntity(LabelledEnum):
+    VILLAGE = "VILLAGE", "村（社区）"
+    HOUSEHOLD = "HOUSEHOLD", "户"
+    PERSON = "PERSON", "人员"
+    ENTERPRISE = "ENTERPRISE", "企业"
+    FLOOD_POINT = "FLOOD_POINT", "易涝点"
+
+
+class IndicatorType(LabelledEnum):
+    INTEGER = "INTEGER", "整数"
+    DECIMAL = "DECIMAL", "小数"
+    TEXT = "TEXT", "文本"
+    DATE = "DATE", "日期"
+    BOOLEAN = "BOOLEAN", "是否"
+    CHOICE = "CHOICE", "单选"
+
+
+class Periodicity(LabelledEnum):
+    NONE = "NONE", "不分期"
+    MONTH = "MONTH", "按月"
+    QUARTER = "QUARTER", "按季"
+    YEAR = "YEAR", "按年"
+
+
+class Indicator(Versioned, Base):
+    """A piece of data the hub has no column for, defined once; its values live in indicator_values."""
+
+    __tablename__ = "indicators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True, info=label("指标编码"))
+    name: Mapped[str] = mapped_column(String(64), info=label("指标名称"))
+    entity: Mapped[IndicatorEntity] = mapped_column(_enum(IndicatorEntity, "indicator_entity"), info=label("描述对象"))
+    value_type: Mapped[IndicatorType] = mapped_column(_enum(IndicatorType, "indicator_type"), info=label("数据类型"))
+    unit: Mapped[str | None] = mapped_column(String(16), info=label("计量单位"))
+    max_length: Mapped[int | None] = mapped_column(Integer, info=label("最大长度"))
+    choices: Mapped[str | None] = mapped_column(Text, info=label("可选值（以“|”分隔）"))
+    min_value: Mapped[float | None] = mapped_column(Float, info=label("最小值"))
+    max_value: Mapped[float | None] = mapped_column(Float, info=label("最大值"))
+    pattern: Mapped[str | None] = mapped_column(String(128), info=label("格式（正则表达式）"))
+    periodicity: Mapped[Periodicity] = mapped_column(_enum(Periodicity, "periodicity"), info=label("填报周期"))
+    owner_department: Mapped[str] = mapped_column(String(32), info=label("所属部门"))
+    sensitive: Mapped[bool] = mapped_column(default=False, info=label("敏感指标"))
+    legal_basis: Mapped[str] = mapped_column(Text, info=label("采集依据"))
+
+
+class IndicatorGrant(Base):
+    """Another department may read an indicator: in full or masked, for a stated purpose."""
+
+    __tablename__ = "indicator_grants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"), index=True, info=label("指标"))
+    department: Mapped[str] = mapped_column(String(32), info=label("部门代码"))
+    mode: Mapped[str] = mapped_column(String(8), info=label("方式（read 明文、masked 脱敏）"))
+    purpose: Mapped[str] = mapped_column(Text, info=label("用途或依据"))
+
+    __table_args__ = (UniqueConstraint("indicator_id", "department"),)
+
+
+class IndicatorValue(Versioned, Base):
+    """One indicator's value for one record and period ('' when not periodic)."""
+
+    __tablename__ = "indicator_values"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"), info=label("指标"))
+    entity_id: Mapped[int] = mapped_column(Integer, info=label("对象记录ID"))
+    village_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True, info=label("所属村（社区）"))
+    period: Mapped[str] = mapped_column(String(8), info=label("期别"))
+    value: Mapped[str | None] = mapped_column(Text, info=label("值"))
+
+    __table_args__ = (UniqueConstraint("indicator_id", "entity_id", "period"),)
+
+
+class RequestStatus(LabelledEnum):
+    FILED = "FILED", "已提交"
+    ANSWERED_FROM_HUB = "ANSWERED_FROM_HUB", "已由数据中心答复"
+    NEEDS_GRANT = "NEEDS_GRANT", "待授权"
+    IN_REVIEW = "IN_REVIEW", "乡镇审核中"
+    APPROVED = "APPROVED", "已通过"
+    REJECTED = "REJECTED", "已退回（不予下发）"
+    RETURNED = "RETURNED", "已退回修改"
+
+
+class TaskStatus(LabelledEnum):
+    NOT_STARTED = "NOT_STARTED", "未开始"
+    IN_PROGRESS = "IN_PROGRESS", "填报中"
+    SUBMITTED = "SUBMITTED", "已报送"
+    SENT_BACK = "SENT_BACK", "已退回重填"
+    ACCEPTED = "ACCEPTED", "已验收"
+
+
+class DataRequest(Versioned, Base):
+    """A department's data request (填报任务) and what the hub made of it."""
+
+    __tablename__ = "data_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(128), info=label("任务名称"))
+    purpose: Mapped[str] = mapped_column(Text, info=label("用途"))
+    legal_basis: Mapped[str] = mapped_column(Text, info=label("依据"))
+    department: Mapped[str] = mapped_column(String(32), index=True, info=label("发起部门"))
+    filed_by: Mapped[str] = mapped_column(String(64), info=label("发起人"))
+    filed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), info=label("发起时间"))
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True, info=label("填报范围"))
+    entity: Mapped[IndicatorEntity] = mapped_column(_enum(IndicatorEntity, "indicator_entity"), info=label("填报对象"))
+    filters: Mapped[str] = mapped_column(String(256), default="", info=label("筛选条件"))
+    columns: Mapped[str] = mapped_column(Text, info=label("所需栏目（JSON）"))
+    period: Mapped[str] = mapped_column(String(8), info=label("期别"))
+    deadline: Mapped[dt.date] = mapped_column(Date, info=label("截止日期"))
+    recurrence: Mapped[Periodicity] = mapped_column(_enum(Periodicity, "periodicity"), info=label("重复周期"))
+    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus, "request_status"), info=label("状态"))
+    template_id: Mapped[str | None] = mapped_column(String(64), info=label("答复表样"))
+    hub_cells: Mapped[int] = mapped_column(Integer, default=0, info=label("数据中心答复的单元格数"))
+    village_count: Mapped[int] = mapped_column(Integer, default=0, info=label("涉及村（社区）数"))
+
+
+class RequestReview(Versioned, Base):
+    """A request's review at one target town (基层治理协同中心)."""
+
+    __tablename__ = "request_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("data_requests.id"), index=True, info=label("填报任务"))
+    town_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True, info=label("乡镇（街道）"))
+    status: Mapped[RequestStatus] = mapped_column(_enum(RequestStatus, "request_status"), info=label("审核状态"))
+    reason: Mapped[str | None] = mapped_column(Text, info=label("理由或建议"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("data_requests.id"), info=label("与之重复的任务"))
+    hub_cells: Mapped[int] = mapped_column(Integer, default=0, info=label("本镇由数据中心答复的单元格数"))
+
+    __table_args__ = (UniqueConstraint("request_id", "town_id"),)
+
+
+class VillageTask(Versioned, Base):
+    """An approved request in one village's inbox."""
+
+    __tablename__ = "village_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("data_requests.id"), index=True, info=label("填报任务"))
+    village_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True, info=label("村（社区）"))
+    status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus, "task_status"), info=label("状态"))
+    round: Mapped[int] = mapped_column(Integer, default=0, info=label("报送次数"))
+    submitted_at: Mapped[dt.date | None] = mapped_column(Date, info=label("报送日期"))
+    sent_back_reason: Mapped[str | None] = mapped_column(Text, info=label("退回原因"))
+    cells: Mapped[int] = mapped_column(Integer, default=0, info=label("需填报的单元格数"))
+
+    __table_args__ = (UniqueConstraint("request_id", "village_id"),)
+
+
+class Transition(Base):
+    """Every state change of a request, a town's review or a village task: who, when, why."""
+
+    __tablename__ = "request_transitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("data_requests.id"), index=True, info=label("填报任务"))
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("request_reviews.id"), info=label("乡镇审核"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("village_tasks.id"), index=True, info=label("村级任务"))
+    from_status: Mapped[str | None] = mapped_column(String(24), info=label("原状态"))
+    to_status: Mapped[str] = mapped_column(String(24), info=label("新状态"))
+    username: Mapped[str] = mapped_column(String(64), info=label("操作人"))
+    org_unit: Mapped[str] = mapped_column(String(64), info=label("操作单位"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), info=label("时间"))
+    reason: Mapped[str | None] = mapped_column(Text, info=label("理由"))

@@ -9,6 +9,7 @@ from typing import cast
 from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.data.blobs import BlobStore
 from hub.data.models import (
     Enterprise,
     FloodPoint,
@@ -17,10 +18,10 @@ from hub.data.models import (
     Person,
     Region,
 )
-from hub.data.blobs import BlobStore
 from hub.demo.accounts import seed_accounts
 from hub.demo.events import seed_events
 from hub.demo.generator import REFERENCE_DATE, DemoGenerator, load_geography
+from hub.demo.requests import seed_requests
 
 __all__ = ["DEFAULT_SCALE", "DEFAULT_SEED", "REFERENCE_DATE", "Progress", "seed_demo"]
 
@@ -129,7 +130,8 @@ async def seed_demo(
             await _advance_sequences(conn, totals)
         accounts = await seed_accounts(conn)
         events = await seed_events(conn, seed, photos)  # the flood-point reports' photos only when given a store
-    return writer.done | accounts | events
+        requests = await seed_requests(conn)
+    return writer.done | accounts | events | requests
 
 
 async def _advance_sequences(conn: AsyncConnection, totals: dict[str, int]) -> None:

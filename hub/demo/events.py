@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.data.blobs import BlobStore
+from hub.data.identifiers import subtree_bounds
 from hub.data.models import (
     AffectedEnterprise,
     DamagedHouse,
@@ -38,7 +39,6 @@ from hub.data.models import (
     ReviewStatus,
     SiteCondition,
 )
-from hub.data.identifiers import subtree_bounds
 from hub.domain.photos import process
 
 NAME = "2024年第3号台风“格美”"

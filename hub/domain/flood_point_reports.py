@@ -18,7 +18,15 @@ from hub.data.rows import record_class
 from hub.domain.context import Context
 from hub.domain.events import closed_problem, event_row
 from hub.domain.flood_points import flood_point_in, flood_points
-from hub.domain.write_path import FieldProblem, WriteResult, apply_change, check_changes, conflict, field_message, non_negative
+from hub.domain.write_path import (
+    FieldProblem,
+    WriteResult,
+    apply_change,
+    check_changes,
+    conflict,
+    field_message,
+    non_negative,
+)
 
 reports = FloodPointReport.__table__
 

@@ -18,7 +18,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.data.blobs import BlobStore
-from hub.domain.photos import MAX_PHOTO_BYTES, OWNERS, SIZES, PhotoRefused, attach, photos, process
+from hub.domain.photos import (
+    MAX_PHOTO_BYTES,
+    OWNERS,
+    SIZES,
+    PhotoRefused,
+    attach,
+    photos,
+    process,
+)
 from hub.forms.download_links import LinkError
 from hub.forms.untrusted_xlsx import off_loop
 from hub.web.endpoint import Endpoint, Services
