@@ -111,7 +111,7 @@ async def seed_requests(conn: AsyncConnection) -> dict[str, int]:
         await _steps(conn, request_id, filed + dt.timedelta(days=2), [("IN_REVIEW", status.value, reason)], None, review_id)
         counts["data_requests"] += 1
         counts["request_reviews"] += 1
-        counts["request_transitions"] += 4
+        counts["request_transitions"] += 3  # filed, to review, the decision
         if status is RequestStatus.APPROVED:
             recent = number > RECEIVED - 3
             for index, village in enumerate(villages):
