@@ -93,11 +93,11 @@ class TemplatePayload:
 class Query:
     @strawberry.field(description="我可以运行的表样（所需字段均已授权）")
     async def templates(self, info: Info) -> list[Template]:
-        return [t for t in (await info.context.templates.all()).values() if runnable(t, info.schema._schema)]
+        return [t for t in (await info.context.templates.all_for(info.context.caller)).values() if runnable(t, info.schema._schema)]
 
     @strawberry.field(description="按编号取一个我可以运行的表样；不存在或无权运行时为空")
     async def template(self, info: Info, id: Annotated[str, strawberry.argument(description="表样编号")]) -> Template | None:
-        template = await info.context.templates.get(id)
+        template = await info.context.templates.get_for(id, info.context.caller)
         return template if template is not None and runnable(template, info.schema._schema) else None
 
 

@@ -59,6 +59,26 @@ async def test_save_update_export_delete(as_user, engine):
     assert await saved_rows(engine, "weijian-health-list") == 3  # the deletion is a version too
 
 
+async def test_a_departments_saved_template_is_its_own(as_user, client, engine):
+    """Its title and query say what the department collects: another department, even one that could run
+    it, neither lists, looks up, exports nor uploads it."""
+    definition = GOOD.format(id="weijian-own-list")
+    async with as_user("weijian") as health:
+        assert (await graphql(health, SAVE, {"d": definition}))["saveTemplate"]["errors"] == []
+    async with as_user("minzheng") as civil_affairs:
+        # 民政局 reads what the template asks: it is its owner, not its grants, that keeps it out.
+        await graphql(civil_affairs, '{ persons(regionCode: "350304100001", first: 1) { nodes { name healthStatus } } }')
+        listed = {t["id"] for t in (await graphql(civil_affairs, "{ templates { id } }"))["templates"]}
+        looked_up = await graphql(civil_affairs, '{ template(id: "weijian-own-list") { id } }')
+        exported = await civil_affairs.get("/exports/weijian-own-list.xlsx", params={"region": "350304100001"})
+        missing = await civil_affairs.get("/exports/no-such-template.xlsx", params={"region": "350304100001"})
+    assert "weijian-own-list" not in listed and "dibao-dongtai" in listed and looked_up == {"template": None}
+    assert (exported.status_code, exported.json()) == (404, {"errors": [{"message": "no template `weijian-own-list`"}]})
+    assert (missing.status_code, missing.json()["errors"][0]["message"]) == (404, "no template `no-such-template`")
+    listed_by_admin = {t["id"] for t in (await graphql(client, "{ templates { id } }"))["templates"]}
+    assert "weijian-own-list" in listed_by_admin
+
+
 async def test_refused_saves_write_nothing(as_user, engine):
     async with as_user("minzheng") as civil_affairs:
         other = await graphql(civil_affairs, SAVE, {"d": GOOD.format(id="not-mine")})

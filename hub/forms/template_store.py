@@ -65,6 +65,19 @@ class TemplateStore:
     async def get(self, template_id: str) -> Template | None:
         return self.files.get(template_id) or (await self.all()).get(template_id)
 
+    def shown_to(self, template: Template, caller: Caller) -> bool:
+        """A shipped form is for whoever can run it; a saved one is its department's own: its title
+        and query say what that department collects, which other departments may not learn."""
+        return template.id in self.files or caller.role is Role.ADMIN or caller.department == template.department
+
+    async def all_for(self, caller: Caller) -> dict[str, Template]:
+        return {key: template for key, template in (await self.all()).items() if self.shown_to(template, caller)}
+
+    async def get_for(self, template_id: str, caller: Caller) -> Template | None:
+        """The template, if the caller may see it at all (whether they may run it is asked apart)."""
+        template = await self.get(template_id)
+        return template if template is not None and self.shown_to(template, caller) else None
+
     def _parse(self, row) -> Template:
         key = (row.template_id, row.version)
         if key not in self._parsed:

@@ -182,11 +182,11 @@ class ExportEndpoint(Endpoint):
 
     async def handle(self, request: Request) -> Response:
         request_id = request_id_of(request)
-        template = await self.templates.get(request.path_params["template"])
         try:
-            if template is None:
-                raise ExportError(404, f"no template `{request.path_params['template']}`")
             caller, schema, params = await self._sign_in(request)
+            template = await self.templates.get_for(request.path_params["template"], caller)
+            if template is None:  # another department's saved template is not found either
+                raise ExportError(404, f"no template `{request.path_params['template']}`")
             check_runnable(template, schema, caller)
             try:
                 variables = template_variables(template, params)

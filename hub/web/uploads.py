@@ -114,7 +114,7 @@ class FillSheetUpload(UploadEndpoint):
         try:
             template_id, rows = await off_loop(read_sheet, data)
             context.audit.update(operation_name=f"{self.operation} {template_id}"[:128], row_count=len(rows))
-            template = await self.templates.get(template_id)
+            template = await self.templates.get_for(template_id, context.caller)
             if template is None:
                 raise UploadError(404, f"没有模板 `{template_id}`", "NOT_FOUND")
             # Checked as the download is, before any cell is compared with the hub.
