@@ -55,6 +55,10 @@ async def refused(client, query: str, variables: dict | None = None) -> str:
 INTROSPECT = """{ __schema { types { name kind fields { name args { name } } } } }"""
 
 
+# The types indicators describe (IndicatorEntity): each has `indicator(key:)` and `indicatorValues`.
+INDICATOR_TYPES = {"Region", "Household", "Person", "Enterprise", "FloodPoint"}
+
+
 def granted_leaves(policy, department: str) -> dict[str, set[str]]:
     expected: dict[str, set[str]] = {}
     for grant in policy.departments[department].grants.values():
@@ -62,7 +66,7 @@ def granted_leaves(policy, department: str) -> dict[str, set[str]]:
     for ref in policy.departments[department].writes:  # a writer reads the version it changes
         expected[ref.partition(".")[0]].add("version")
     for type_name, fields in expected.items():  # each indicator's grants are data, checked when `indicator(key:)` runs
-        if type_name != "FloodPointPhoto":
+        if type_name in INDICATOR_TYPES:
             fields.add("indicator")
     return expected
 
