@@ -140,9 +140,9 @@ async def test_other_departments_see_no_request_task_or_result_of_another(as_use
         assert (await graphql(other, "query($t: ID!) { villageTask(id: $t) { id } }", {"t": task_id}))["villageTask"] is None
         accept = await graphql(other, "mutation($t: ID!) { acceptTask(taskId: $t) { errors { code message } } }", {"t": task_id})
         assert accept["acceptTask"]["errors"] == [{"code": "NOT_FOUND", "message": f"taskId：找不到 id 为 {task_id} 的村级任务"}]
-        # The result's template asks an indicator 民政局 is not granted: the export is refused, with no value in it.
+        # The result's template is its department's own: for another department it does not exist.
         response = await other.get(template["downloadPath"], params={"region": dongxing})
-        assert (response.status_code, response.json()) == (400, {"errors": [{"message": f"key：没有可读取的指标“{key}”（指标不存在或本部门未获授权）"}]})
+        assert (response.status_code, response.json()) == (404, {"errors": [{"message": f"no template `{template['id']}`"}]})
         value = await other.post("/graphql", json={"query": "query($c: String!, $k: String!) { region(code: $c) { indicator(key: $k, period: \"2026-11\") } }", "variables": {"c": dongxing, "k": key}})
         assert value.json()["errors"][0]["message"] == f"key：没有可读取的指标“{key}”（指标不存在或本部门未获授权）"
     async with as_user("dongxing") as cadre:  # a cadre may not file: the view has no fileRequest
