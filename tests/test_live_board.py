@@ -157,3 +157,34 @@ class HubProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(5)
+
+
+async def test_within_an_event_outbox_rows_commit_in_id_order(engine):
+    """A board resumes "after id N": a later id committing first would hide the earlier one from it for good."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer: its rows commit in id order by themselves")
+    from sqlalchemy import select
+
+    from hub.data import outbox
+    from hub.data.models import Event, Region
+
+    async with engine.connect() as conn:
+        event_id = (await conn.execute(select(Event.id).limit(1))).scalar_one()
+        village_id = (await conn.execute(select(Region.id).where(Region.name == "东星社区"))).scalar_one()
+    first = await engine.connect()
+    first_tx = await first.begin()
+    first_id = await outbox.write(first, event_id, village_id)  # written, not committed yet
+
+    async def second_writer() -> int:
+        async with engine.begin() as second:
+            return await outbox.write(second, event_id, village_id)
+
+    second = asyncio.create_task(second_writer())
+    await asyncio.sleep(0.5)
+    assert not second.done()  # it waits for the first to commit: it cannot commit a later id before it
+    await first_tx.commit()
+    await first.close()
+    second_id = await asyncio.wait_for(second, 5)
+    assert second_id > first_id
+    resumed = [row.id for row in await outbox.rows_after(engine, first_id - 1) if row.event_id == event_id]
+    assert resumed[:2] == [first_id, second_id]

@@ -20,7 +20,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.data.models import EventOutbox, Region
@@ -29,6 +29,7 @@ from hub.data.rows import key_in
 outbox = EventOutbox.__table__
 regions = Region.__table__
 CHANNEL = "hub_event_outbox"
+LOCK_SPACE = 7301  # the first key of the outbox's advisory locks (the second is the event id)
 log = logging.getLogger("hub.outbox")
 
 # SQLite: per engine, the callbacks of this process's listeners.
@@ -39,7 +40,15 @@ async def write(
     connection: AsyncConnection, event_id: int, village_id: int,
     damage_report_id: int | None = None, flood_point_report_id: int | None = None,
 ) -> int:
-    """Add the outbox row in the caller's transaction; on PostgreSQL, queue its NOTIFY for the commit."""
+    """Add the outbox row in the caller's transaction; on PostgreSQL, queue its NOTIFY for the commit.
+
+    A board resumes "after id N", so within an event ids must commit in their own order: on
+    PostgreSQL a later row could otherwise commit first, and a board resuming past it would never
+    see the earlier one. A lock per event, held to the commit, orders them (reports are few; SQLite
+    has one writer anyway).
+    """
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:space, :event)"), {"space": LOCK_SPACE, "event": event_id})
     row_id = (await connection.execute(outbox.insert().values(
         event_id=event_id, village_id=village_id, damage_report_id=damage_report_id,
         flood_point_report_id=flood_point_report_id, at=dt.datetime.now(dt.UTC),
