@@ -34,8 +34,10 @@ class HubProcess:
 
 
 def hub_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_") or k == "HUB_ASSETS_DIR"}
-    env.update(HUB_DATABASE_URL=database_url, HUB_DATA_DIR=str(data_dir), **extra)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    # GraphiQL's assets where the tests keep them (tests/conftest.py), not in each hub's own data folder.
+    assets = os.environ.get("HUB_ASSETS_DIR") or str(Path("var/assets").resolve())
+    env.update(HUB_DATABASE_URL=database_url, HUB_DATA_DIR=str(data_dir), HUB_ASSETS_DIR=assets, **extra)
     return env
 
 
