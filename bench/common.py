@@ -8,6 +8,7 @@ import contextlib
 import os
 import statistics
 import subprocess
+import tempfile
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -128,9 +129,11 @@ async def hub_process(settings: Settings, port: int, startup_timeout: float = 60
 async def hub_server(settings: Settings, port: int, startup_timeout: float = 60.0) -> AsyncIterator[tuple[str, subprocess.Popen]]:
     """`hub_process`, with the process itself (to read its memory)."""
     env = {**os.environ, "HUB_DATABASE_URL": settings.database_url, "HUB_DATA_DIR": str(settings.data_dir)}
+    # The server logs a line per request: to a file, since a pipe nobody reads would fill and stop it.
+    log = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [sys.executable, "-m", "hub.cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env, stdout=subprocess.DEVNULL, stderr=log,
     )
     try:
         deadline = time.monotonic() + startup_timeout
@@ -141,12 +144,14 @@ async def hub_server(settings: Settings, port: int, startup_timeout: float = 60.
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the hub did not start: {process.stderr.read().decode()[-2000:]}") from None
+                    log.seek(0)
+                    raise RuntimeError(f"the hub did not start: {log.read().decode(errors='replace')[-2000:]}") from None
                 await asyncio.sleep(0.1)
         yield f"http://127.0.0.1:{port}", process
     finally:
         process.terminate()
         process.wait(timeout=30)
+        log.close()
 
 
 def run(main: Awaitable[None]) -> None:
