@@ -123,7 +123,7 @@ async def test_readyz_names_an_old_schema_and_missing_assets(settings, schemas, 
 
 
 async def test_json_log_lines_carry_the_request_id(settings, tokens, tmp_path):
-    with hub_process(settings.database_url, tmp_path, tmp_path / "hub.log", HUB_LOG_FORMAT="json") as hub:
+    with hub_process(settings.database_url, tmp_path, tmp_path / "hub.log", HUB_LOG_FORMAT="json", HUB_LOG_REQUESTS="1") as hub:
         async with httpx.AsyncClient(base_url=hub.url, headers={"authorization": f"Bearer {tokens['yingji']}"}) as client:
             answer = await client.post("/graphql", json={"query": "{ regions(level: TOWN) { totalCount } }"}, headers={"x-request-id": "trace-me-17"})
             fresh = await client.get("/healthz")

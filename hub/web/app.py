@@ -112,7 +112,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(observability.Observe, metrics=metrics, routes=routes)],
+        middleware=[Middleware(observability.Observe, metrics=metrics, routes=routes, log_requests=settings.log_requests)],
         exception_handlers={DBAPIError: database_trouble_response, ConnectionError: database_trouble_response},
         lifespan=lifespan,
     )

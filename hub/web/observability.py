@@ -121,10 +121,11 @@ class HubMetrics:
 class Observe:
     """ASGI middleware around the whole app: request id, timing, counts, the access line."""
 
-    def __init__(self, app, metrics: HubMetrics, routes) -> None:
+    def __init__(self, app, metrics: HubMetrics, routes, log_requests: bool = False) -> None:
         self.app = app
         self.metrics = metrics
         self.routes = routes
+        self.log_requests = log_requests  # HUB_LOG_REQUESTS
 
     def _route(self, scope) -> str:
         for route in self.routes:
@@ -159,10 +160,11 @@ class Observe:
             seconds = time.perf_counter() - current.started
             self.metrics.http_requests.labels(current.route, scope["method"], str(status)).inc()
             self.metrics.http_seconds.labels(current.route).observe(seconds)
-            log.info(
-                "%s %s %s %.1f ms", scope["method"], scope["path"], status, seconds * 1000,
-                extra={"method": scope["method"], "route": current.route, "status": status, "duration_ms": round(seconds * 1000, 1)},
-            )
+            if self.log_requests:
+                log.info(
+                    "%s %s %s %.1f ms", scope["method"], scope["path"], status, seconds * 1000,
+                    extra={"method": scope["method"], "route": current.route, "status": status, "duration_ms": round(seconds * 1000, 1)},
+                )
             _current.reset(observed_token)
             logs.request_id.reset(id_token)
 
