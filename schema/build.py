@@ -82,7 +82,7 @@ def guards(settings: Settings) -> type[SchemaExtension]:
             else:
                 validated.move_to_end(key)
             if not errors:  # variables change from request to request: checked after the cache
-                nul = nul_error(context.graphql_document, context.variables)
+                nul = nul_error(context.graphql_document, context.variables, context.query)
                 errors = [nul] if nul else errors
             context.pre_execution_errors = list(errors)
             yield

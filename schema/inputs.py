@@ -28,8 +28,15 @@ from graphql import (
 NUL = "\x00"
 
 
-def nul_error(document: DocumentNode, variables: dict[str, Any] | None) -> GraphQLError | None:
-    """The first argument (literal or through a variable) holding a NUL character, as an error."""
+def nul_error(document: DocumentNode, variables: dict[str, Any] | None, query: str | None = None) -> GraphQLError | None:
+    """The first argument (literal or through a variable) holding a NUL character, as an error.
+
+    Given the request's text, a request with no NUL anywhere (nearly all) is answered without
+    walking the document: the walk cost 60 µs on a one-row lookup. A literal can only hold a NUL
+    written raw or as an escape (`\\u0000`, `\\u{0}`), so a text with neither has none.
+    """
+    if query is not None and NUL not in query and "\\u" not in query and not any(NUL in text for _, text in _strings("", variables or {})):
+        return None
     finder = _NulFinder(variables or {})
     visit(document, finder)
     if finder.found is None:

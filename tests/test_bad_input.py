@@ -69,6 +69,7 @@ async def test_a_nul_inside_a_cursor_is_bad_input(client):
 
 NUL_CASES = [
     ('{ persons(nameContains: "张\\u0000") { totalCount } }', None, "nameContains"),
+    ('{ persons(nameContains: "张\\u{0}") { totalCount } }', None, "nameContains"),  # the variable-width escape
     ("query($n: String) { persons(nameContains: $n) { totalCount } }", {"n": "张\x00"}, "nameContains"),
     ('{ person(idNumber: "\\u0000") { name } }', None, "idNumber"),
     ('{ households(regionCode: "3503\\u0000") { totalCount } }', None, "regionCode"),
