@@ -236,8 +236,9 @@ async def move_task(
 
 
 def check_fillable(ctx: Context, task: Any) -> None:
-    if ctx.caller.role is not Role.VILLAGE_CADRE:
-        raise Refused("taskId", "FORBIDDEN", f"{ctx.caller.role.label}不能填报村级任务，由村（社区）干部填报")
+    """Who may fill is the policy's (roles that write indicator values: the cadre, the grid worker); the task must be open."""
+    if not library.may_write(ctx):
+        raise Refused("taskId", "FORBIDDEN", f"{ctx.caller.role.label}不能填报村级任务，由村（社区）干部或网格员填报")
     if task.status not in OPEN:
         raise Refused("taskId", "TASK_CLOSED", f"任务状态是“{task.status.label}”，不能再填写；被退回后才能修改")
 
@@ -248,6 +249,8 @@ async def submit(ctx: Context, task_id: int, missing: Any) -> list[FieldProblem]
         async with ctx.engine.begin() as connection:
             task = await task_in_reach(connection, ctx, task_id)
             check_fillable(ctx, task)
+            if ctx.caller.role is not Role.VILLAGE_CADRE:  # the committee answers for what it hands in
+                raise Refused("taskId", "FORBIDDEN", f"{ctx.caller.role.label}可以填写，但不能报送村级任务，由村（社区）干部报送")
             empty = await missing(connection, task)
             if empty:
                 raise Refused("taskId", "INCOMPLETE", f"还有 {len(empty)} 个单元格没有填写：{'、'.join(empty[:5])}{' 等' if len(empty) > 5 else ''}")
