@@ -400,6 +400,13 @@ async def _with_template(ctx: Any, request: Any, region_code: str) -> Any:
     return (await ctx.records(select(domain.requests).where(r.id == request.id), domain.requests))[0]
 
 
+async def fillable_task(ctx: Context, task_id: int) -> VillageTask:
+    """The task, if the caller may fill it now: `fillTask`'s checks, refused as `domain.Refused` in its words."""
+    async with ctx.engine.connect() as connection:
+        domain.check_fillable(ctx, await domain.task_in_reach(connection, ctx, task_id))
+    return (await tasks_where(ctx, t.id == task_id))[0]
+
+
 async def fill_task(ctx: Context, task_id: int, changes: list[library_domain.ValueChange], source: ChangeSource) -> IndicatorValuesPayload:
     """Fill a task's cells, all or none: the `fillTask` mutation and the task's fill sheet alike."""
     async with ctx.engine.connect() as connection:  # the task's period: it never changes
