@@ -162,7 +162,12 @@ def read_back(
         for cell in row.cells:
             index, column = open_columns[cell.key]
             text = _typed(values[index] if index < len(values) else None)
-            if _same_value(indicators.by_key[cell.key], text, cell.value):
+            try:  # checked here too, so one upload names every bad cell (the write checks them again)
+                same = parse_value(indicators.by_key[cell.key], text) == cell.value
+            except ValueError as error:
+                problem(number, column, cell.key, "INVALID", CELL.format(row=number, column=column.headers[0], error=error))
+                continue
+            if same:
                 continue
             changed = True
             if versions[cell.key] != cell.version:
@@ -202,10 +207,3 @@ def _typed(raw: Any) -> str | None:
     if isinstance(raw, float):
         return str(int(raw)) if raw.is_integer() else repr(raw)
     return str(raw).strip() or None
-
-
-def _same_value(indicator: Any, text: str | None, current: str | None) -> bool:
-    try:
-        return parse_value(indicator, text) == current
-    except ValueError:
-        return False  # a change, refused by the write with its reason
