@@ -103,6 +103,49 @@ class TaskRow:
     cells: list[TaskCell] = strawberry.field(description="要填的指标")
 
 
+@strawberry.type(description="一格：一个对象的一个指标")
+class TaskCellRef:
+    entity_id: strawberry.ID = strawberry.field(description="对象记录ID")
+    key: str = strawberry.field(description="指标编码")
+
+
+@strawberry.input(description="一格：一个对象的一个指标（退回时指出要改的行和栏目）")
+class TaskCellInput:
+    entity_id: strawberry.ID = strawberry.field(description="对象记录ID")
+    key: str = strawberry.field(description="指标编码")
+
+
+@strawberry.type(description="一次修改：某一格从什么改成什么（取自修改记录）")
+class TaskChange:
+    entity_id: strawberry.ID = strawberry.field(description="对象记录ID")
+    key: str = strawberry.field(description="指标编码")
+    label: str = strawberry.field(description="指标名称")
+    old_value: str | None = strawberry.field(description="原值")
+    new_value: str | None = strawberry.field(description="新值")
+    username: str = strawberry.field(description="修改人")
+    at: dt.datetime = strawberry.field(description="修改时间")
+
+
+@strawberry.type(description="一轮报送：谁何时报送，是否被退回（谁、何时、原因、指出的格），这一轮改了什么")
+class TaskRound:
+    number: int = strawberry.field(description="第几轮")
+    submitted_at: dt.datetime = strawberry.field(description="报送时间")
+    submitted_by: str = strawberry.field(description="报送人")
+    sent_back_at: dt.datetime | None = strawberry.field(description="退回时间")
+    sent_back_by: str | None = strawberry.field(description="退回人")
+    sent_back_reason: str | None = strawberry.field(description="退回原因")
+    sent_back_cells: list[TaskCellRef] = strawberry.field(description="退回时指出要改的格")
+    accepted_at: dt.datetime | None = strawberry.field(description="验收时间")
+    accepted_by: str | None = strawberry.field(description="验收人")
+    changes: list[TaskChange] = strawberry.field(description="这一轮（自上一轮报送以来）各格的修改")
+
+
+def _round(found: domain.Round) -> TaskRound:
+    cells = [TaskCellRef(entity_id=strawberry.ID(str(e)), key=k) for e, k in found.sent_back_cells or []]
+    changes = [TaskChange(**{**vars(c), "entity_id": strawberry.ID(str(c.entity_id))}) for c in found.changes or []]
+    return TaskRound(**{**vars(found), "sent_back_cells": cells, "changes": changes})
+
+
 @strawberry.type(description="村级任务：一个村（社区）收到的一项已通过审核的填报任务")
 class VillageTask:
     id: strawberry.ID = strawberry.field(description="记录ID")
@@ -134,6 +177,10 @@ class VillageTask:
     async def history(self, info: Info) -> list[RequestTransition]:
         stmt = select(domain.transitions).where(domain.transitions.c.task_id == int(self.id)).order_by(domain.transitions.c.id)
         return await info.context.records(stmt, domain.transitions)
+
+    @strawberry.field(description="各轮报送：每次报送、退回（原因和指出的格）及这一轮改了什么；验收后锁定")
+    async def rounds(self, info: Info) -> list[TaskRound]:
+        return [_round(found) for found in await domain.rounds(info.context, self)]
 
 
 @strawberry.type(description="收件箱：今天有需要报送的信息吗？")
@@ -539,6 +586,13 @@ class Mutation:
 
     @strawberry.mutation(description="退回村（社区）报送的任务：写明原因，指出要改的行和栏目", metadata={"writes": "TaskCheck"})
     async def send_back_task(
-        self, info: Info, task_id: TaskId, reason: Annotated[str, strawberry.argument(description="退回原因，含要改的行和栏目")]
+        self, info: Info, task_id: TaskId, reason: Annotated[str, strawberry.argument(description="退回原因，含要改的行和栏目")],
+        cells: Annotated[list[TaskCellInput] | None, strawberry.argument(description="要改的格（对象和指标），须是本任务的格")] = None,
     ) -> TransitionPayload:
-        return TransitionPayload(errors=field_errors(await domain.check(info.context, int_id(task_id, "taskId"), False, reason)))
+        ctx = info.context
+        named = [(int_id(c.entity_id, f"cells[{i}].entityId"), c.key) for i, c in enumerate(cells or [])]
+
+        async def cells_of(connection: Any, task: Any) -> set[tuple[int, str]]:
+            return {(int(row.entity_id), cell.key) for row in await task_rows(ctx, task, _reader(connection)) for cell in row.cells}
+
+        return TransitionPayload(errors=field_errors(await domain.check(ctx, int_id(task_id, "taskId"), False, reason, named, cells_of)))

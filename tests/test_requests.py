@@ -196,7 +196,10 @@ async def test_boundary_markers_request_is_rejected_and_never_reaches_a_village(
         assert await connection.scalar(select(func.count()).select_from(VillageTask.__table__).where(VillageTask.request_id == int(request_id))) == 0
 
 
-CHECK = """mutation($t: ID!, $reason: String!) { sendBackTask(taskId: $t, reason: $reason) { errors { field code message } } }"""
+CHECK = """mutation($t: ID!, $reason: String!, $cells: [TaskCellInput!]) { sendBackTask(taskId: $t, reason: $reason, cells: $cells) {
+  errors { field code message } } }"""
+ROUNDS = """query($t: ID!) { villageTask(id: $t) { rounds { number submittedBy sentBackBy sentBackReason sentBackCells { entityId key }
+  acceptedBy changes { entityId key label oldValue newValue username } } } }"""
 ACCEPT = "mutation($t: ID!) { acceptTask(taskId: $t) { errors { field code message } } }"
 
 
@@ -215,7 +218,7 @@ async def one_village_request(as_user, client, *, title: str, value_rule: dict |
     return filed["request"]["id"], task["id"], key
 
 
-async def test_sent_back_corrected_resubmitted_and_accepted_then_locked(as_user, client):
+async def test_sent_back_naming_a_cell_corrected_resubmitted_and_accepted_then_locked(as_user, client):
     _, task_id, key = await one_village_request(as_user, client, title="急救包配备情况")
     async with as_user("dongxing") as cadre:
         (task,) = [t for t in (await graphql(cadre, INBOX))["inbox"]["tasks"] if t["id"] == task_id]
@@ -224,8 +227,12 @@ async def test_sent_back_corrected_resubmitted_and_accepted_then_locked(as_user,
         assert empty["submitTask"]["errors"] == [{"field": "taskId", "code": "INCOMPLETE", "message": "taskId：还有 1 个单元格没有填写：东星社区·急救包（个）"}]
         await graphql(cadre, FILL, {"t": task_id, "values": [{"key": key, "entityId": entity, "value": "50", "version": 0}]})
         assert (await graphql(cadre, SUBMIT, {"t": task_id}))["submitTask"]["errors"] == []
+    reason = "东星社区·急救包（个）：50 个与库存台账不符，请核实"
     async with as_user("xitianwei") as town:
-        assert (await graphql(town, CHECK, {"t": task_id, "reason": "东星社区·急救包（个）：50 个与库存台账不符，请核实"}))["sendBackTask"]["errors"] == []
+        elsewhere = await graphql(town, CHECK, {"t": task_id, "reason": reason, "cells": [{"entityId": "1", "key": key}]})
+        assert elsewhere["sendBackTask"]["errors"] == [{"field": "cells[0]", "code": "NOT_IN_TASK", "message": f"cells[0]：这项任务没有这一格：对象 1 的“{key}”"}]
+        named = [{"entityId": entity, "key": key}]
+        assert (await graphql(town, CHECK, {"t": task_id, "reason": reason, "cells": named}))["sendBackTask"]["errors"] == []
     async with as_user("dongxing") as cadre:
         (task,) = [t for t in (await graphql(cadre, INBOX))["inbox"]["tasks"] if t["id"] == task_id]
         assert task["status"] == "SENT_BACK"
@@ -243,10 +250,21 @@ async def test_sent_back_corrected_resubmitted_and_accepted_then_locked(as_user,
         ("SUBMITTED", "ACCEPTED", "yingji"),
     ]
     assert history["history"][3]["reason"] == "东星社区·急救包（个）：50 个与库存台账不符，请核实"
-    async with as_user("dongxing") as cadre:
+    # Each round kept with what changed: the correction is round 2's.
+    rounds = (await graphql(client, ROUNDS, {"t": task_id}))["villageTask"]["rounds"]
+    assert rounds == [
+        {"number": 1, "submittedBy": "dongxing", "sentBackBy": "xitianwei", "sentBackReason": reason, "sentBackCells": named, "acceptedBy": None,
+         "changes": [{"entityId": entity, "key": key, "label": "急救包（个）", "oldValue": None, "newValue": "50", "username": "dongxing"}]},
+        {"number": 2, "submittedBy": "dongxing", "sentBackBy": None, "sentBackReason": None, "sentBackCells": [], "acceptedBy": "yingji",
+         "changes": [{"entityId": entity, "key": key, "label": "急救包（个）", "oldValue": "50", "newValue": "45", "username": "dongxing"}]},
+    ]
+    async with as_user("dongxing") as cadre:  # accepted: locked, through the task, around it and by its fill sheet
         locked = await graphql(cadre, FILL, {"t": task_id, "values": [{"key": key, "entityId": entity, "value": "46", "version": 2}]})
         assert locked["fillTask"]["errors"][0]["code"] == "TASK_CLOSED"
-        # The value itself is locked too: the task holds it (the cadre's own direct write goes through the same version check).
+        around = (await graphql(cadre, SET, {"period": "2026-11", "values": [{"key": key, "entityId": entity, "value": "46", "version": 2}]}))["setIndicatorValues"]
+        assert [e["code"] for e in around["errors"]] == ["LOCKED"]
+        sheet = await cadre.get(f"/tasks/{task_id}/fill-sheet.xlsx")
+        assert (sheet.status_code, sheet.json()["errors"][0]["code"]) == (409, "TASK_CLOSED")
 
 
 SET = """mutation($values: [IndicatorValueInput!]!, $period: String) { setIndicatorValues(values: $values, period: $period) {
