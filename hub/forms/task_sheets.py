@@ -56,7 +56,7 @@ def task_of(sheet: str) -> int | None:
 def layout(task_id: Any, title: str, base_headers: list[str], indicators: list[Any]) -> Template:
     """The sheet's layout as a template's: 序号, the base columns (locked), the indicator columns (open)."""
     columns = [Column(("序号",), None, "row_number", 6, None, False, "、", False, "number")]
-    columns += [Column((header,), ("base", str(i)), None, 16, None, True, "、", False) for i, header in enumerate(base_headers)]
+    columns += [Column((header,), ("base", str(i)), None, 20, None, True, "、", False) for i, header in enumerate(base_headers)]
     columns += [
         Column((i.name,), ("cells", i.key), None, 14, None, False, "、", True, "number" if i.value_type in NUMBERS else "text")
         for i in indicators
