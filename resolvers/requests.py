@@ -76,7 +76,7 @@ def _invalid(field: str, reason: str, code: str = "INVALID") -> FieldProblem:
     return FieldProblem(field, code, field_message(field, reason))
 
 
-def _walk(schema: GraphQLSchema, type_name: str, path: list[str]) -> tuple[str, str, Any] | None:
+def walk(schema: GraphQLSchema, type_name: str, path: list[str]) -> tuple[str, str, Any] | None:
     """(type, field, leaf type) at the end of a dot path of single-object hops; None if the schema has no such path."""
     current = schema.get_type(type_name)
     for depth, name in enumerate(path):
@@ -96,14 +96,14 @@ def _walk(schema: GraphQLSchema, type_name: str, path: list[str]) -> tuple[str, 
 def _by_label(schema: GraphQLSchema, type_name: str, label: str) -> list[str]:
     """Paths whose field is described by `label`: the row's own leaves first, else those one object away."""
     row_type = schema.get_type(type_name)
-    own = [name for name, f in row_type.fields.items() if f.description == label and _walk(schema, type_name, [name])]
+    own = [name for name, f in row_type.fields.items() if f.description == label and walk(schema, type_name, [name])]
     if own:
         return own
     found = []
     for name, f in row_type.fields.items():
         target = get_named_type(f.type)
         if isinstance(target, GraphQLObjectType) and not f.args and not isinstance(getattr(f.type, "of_type", f.type), GraphQLList):
-            found += [f"{name}.{leaf}" for leaf, g in target.fields.items() if g.description == label and _walk(schema, type_name, [name, leaf])]
+            found += [f"{name}.{leaf}" for leaf, g in target.fields.items() if g.description == label and walk(schema, type_name, [name, leaf])]
     return found
 
 
@@ -137,11 +137,11 @@ async def _classify_column(
             raise Problems([_invalid(f"{where}.label", f"“{asked.label}”可指 {'、'.join(paths)}，请改用 path 指明")])
         asked = ColumnAsked(path=paths[0])
     if asked.path is not None:
-        found = _walk(full, type_name, asked.path.split("."))
+        found = walk(full, type_name, asked.path.split("."))
         if found is None:
             raise Problems([_invalid(f"{where}.path", f"{type_name} 没有字段路径“{asked.path}”")])
         header = full.get_type(found[0]).fields[found[1]].description or found[1]
-        visible = _walk(view, type_name, asked.path.split("."))
+        visible = walk(view, type_name, asked.path.split("."))
         if visible is None:
             ref = _first_hidden(full, view, type_name, asked.path.split("."))
             return Classified(header, HELD_NOT_GRANTED, f"数据中心有此数据（{ref}），但本部门未获授权读取；请先申请授权", asked.path)
@@ -251,9 +251,9 @@ async def _file(ctx: Context, full: GraphQLSchema, view: GraphQLSchema, given: F
     towns = await _towns(ctx, per_village)
     now = dt.datetime.now(dt.UTC)
     async with ctx.engine.begin() as connection:
-        for column in classified:
+        for i, column in enumerate(classified):
             if column.new is not None:
-                created, problems = await library_domain.insert_definition(connection, ctx, column.new, [], "input.columns.define.")
+                created, problems = await library_domain.insert_definition(connection, ctx, column.new, [], f"input.columns[{i}].define.")
                 if problems:
                     raise Problems(problems)
                 column.indicator = created
@@ -314,7 +314,7 @@ def template_definition(request: Any, region_code: str, columns: list[dict]) -> 
     arguments = ["regionCode: $region"]
     if entity is IndicatorEntity.VILLAGE:
         arguments.append(f"level: {RegionLevel.VILLAGE.value}")
-    arguments += [f"{_camel(f)}: true" for f in request.filters.split(",") if f]
+    arguments += [f"{camel(f)}: true" for f in request.filters.split(",") if f]
     tree: dict[str, Any] = {}
     layout = [{"header": "序号", "value": "row_number", "width": 6}]
     for i, column in enumerate(columns):
@@ -330,7 +330,7 @@ def template_definition(request: Any, region_code: str, columns: list[dict]) -> 
             layout.append({"header": column["header"], "path": column["path"], "width": 16})
     query = (
         f"query($region: String!, $first: Int, $after: String) {{\n  {rows.list_field}({', '.join(arguments)}, first: $first, after: $after) {{\n"
-        f"    pageInfo {{ hasNextPage endCursor }}\n    nodes {{ {_selection(tree)} }}\n  }}\n}}\n"
+        f"    pageInfo {{ hasNextPage endCursor }}\n    nodes {{ {selection(tree)} }}\n  }}\n}}\n"
     )
     return yaml.safe_dump({
         "id": template_id(request.id), "title": request.title, "department": request.department,
@@ -344,10 +344,10 @@ def template_id(request_id: int) -> str:
     return f"request-{request_id}"
 
 
-def _selection(tree: dict[str, Any]) -> str:
-    return " ".join(name if not children else f"{name} {{ {_selection(children)} }}" for name, children in tree.items())
+def selection(tree: dict[str, Any]) -> str:
+    return " ".join(name if not children else f"{name} {{ {selection(children)} }}" for name, children in tree.items())
 
 
-def _camel(snake: str) -> str:
+def camel(snake: str) -> str:
     head, *rest = snake.split("_")
     return head + "".join(part.title() for part in rest)

@@ -167,12 +167,11 @@ class Mutation:
         async def not_handed_in(connection: Any) -> list[Any]:
             return await requests_domain.check_not_locked(connection, info.context, changes, period)
 
-        return await write(info, changes, period, ChangeSource.API, not_handed_in)
+        return await write(info.context, changes, period, ChangeSource.API, not_handed_in)
 
 
-async def write(info: Info, changes: list[domain.ValueChange], period: str | None, source: ChangeSource, before: Any = None) -> IndicatorValuesPayload:
+async def write(ctx: Any, changes: list[domain.ValueChange], period: str | None, source: ChangeSource, before: Any = None) -> IndicatorValuesPayload:
     """Write values all or nothing; `before(connection)` runs first in the same transaction (a task's checks)."""
-    ctx = info.context
     lib = await domain.library(ctx)
     async with ctx.engine.begin() as connection:
         problems = await before(connection) if before else []

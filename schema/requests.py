@@ -16,6 +16,7 @@ from hub.domain import indicators as library_domain
 from hub.domain import requests as domain
 from hub.domain.context import Context
 from resolvers import requests as filing
+from resolvers import tasks as tasks_resolvers
 from resolvers.errors import UserInputError, int_id
 from resolvers.regions import region_by_code
 from schema.errors import FieldError, field_errors
@@ -87,11 +88,62 @@ class TaskCell:
     last_period_value: str | None = strawberry.field(description="上期的值（按周期重复的任务）")
 
 
-@strawberry.type(description="任务的一行：一个对象，及其要填的指标")
+@strawberry.type(description="一格基础栏目：数据中心已有的值，预先填好，只读")
+class TaskBaseCell:
+    header: str = strawberry.field(description="栏目名称")
+    value: str | None = strawberry.field(description=f"值（本人所能读取的：脱敏字段为脱敏值；未获授权的栏目为“{tasks_resolvers.NOT_GRANTED}”）")
+    granted: bool = strawberry.field(description="本人是否获授权读取这一栏目")
+
+
+@strawberry.type(description="任务的一行：一个对象，其基础栏目（只读）及要填的指标")
 class TaskRow:
     entity_id: strawberry.ID = strawberry.field(description="对象记录ID")
     label: str = strawberry.field(description="对象（村名、户地址、人员姓名、企业或易涝点名称）")
+    base: list[TaskBaseCell] = strawberry.field(description="基础栏目：数据中心已有的值，预先填好，只读")
     cells: list[TaskCell] = strawberry.field(description="要填的指标")
+
+
+@strawberry.type(description="一格：一个对象的一个指标")
+class TaskCellRef:
+    entity_id: strawberry.ID = strawberry.field(description="对象记录ID")
+    key: str = strawberry.field(description="指标编码")
+
+
+@strawberry.input(description="一格：一个对象的一个指标（退回时指出要改的行和栏目）")
+class TaskCellInput:
+    entity_id: strawberry.ID = strawberry.field(description="对象记录ID")
+    key: str = strawberry.field(description="指标编码")
+
+
+@strawberry.type(description="一次修改：某一格从什么改成什么（取自修改记录）")
+class TaskChange:
+    entity_id: strawberry.ID = strawberry.field(description="对象记录ID")
+    key: str = strawberry.field(description="指标编码")
+    label: str = strawberry.field(description="指标名称")
+    old_value: str | None = strawberry.field(description="原值")
+    new_value: str | None = strawberry.field(description="新值")
+    username: str = strawberry.field(description="修改人")
+    at: dt.datetime = strawberry.field(description="修改时间")
+
+
+@strawberry.type(description="一轮报送：谁何时报送，是否被退回（谁、何时、原因、指出的格），这一轮改了什么")
+class TaskRound:
+    number: int = strawberry.field(description="第几轮")
+    submitted_at: dt.datetime = strawberry.field(description="报送时间")
+    submitted_by: str = strawberry.field(description="报送人")
+    sent_back_at: dt.datetime | None = strawberry.field(description="退回时间")
+    sent_back_by: str | None = strawberry.field(description="退回人")
+    sent_back_reason: str | None = strawberry.field(description="退回原因")
+    sent_back_cells: list[TaskCellRef] = strawberry.field(description="退回时指出要改的格")
+    accepted_at: dt.datetime | None = strawberry.field(description="验收时间")
+    accepted_by: str | None = strawberry.field(description="验收人")
+    changes: list[TaskChange] = strawberry.field(description="这一轮（自上一轮报送以来）各格的修改")
+
+
+def _round(found: domain.Round) -> TaskRound:
+    cells = [TaskCellRef(entity_id=strawberry.ID(str(e)), key=k) for e, k in found.sent_back_cells or []]
+    changes = [TaskChange(**{**vars(c), "entity_id": strawberry.ID(str(c.entity_id))}) for c in found.changes or []]
+    return TaskRound(**{**vars(found), "sent_back_cells": cells, "changes": changes})
 
 
 @strawberry.type(description="村级任务：一个村（社区）收到的一项已通过审核的填报任务")
@@ -113,14 +165,22 @@ class VillageTask:
     def overdue(self) -> bool:
         return domain.overdue(self, self.deadline)
 
-    @strawberry.field(description="要填的行和指标（只开放指标栏目；上期的值一并给出）")
+    @strawberry.field(description="要填的行：基础栏目预先填好（只读），只开放指标栏目；上期的值一并给出")
     async def rows(self, info: Info) -> list[TaskRow]:
-        return await task_rows(info.context, self)
+        return await task_rows(info.context, self, view=info.schema)
+
+    @strawberry.field(description="本任务填报表（xlsx）的下载路径：填好后上传到 POST /fill-sheets")
+    def fill_sheet_path(self) -> str:
+        return fill_sheet_path(self.id)
 
     @strawberry.field(description="状态变更记录")
     async def history(self, info: Info) -> list[RequestTransition]:
         stmt = select(domain.transitions).where(domain.transitions.c.task_id == int(self.id)).order_by(domain.transitions.c.id)
         return await info.context.records(stmt, domain.transitions)
+
+    @strawberry.field(description="各轮报送：每次报送、退回（原因和指出的格）及这一轮改了什么；验收后锁定")
+    async def rounds(self, info: Info) -> list[TaskRound]:
+        return [_round(found) for found in await domain.rounds(info.context, self)]
 
 
 @strawberry.type(description="收件箱：今天有需要报送的信息吗？")
@@ -259,10 +319,20 @@ def _task(row: Any) -> VillageTask:
     return task
 
 
-async def task_rows(ctx: Context, task: Any, read: Any = None) -> list[TaskRow]:
+def fill_sheet_path(task_id: Any) -> str:
+    return f"/tasks/{task_id}/fill-sheet.xlsx"
+
+
+async def task_rows(ctx: Context, task: Any, read: Any = None, view: Any = None) -> list[TaskRow]:
+    """The task's rows and cells; with the caller's `view` (their schema), the base columns as they read them too.
+
+    A fixed number of statements however many rows: the rows, their values, and one listing of the base columns.
+    """
     read = read or ctx.read
     request = (await read(select(domain.requests).where(r.id == task.request_id)))[0]
     village = (await read(select(domain.regions.c.code, domain.regions.c.level).where(domain.regions.c.id == task.village_id)))[0]
+    columns = [] if view is None else tasks_resolvers.base_columns(view._schema, request)
+    base = {} if view is None else await tasks_resolvers.base_values(ctx, view, request, village.code, columns)
     rows = await read(domain.row_query(request.entity, Subtree.of(village.code, village.level), [f for f in request.filters.split(",") if f]))
     lib = await library_domain.library(ctx)
     by_key = {i.key: i for i in lib.by_key.values()}
@@ -282,7 +352,11 @@ async def task_rows(ctx: Context, task: Any, read: Any = None) -> list[TaskRow]:
             last = found.get((indicator.id, entity_id, before)) if before else None
             cells.append(TaskCell(key=indicator.key, label=indicator.name, unit=indicator.unit, value=now.value if now else None,
                                   version=now.version if now else 0, last_period_value=last.value if last else None))
-        result.append(TaskRow(entity_id=strawberry.ID(str(entity_id)), label=label, cells=cells))
+        shown = base.get(entity_id) or [tasks_resolvers.NOT_GRANTED] * len(columns)  # a row the view cannot name: nothing of it
+        base_cells = [
+            TaskBaseCell(header=c.header, value=v, granted=c.column is not None and entity_id in base) for c, v in zip(columns, shown, strict=True)
+        ]
+        result.append(TaskRow(entity_id=strawberry.ID(str(entity_id)), label=label, base=base_cells, cells=cells))
     return result
 
 
@@ -373,6 +447,40 @@ async def _with_template(ctx: Any, request: Any, region_code: str) -> Any:
     return (await ctx.records(select(domain.requests).where(r.id == request.id), domain.requests))[0]
 
 
+async def fillable_task(ctx: Context, task_id: int) -> VillageTask:
+    """The task, if the caller may fill it now: `fillTask`'s checks, refused as `domain.Refused` in its words."""
+    async with ctx.engine.connect() as connection:
+        domain.check_fillable(ctx, await domain.task_in_reach(connection, ctx, task_id))
+    return (await tasks_where(ctx, t.id == task_id))[0]
+
+
+async def fill_task(ctx: Context, task_id: int, changes: list[library_domain.ValueChange], source: ChangeSource) -> IndicatorValuesPayload:
+    """Fill a task's cells, all or none: the `fillTask` mutation and the task's fill sheet alike."""
+    async with ctx.engine.connect() as connection:  # the task's period: it never changes
+        try:
+            period = (await domain.task_in_reach(connection, ctx, task_id)).period
+        except domain.Refused as refused:
+            return IndicatorValuesPayload(values=[], errors=field_errors([refused.problem]))
+
+    async def task_checks(connection: Any) -> list[Any]:
+        """In the values' own transaction: the task is still open, and every cell is one of its cells."""
+        try:
+            task = await domain.task_in_reach(connection, ctx, task_id)
+            domain.check_fillable(ctx, task)
+            rows = await task_rows(ctx, task, _reader(connection))
+            cells = {(row.entity_id, cell.key) for row in rows for cell in row.cells}
+            outside = [c for c in changes if (str(c.entity_id), c.key) not in cells]
+            if outside:
+                raise domain.Refused(f"{outside[0].where}", "NOT_IN_TASK", f"这项任务没有要填的格：对象 {outside[0].entity_id} 的“{outside[0].key}”")
+            if task.status is not TaskStatus.IN_PROGRESS:
+                await domain.move_task(connection, ctx, task, TaskStatus.IN_PROGRESS)
+        except domain.Refused as refused:
+            return [refused.problem]
+        return []
+
+    return await write(ctx, changes, period, source, task_checks)
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="填报任务：部门看本部门发起的，乡镇看送到本镇审核的")
@@ -390,7 +498,7 @@ class Query:
     @strawberry.field(description="我的收件箱：本村（社区）待填报和被退回的任务")
     async def inbox(self, info: Info) -> Inbox:
         ctx = info.context
-        due = await tasks_where(ctx, t.status.in_(domain.OPEN)) if ctx.caller.role is Role.VILLAGE_CADRE else []
+        due = await tasks_where(ctx, t.status.in_(domain.OPEN)) if library_domain.may_write(ctx) else []  # those who fill them
         if not due:
             return Inbox(message="今天没有需要报送的信息", tasks=[])
         return Inbox(message=f"有 {len(due)} 项需要报送，最早的截止日期是 {due[0].deadline.isoformat()}", tasks=due)
@@ -460,32 +568,7 @@ class Mutation:
     async def fill_task(
         self, info: Info, task_id: TaskId, values: Annotated[list[IndicatorValueInput], strawberry.argument(description="指标值")]
     ) -> IndicatorValuesPayload:
-        ctx = info.context
-        number = int_id(task_id, "taskId")
-        changes = value_changes(values)
-        async with ctx.engine.connect() as connection:  # the task's period: it never changes
-            try:
-                period = (await domain.task_in_reach(connection, ctx, number)).period
-            except domain.Refused as refused:
-                return IndicatorValuesPayload(values=[], errors=field_errors([refused.problem]))
-
-        async def task_checks(connection: Any) -> list[Any]:
-            """In the values' own transaction: the task is still open, and every cell is one of its cells."""
-            try:
-                task = await domain.task_in_reach(connection, ctx, number)
-                domain.check_fillable(ctx, task)
-                rows = await task_rows(ctx, task, _reader(connection))
-                cells = {(row.entity_id, cell.key) for row in rows for cell in row.cells}
-                outside = [c for c in changes if (str(c.entity_id), c.key) not in cells]
-                if outside:
-                    raise domain.Refused(f"{outside[0].where}", "NOT_IN_TASK", f"这项任务没有要填的格：对象 {outside[0].entity_id} 的“{outside[0].key}”")
-                if task.status is not TaskStatus.IN_PROGRESS:
-                    await domain.move_task(connection, ctx, task, TaskStatus.IN_PROGRESS)
-            except domain.Refused as refused:
-                return [refused.problem]
-            return []
-
-        return await write(info, changes, period, ChangeSource.TASK, task_checks)
+        return await fill_task(info.context, int_id(task_id, "taskId"), value_changes(values), ChangeSource.TASK)
 
     @strawberry.mutation(description="报送本村（社区）的任务（所有格都须填写）", metadata={"writes": "Task"})
     async def submit_task(self, info: Info, task_id: TaskId) -> TransitionPayload:
@@ -503,6 +586,13 @@ class Mutation:
 
     @strawberry.mutation(description="退回村（社区）报送的任务：写明原因，指出要改的行和栏目", metadata={"writes": "TaskCheck"})
     async def send_back_task(
-        self, info: Info, task_id: TaskId, reason: Annotated[str, strawberry.argument(description="退回原因，含要改的行和栏目")]
+        self, info: Info, task_id: TaskId, reason: Annotated[str, strawberry.argument(description="退回原因，含要改的行和栏目")],
+        cells: Annotated[list[TaskCellInput] | None, strawberry.argument(description="要改的格（对象和指标），须是本任务的格")] = None,
     ) -> TransitionPayload:
-        return TransitionPayload(errors=field_errors(await domain.check(info.context, int_id(task_id, "taskId"), False, reason)))
+        ctx = info.context
+        named = [(int_id(c.entity_id, f"cells[{i}].entityId"), c.key) for i, c in enumerate(cells or [])]
+
+        async def cells_of(connection: Any, task: Any) -> set[tuple[int, str]]:
+            return {(int(row.entity_id), cell.key) for row in await task_rows(ctx, task, _reader(connection)) for cell in row.cells}
+
+        return TransitionPayload(errors=field_errors(await domain.check(ctx, int_id(task_id, "taskId"), False, reason, named, cells_of)))

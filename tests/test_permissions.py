@@ -567,7 +567,7 @@ INPUT_WRITES = {
     "FloodPointReportInput": "FloodPointReport",
 }
 # Inputs of the workflows: they set no record field; who may use them is decided by role and scope when they run.
-WORKFLOW_INPUTS = {"IndicatorInput", "IndicatorGrantInput", "IndicatorValueInput", "RequestInput", "RequestColumnInput"}
+WORKFLOW_INPUTS = {"IndicatorInput", "IndicatorGrantInput", "IndicatorValueInput", "RequestInput", "RequestColumnInput", "TaskCellInput"}
 
 
 def test_the_issues_two_examples_are_gone(schemas):

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from hub.data.models import DataRequest, Indicator, RequestReview, VillageTask
 from tests.conftest import graphql
+from tests.test_fill_sheets import upload
 from tests.test_queries import region_code
 
 FILE = """mutation($input: RequestInput!) { fileRequest(input: $input) {
@@ -17,7 +18,8 @@ FILE = """mutation($input: RequestInput!) { fileRequest(input: $input) {
   columns { header status reason path indicator } errors { field code message } } }"""
 REVIEW = """mutation($id: ID!, $d: ReviewDecision!, $reason: String, $dup: ID) {
   reviewRequest(requestId: $id, decision: $d, reason: $reason, duplicateOf: $dup) { errors { field code message } } }"""
-INBOX = "{ inbox { message tasks { id title villageName status overdue rows { entityId label cells { key value version lastPeriodValue } } } } }"
+INBOX = """{ inbox { message tasks { id title villageName status overdue fillSheetPath
+  rows { entityId label base { header value } cells { key value version lastPeriodValue } } } } }"""
 FILL = """mutation($t: ID!, $values: [IndicatorValueInput!]!) { fillTask(taskId: $t, values: $values) {
   values { entityId value version } errors { field code message } } }"""
 SUBMIT = "mutation($t: ID!) { submitTask(taskId: $t) { errors { field code message } } }"
@@ -92,16 +94,25 @@ async def test_flood_supplies_go_through_the_town_to_17_villages_and_come_back(a
     assert progress["status"] == "APPROVED"
     assert progress["progress"]["total"] == 17 and progress["progress"]["notStarted"] == 17
 
-    # 东星社区 fills (the fill sheet is not wired to tasks yet: by mutation), another village by mutation.
+    # 东星社区 fills by its task's fill sheet, downloaded, typed into in Excel and uploaded; another village by mutation.
     async with as_user("dongxing") as cadre:
         inbox = (await graphql(cadre, INBOX))["inbox"]
         (task,) = [t for t in inbox["tasks"] if t["title"] == "防汛物资储备"]
         (row,) = task["rows"]
+        assert row["base"] == [{"header": "名称", "value": "东星社区"}]
         assert [c["key"] for c in row["cells"]] == [f"sandbags_{stem}", f"pumps_{stem}"]
-        filled = await graphql(cadre, FILL, {"t": task["id"], "values": [
-            {"key": f"sandbags_{stem}", "entityId": row["entityId"], "value": "1200", "version": 0},
-            {"key": f"pumps_{stem}", "entityId": row["entityId"], "value": "3", "version": 0}]})
-        assert filled["fillTask"]["errors"] == []
+        sheet = await cadre.get(task["fillSheetPath"])
+        assert sheet.status_code == 200, sheet.text
+        workbook = load_workbook(io.BytesIO(sheet.content))
+        ws = workbook.active
+        assert [c.value for c in ws[3]] == ["序号", "名称", "沙袋（袋）", "抽水泵（台）", f"__key__:task:{task['id']}"]
+        assert [c.value for c in ws[4]][:4] == [1, "东星社区", None, None]
+        assert ws.protection.sheet and ws["B4"].protection.locked and not ws["C4"].protection.locked
+        ws["C4"], ws["D4"] = 1200, 3
+        uploaded = await upload(cadre, workbook)
+        assert uploaded == (200, {"template": f"task:{task['id']}", "rows": 1, "changedCells": 2, "unchangedRows": 0, "applied": True, "problems": []})
+        (row,) = [t for t in (await graphql(cadre, INBOX))["inbox"]["tasks"] if t["id"] == task["id"]][0]["rows"]
+        assert [(c["value"], c["version"]) for c in row["cells"]] == [("1200", 1), ("3", 1)]
         assert (await graphql(cadre, SUBMIT, {"t": task["id"]}))["submitTask"]["errors"] == []
         refill = await graphql(cadre, FILL, {"t": task["id"], "values": [{"key": f"pumps_{stem}", "entityId": row["entityId"], "value": "4", "version": 1}]})
         assert refill["fillTask"]["errors"] == [{"field": "taskId", "code": "TASK_CLOSED", "message": "taskId：任务状态是“已报送”，不能再填写；被退回后才能修改"}]
@@ -132,6 +143,12 @@ async def test_flood_supplies_go_through_the_town_to_17_villages_and_come_back(a
     async with as_user("dongxing") as cadre:
         (task,) = [t for t in (await graphql(cadre, INBOX))["inbox"]["tasks"] if t["title"] == "防汛物资储备（12月）"]
     assert [(c["value"], c["lastPeriodValue"]) for c in task["rows"][0]["cells"]] == [(None, "1200"), (None, "3")]
+    async with as_user("dongxing") as cadre:  # the fill sheet offers them in the open cells: confirmed as they are
+        workbook = load_workbook(io.BytesIO((await cadre.get(task["fillSheetPath"])).content))
+        assert [c.value for c in workbook.active[4]][:4] == [1, "东星社区", 1200, 3]
+        assert (await upload(cadre, workbook))[1]["changedCells"] == 2
+        (task,) = [t for t in (await graphql(cadre, INBOX))["inbox"]["tasks"] if t["title"] == "防汛物资储备（12月）"]
+    assert [(c["value"], c["lastPeriodValue"]) for c in task["rows"][0]["cells"]] == [("1200", "1200"), ("3", "3")]
 
 
 STATISTICS = """query($c: String!, $since: Date, $until: Date) { requestStatistics(townCode: $c, since: $since, until: $until) {
@@ -179,7 +196,10 @@ async def test_boundary_markers_request_is_rejected_and_never_reaches_a_village(
         assert await connection.scalar(select(func.count()).select_from(VillageTask.__table__).where(VillageTask.request_id == int(request_id))) == 0
 
 
-CHECK = """mutation($t: ID!, $reason: String!) { sendBackTask(taskId: $t, reason: $reason) { errors { field code message } } }"""
+CHECK = """mutation($t: ID!, $reason: String!, $cells: [TaskCellInput!]) { sendBackTask(taskId: $t, reason: $reason, cells: $cells) {
+  errors { field code message } } }"""
+ROUNDS = """query($t: ID!) { villageTask(id: $t) { rounds { number submittedBy sentBackBy sentBackReason sentBackCells { entityId key }
+  acceptedBy changes { entityId key label oldValue newValue username } } } }"""
 ACCEPT = "mutation($t: ID!) { acceptTask(taskId: $t) { errors { field code message } } }"
 
 
@@ -198,7 +218,7 @@ async def one_village_request(as_user, client, *, title: str, value_rule: dict |
     return filed["request"]["id"], task["id"], key
 
 
-async def test_sent_back_corrected_resubmitted_and_accepted_then_locked(as_user, client):
+async def test_sent_back_naming_a_cell_corrected_resubmitted_and_accepted_then_locked(as_user, client):
     _, task_id, key = await one_village_request(as_user, client, title="急救包配备情况")
     async with as_user("dongxing") as cadre:
         (task,) = [t for t in (await graphql(cadre, INBOX))["inbox"]["tasks"] if t["id"] == task_id]
@@ -207,8 +227,12 @@ async def test_sent_back_corrected_resubmitted_and_accepted_then_locked(as_user,
         assert empty["submitTask"]["errors"] == [{"field": "taskId", "code": "INCOMPLETE", "message": "taskId：还有 1 个单元格没有填写：东星社区·急救包（个）"}]
         await graphql(cadre, FILL, {"t": task_id, "values": [{"key": key, "entityId": entity, "value": "50", "version": 0}]})
         assert (await graphql(cadre, SUBMIT, {"t": task_id}))["submitTask"]["errors"] == []
+    reason = "东星社区·急救包（个）：50 个与库存台账不符，请核实"
     async with as_user("xitianwei") as town:
-        assert (await graphql(town, CHECK, {"t": task_id, "reason": "东星社区·急救包（个）：50 个与库存台账不符，请核实"}))["sendBackTask"]["errors"] == []
+        elsewhere = await graphql(town, CHECK, {"t": task_id, "reason": reason, "cells": [{"entityId": "1", "key": key}]})
+        assert elsewhere["sendBackTask"]["errors"] == [{"field": "cells[0]", "code": "NOT_IN_TASK", "message": f"cells[0]：这项任务没有这一格：对象 1 的“{key}”"}]
+        named = [{"entityId": entity, "key": key}]
+        assert (await graphql(town, CHECK, {"t": task_id, "reason": reason, "cells": named}))["sendBackTask"]["errors"] == []
     async with as_user("dongxing") as cadre:
         (task,) = [t for t in (await graphql(cadre, INBOX))["inbox"]["tasks"] if t["id"] == task_id]
         assert task["status"] == "SENT_BACK"
@@ -226,10 +250,21 @@ async def test_sent_back_corrected_resubmitted_and_accepted_then_locked(as_user,
         ("SUBMITTED", "ACCEPTED", "yingji"),
     ]
     assert history["history"][3]["reason"] == "东星社区·急救包（个）：50 个与库存台账不符，请核实"
-    async with as_user("dongxing") as cadre:
+    # Each round kept with what changed: the correction is round 2's.
+    rounds = (await graphql(client, ROUNDS, {"t": task_id}))["villageTask"]["rounds"]
+    assert rounds == [
+        {"number": 1, "submittedBy": "dongxing", "sentBackBy": "xitianwei", "sentBackReason": reason, "sentBackCells": named, "acceptedBy": None,
+         "changes": [{"entityId": entity, "key": key, "label": "急救包（个）", "oldValue": None, "newValue": "50", "username": "dongxing"}]},
+        {"number": 2, "submittedBy": "dongxing", "sentBackBy": None, "sentBackReason": None, "sentBackCells": [], "acceptedBy": "yingji",
+         "changes": [{"entityId": entity, "key": key, "label": "急救包（个）", "oldValue": "50", "newValue": "45", "username": "dongxing"}]},
+    ]
+    async with as_user("dongxing") as cadre:  # accepted: locked, through the task, around it and by its fill sheet
         locked = await graphql(cadre, FILL, {"t": task_id, "values": [{"key": key, "entityId": entity, "value": "46", "version": 2}]})
         assert locked["fillTask"]["errors"][0]["code"] == "TASK_CLOSED"
-        # The value itself is locked too: the task holds it (the cadre's own direct write goes through the same version check).
+        around = (await graphql(cadre, SET, {"period": "2026-11", "values": [{"key": key, "entityId": entity, "value": "46", "version": 2}]}))["setIndicatorValues"]
+        assert [e["code"] for e in around["errors"]] == ["LOCKED"]
+        sheet = await cadre.get(f"/tasks/{task_id}/fill-sheet.xlsx")
+        assert (sheet.status_code, sheet.json()["errors"][0]["code"]) == (409, "TASK_CLOSED")
 
 
 SET = """mutation($values: [IndicatorValueInput!]!, $period: String) { setIndicatorValues(values: $values, period: $period) {

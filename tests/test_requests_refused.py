@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import func, select
 
 from hub.data.models import (
@@ -21,6 +23,7 @@ from tests.test_requests import (
     INBOX,
     PROGRESS,
     REVIEW,
+    _numbers,
     one_village_request,
     request_input,
     xlsx,
@@ -118,9 +121,9 @@ async def test_reviewing_and_filling_outside_ones_town_or_village_is_not_found(a
         payload = (await graphql(other_cadre, FILL, {"t": task_id, "values": [{"key": key, "entityId": entity, "value": "5", "version": 0}]}))["fillTask"]
         assert errors(payload) == [("taskId", "NOT_FOUND", f"taskId：找不到 id 为 {task_id} 的村级任务")]
         assert (await graphql(other_cadre, "query($t: ID!) { villageTask(id: $t) { id } }", {"t": task_id}))["villageTask"] is None
-    async with as_user("dongxing-wangge") as grid_worker:  # the committee's cadre fills, not the grid worker
-        payload = (await graphql(grid_worker, FILL, {"t": task_id, "values": [{"key": key, "entityId": entity, "value": "5", "version": 0}]}))["fillTask"]
-        assert errors(payload)[0][1] == "FORBIDDEN"
+    async with as_user("xitianwei") as town:  # the town reviews and checks; the village fills
+        payload = (await graphql(town, FILL, {"t": task_id, "values": [{"key": key, "entityId": entity, "value": "5", "version": 0}]}))["fillTask"]
+        assert errors(payload) == [("taskId", "FORBIDDEN", "taskId：乡镇协同中心工作人员不能填报村级任务，由村（社区）干部或网格员填报")]
     assert await snapshot(engine) == before
 
 
@@ -148,3 +151,24 @@ async def test_other_departments_see_no_request_task_or_result_of_another(as_use
     async with as_user("dongxing") as cadre:  # a cadre may not file: the view has no fileRequest
         response = await cadre.post("/graphql", json={"query": FILE, "variables": {"input": request_input(dongxing, [{"path": "name"}])}})
         assert "Cannot query field 'fileRequest' on type 'Mutation'." in [e["message"] for e in response.json()["errors"]]
+
+
+async def test_two_filings_defining_the_same_new_indicator_at_once_one_wins_the_other_is_told_so(as_user, client, engine):
+    dongxing = await region_code(client, "东星社区")
+    key = f"race_t{next(_numbers)}"
+    definition = {"key": key, "label": "救生衣（件）", "entity": "VILLAGE", "type": "INTEGER", "periodicity": "MONTH", "legalBasis": "《防汛条例》"}
+    before = await snapshot(engine)
+    async with as_user("yingji") as first, as_user("yingji") as second:
+        # Both pass every check before either inserts: the unique key decides, as the usual conflict.
+        answers = await asyncio.gather(*(
+            caller.post("/graphql", json={"query": FILE, "variables": {"input": request_input(dongxing, [{"path": "name"}, {"define": definition}])}})
+            for caller in (first, second)
+        ))
+    assert [a.status_code for a in answers] == [200, 200]
+    won, lost = sorted((a.json()["data"]["fileRequest"] for a in answers), key=lambda p: bool(p["errors"]))
+    assert won["errors"] == [] and won["request"]["status"] == "IN_REVIEW"
+    assert lost == {"request": None, "columns": [], "errors": [
+        {"field": "input.columns[1].define.key", "code": "CONFLICT", "message": f"input.columns[1].define.key（指标编码）：指标“{key}”已在指标库中，请直接引用"}]}
+    after = await snapshot(engine)
+    assert after[TABLES.index(Indicator)] == before[TABLES.index(Indicator)] + 1  # one definition, one request: the loser wrote nothing
+    assert after[TABLES.index(DataRequest)] == before[TABLES.index(DataRequest)] + 1

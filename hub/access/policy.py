@@ -29,6 +29,11 @@ BASE_TYPES = (
     "FloodPointReport", "Photo",
 )
 
+# Not a base-data field: the indicator values (指标值) of the records in the role's jurisdiction, which
+# a role granted it fills in the village's tasks (its own indicator grants say who reads them).
+INDICATOR_VALUES = "IndicatorValue.value"
+
+
 class Mode(str, Enum):
     READ = "read"
     MASKED = "masked"
@@ -139,7 +144,11 @@ def load_policy(schema: GraphQLSchema, path: Path | None = None) -> Policy:
             ) from None
         writes = node.get("writes")
         roles[Role[name]] = RoleRule(
-            read, frozenset(".".join(field_ref(w, f"role {name}: writes")) for w in (writes.sequence("writes") if writes else []))
+            read,
+            frozenset(
+                INDICATOR_VALUES if w.value == INDICATOR_VALUES else ".".join(field_ref(w, f"role {name}: writes"))
+                for w in (writes.sequence("writes") if writes else [])
+            ),
         )
     missing = [r.name for r in Role if r not in roles]
     if missing:

@@ -752,3 +752,5 @@ class Transition(Base):
     org_unit: Mapped[str] = mapped_column(String(64), info=label("操作单位"))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), info=label("时间"))
     reason: Mapped[str | None] = mapped_column(Text, info=label("理由"))
+    # A send-back's named cells, [{"entityId": …, "key": …}] (JSON): what the village is to correct.
+    named_cells: Mapped[str | None] = mapped_column(Text, info=label("退回时指出的行和栏目"))

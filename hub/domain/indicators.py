@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.access.masking import as_logged, mask_id_number
-from hub.access.policy import Mode, ReadScope
+from hub.access.policy import INDICATOR_VALUES, Mode, ReadScope
 from hub.data.models import (
     ChangeSource,
     Enterprise,
@@ -238,12 +238,17 @@ def check_definition(ctx: Context, d: Definition, prefix: str = "") -> tuple[dic
 async def insert_definition(
     connection: AsyncConnection, ctx: Context, row: dict[str, Any], granted: list[tuple[str, str, str]], prefix: str = ""
 ) -> tuple[Any | None, list[FieldProblem]]:
-    """Add a checked definition in the caller's transaction; a key already taken is a conflict."""
-    taken = (await connection.execute(select(indicators.c.id).where(indicators.c.key == row["key"]))).first()
-    if taken is not None:
-        return None, [_problem(prefix, "key", f"指标“{row['key']}”已在指标库中，请直接引用", "key", "CONFLICT")]
+    """Add a checked definition in the caller's transaction; a key already taken is a conflict.
+
+    The unique key decides, not a look first: two filings defining the same new key at once both
+    pass any look, and the second insert's unique violation is then this same answer, not an error.
+    """
     stamp = {"version": 1, "updated_at": dt.datetime.now(dt.UTC)}
-    created = (await connection.execute(indicators.insert().values(**row, **stamp).returning(*indicators.c))).one()
+    try:
+        async with connection.begin_nested():  # the caller's transaction survives the refused insert
+            created = (await connection.execute(indicators.insert().values(**row, **stamp).returning(*indicators.c))).one()
+    except IntegrityError:
+        return None, [_problem(prefix, "key", f"指标“{row['key']}”已在指标库中，请直接引用", "key", "CONFLICT")]
     if granted:
         await connection.execute(
             grants.insert(), [{"indicator_id": created.id, "department": d, "mode": m, "purpose": p} for d, m, p in granted]
@@ -256,14 +261,11 @@ async def define(ctx: Context, d: Definition) -> tuple[Any | None, list[FieldPro
     row, problems = check_definition(ctx, d)
     if problems:
         return None, problems
-    try:
-        async with ctx.engine.begin() as connection:
-            created, problems = await insert_definition(connection, ctx, row, d.grants)
-            if problems:
-                await connection.rollback()
-            return created, problems
-    except IntegrityError:  # defined by someone else between the check and the insert
-        return None, [_problem("", "key", f"指标“{row['key']}”已在指标库中，请直接引用", "key", "CONFLICT")]
+    async with ctx.engine.begin() as connection:
+        created, problems = await insert_definition(connection, ctx, row, d.grants)
+        if problems:
+            await connection.rollback()
+        return created, problems
 
 
 # --- Values -----------------------------------------------------------------------
@@ -366,8 +368,8 @@ async def villages_in_reach(connection: AsyncConnection, ctx: Context, entity: I
 
 
 def may_write(ctx: Context) -> bool:
-    """Village committees keep their own records' indicators, as they keep the base data."""
-    return ctx.caller.role is Role.VILLAGE_CADRE
+    """Village committees (and their grid workers) keep their own records' indicators, as the policy's role writes say."""
+    return INDICATOR_VALUES in ctx.policy.roles[ctx.caller.role].writes
 
 
 async def write_values(

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub import clock
 from hub.access.jurisdiction import Subtree
 from hub.data.models import (
+    Change,
     DataRequest,
     Enterprise,
     FloodPoint,
@@ -99,11 +100,12 @@ class Refused(Exception):
 
 async def record(
     connection: AsyncConnection, ctx: Context, request_id: int, from_status: str | None, to_status: str, reason: str | None = None,
-    *, review_id: int | None = None, task_id: int | None = None,
+    *, review_id: int | None = None, task_id: int | None = None, named: list[tuple[int, str]] | None = None,
 ) -> None:
     await connection.execute(transitions.insert().values(
         request_id=request_id, review_id=review_id, task_id=task_id, from_status=from_status, to_status=to_status,
         username=ctx.caller.username, org_unit=ctx.caller.org_unit, at=dt.datetime.now(dt.UTC), reason=reason,
+        named_cells=json.dumps([{"entityId": e, "key": k} for e, k in named]) if named else None,
     ))
 
 
@@ -224,7 +226,8 @@ async def task_in_reach(connection: AsyncConnection, ctx: Context, task_id: int)
 
 
 async def move_task(
-    connection: AsyncConnection, ctx: Context, task: Any, to: TaskStatus, reason: str | None = None, **values: Any
+    connection: AsyncConnection, ctx: Context, task: Any, to: TaskStatus, reason: str | None = None,
+    named: list[tuple[int, str]] | None = None, **values: Any,
 ) -> None:
     changed = await connection.execute(
         update(tasks).where(tasks.c.id == task.id, tasks.c.version == task.version)
@@ -232,12 +235,13 @@ async def move_task(
     )
     if changed.rowcount != 1:
         raise Refused("taskId", "CONFLICT", "这项任务刚被他人改过，请刷新后再操作")
-    await record(connection, ctx, task.request_id, task.status.value, to.value, reason, task_id=task.id)
+    await record(connection, ctx, task.request_id, task.status.value, to.value, reason, task_id=task.id, named=named)
 
 
 def check_fillable(ctx: Context, task: Any) -> None:
-    if ctx.caller.role is not Role.VILLAGE_CADRE:
-        raise Refused("taskId", "FORBIDDEN", f"{ctx.caller.role.label}不能填报村级任务，由村（社区）干部填报")
+    """Who may fill is the policy's (roles that write indicator values: the cadre, the grid worker); the task must be open."""
+    if not library.may_write(ctx):
+        raise Refused("taskId", "FORBIDDEN", f"{ctx.caller.role.label}不能填报村级任务，由村（社区）干部或网格员填报")
     if task.status not in OPEN:
         raise Refused("taskId", "TASK_CLOSED", f"任务状态是“{task.status.label}”，不能再填写；被退回后才能修改")
 
@@ -248,6 +252,8 @@ async def submit(ctx: Context, task_id: int, missing: Any) -> list[FieldProblem]
         async with ctx.engine.begin() as connection:
             task = await task_in_reach(connection, ctx, task_id)
             check_fillable(ctx, task)
+            if ctx.caller.role is not Role.VILLAGE_CADRE:  # the committee answers for what it hands in
+                raise Refused("taskId", "FORBIDDEN", f"{ctx.caller.role.label}可以填写，但不能报送村级任务，由村（社区）干部报送")
             empty = await missing(connection, task)
             if empty:
                 raise Refused("taskId", "INCOMPLETE", f"还有 {len(empty)} 个单元格没有填写：{'、'.join(empty[:5])}{' 等' if len(empty) > 5 else ''}")
@@ -257,8 +263,11 @@ async def submit(ctx: Context, task_id: int, missing: Any) -> list[FieldProblem]
     return []
 
 
-async def check(ctx: Context, task_id: int, accept: bool, reason: str | None) -> list[FieldProblem]:
-    """The town (for its villages) or the requesting department accepts a submission, or sends it back naming what to fix."""
+async def check(
+    ctx: Context, task_id: int, accept: bool, reason: str | None, named: list[tuple[int, str]] | None = None, cells_of: Any = None
+) -> list[FieldProblem]:
+    """The town (for its villages) or the requesting department accepts a submission, or sends it back naming what to fix:
+    a reason, and optionally the cells (record id, indicator key), each one of the task's (`cells_of(connection, task)`)."""
     try:
         async with ctx.engine.begin() as connection:
             task = await task_in_reach(connection, ctx, task_id)
@@ -273,8 +282,12 @@ async def check(ctx: Context, task_id: int, accept: bool, reason: str | None) ->
                 raise Refused("reason", "REASON_REQUIRED", "退回须写明原因，并指出要改的行和栏目")
             if accept:
                 await move_task(connection, ctx, task, TaskStatus.ACCEPTED)
-            else:
-                await move_task(connection, ctx, task, TaskStatus.SENT_BACK, reason, sent_back_reason=reason)
+                return []
+            cells = await cells_of(connection, task) if named else set()
+            for i, (entity_id, key) in enumerate(named or []):
+                if (entity_id, key) not in cells:
+                    raise Refused(f"cells[{i}]", "NOT_IN_TASK", f"这项任务没有这一格：对象 {entity_id} 的“{key}”")
+            await move_task(connection, ctx, task, TaskStatus.SENT_BACK, reason, named, sent_back_reason=reason)
     except Refused as refused:
         return [refused.problem]
     return []
@@ -300,6 +313,68 @@ async def check_not_locked(connection: AsyncConnection, ctx: Context, changes: l
                 problems.append(FieldProblem(change.where, "LOCKED", field_message(change.where, f"这一格已随村级任务“{title}”报送，不能直接修改；须由乡镇或部门退回后在任务中改")))
                 break
     return problems
+
+
+# --- Rounds: each submission, what sent it back, and what changed -----------------------------
+
+
+@dataclass
+class RoundChange:
+    entity_id: int
+    key: str
+    label: str
+    old_value: str | None
+    new_value: str | None
+    username: str
+    at: dt.datetime
+
+
+@dataclass
+class Round:
+    number: int
+    submitted_at: dt.datetime
+    submitted_by: str
+    sent_back_at: dt.datetime | None = None
+    sent_back_by: str | None = None
+    sent_back_reason: str | None = None
+    sent_back_cells: list[tuple[int, str]] | None = None
+    accepted_at: dt.datetime | None = None
+    accepted_by: str | None = None
+    changes: list[RoundChange] | None = None
+
+
+async def rounds(ctx: Context, task: Any) -> list[Round]:
+    """The task's submissions, from its transitions; each with the changes to its cells since the one before
+    (from the change history: the first round's since the task was made). Three statements however many rounds."""
+    steps = await ctx.read(select(transitions).where(transitions.c.task_id == task.id).order_by(transitions.c.id))
+    found: list[Round] = []
+    for step in steps:
+        if step.to_status == TaskStatus.SUBMITTED.value:
+            found.append(Round(len(found) + 1, step.at, step.username, changes=[]))
+        elif step.to_status == TaskStatus.SENT_BACK.value and found:
+            named = [(c["entityId"], c["key"]) for c in json.loads(step.named_cells or "[]")]
+            found[-1].sent_back_at, found[-1].sent_back_by, found[-1].sent_back_reason, found[-1].sent_back_cells = step.at, step.username, step.reason, named
+        elif step.to_status == TaskStatus.ACCEPTED.value and found:
+            found[-1].accepted_at, found[-1].accepted_by = step.at, step.username
+    if not found:
+        return found
+    request = (await ctx.read(select(requests.c.columns, requests.c.period).where(requests.c.id == task.request_id)))[0]
+    lib = await library.library(ctx)
+    by_id = {i.id: i for i in (lib.by_key[k] for k in indicator_keys(request))}
+    periods = {library.check_period(i, request.period) for i in by_id.values()}
+    values, changes = library.values, Change.__table__
+    stmt = (
+        select(changes.c.at, changes.c.old_value, changes.c.new_value, changes.c.username, values.c.entity_id, values.c.indicator_id)
+        .join(values, (changes.c.entity == "IndicatorValue") & (changes.c.record_id == values.c.id))
+        .where(values.c.village_id == task.village_id, values.c.indicator_id.in_(list(by_id)), values.c.period.in_(periods),
+               changes.c.at > steps[0].at, changes.c.at <= found[-1].submitted_at)
+        .order_by(changes.c.id)
+    )
+    for change in await ctx.read(stmt):
+        into = next(r for r in found if change.at <= r.submitted_at)
+        indicator = by_id[change.indicator_id]
+        into.changes.append(RoundChange(change.entity_id, indicator.key, indicator.name, change.old_value, change.new_value, change.username, change.at))
+    return found
 
 
 # --- Statistics ---------------------------------------------------------------------------

@@ -302,7 +302,7 @@ async def apply_upload(
             if column.fill or index in open_columns or column.value == "row_number":
                 continue
             shown = shown_value(column, node, today) if column.path is not None else None
-            if not _same_cell(shown, values[index] if index < len(values) else None):
+            if not same_cell(shown, values[index] if index < len(values) else None):
                 header = "/".join(column.headers)
                 problem(number, column, column.path[-1] if column.path else None, "LOCKED_CELL", LOCKED.format(row=number, column=header))
         changes: dict[tuple[str, int], dict[str, tuple[Any, FillColumn]]] = {}
@@ -418,7 +418,7 @@ async def _rows_as_seen(ctx: Context, schema: CallerView, fill_plan: FillPlan, r
     return {row_id: node for row_id in row_ids if (node := result.data[f"r{row_id}"]) is not None}
 
 
-def _same_cell(shown: Any, raw: Any) -> bool:
+def same_cell(shown: Any, raw: Any) -> bool:
     """Whether a cell read back holds what the download wrote (see `hub.exports.cell_xml`)."""
     def written(value: Any) -> Any:
         if value is None or value == "":

@@ -304,7 +304,7 @@ def _column(node: Node, rows_field: FieldNode, node_type: GraphQLObjectType, sch
     kind, labels = "number" if value in COMPUTED else "text", {}
     if path is not None:
         leaf = _selected_path(rows_field, path, node.get("path"), "path", node_type, schema)
-        kind, labels = _kind(leaf)
+        kind, labels = column_kind(leaf)
     width = node.get("width")
     if width is not None and (not isinstance(width.value, (int, float)) or not 1 <= width.value <= 200):
         raise width.error(f"width must be a number of characters from 1 to 200, got {width.value!r}")
@@ -337,7 +337,7 @@ def _selected_path(rows_field: FieldNode, path: tuple[str, ...], node: Node, wha
     return leaf
 
 
-def _kind(leaf) -> tuple[str, dict[str, str]]:
+def column_kind(leaf) -> tuple[str, dict[str, str]]:
     named = get_named_type(leaf) if leaf is not None else None
     if isinstance(named, GraphQLEnumType):
         return "enum", {name: value.description or name for name, value in named.values.items()}

@@ -32,6 +32,7 @@ from hub.web.graphql_endpoint import GraphQLEndpoint
 from hub.web.live import LiveEndpoint
 from hub.web.photos import PhotoFile, PhotoUpload
 from hub.web.sign_in import CallerCache
+from hub.web.task_sheets import TaskFillSheet
 from hub.web.uploads import FillSheetUpload, LegacyImportUpload
 from resolvers.context import RequestContext
 from schema.build import Schemas
@@ -105,6 +106,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
         Route("/exports/{template}.xlsx", ExportEndpoint(services), methods=["GET"]),
         Route("/fill-sheets/{template}.xlsx", ExportEndpoint(services, fill=True), methods=["GET"]),
         Route("/fill-sheets", FillSheetUpload(services), methods=["POST"]),
+        Route("/tasks/{task:int}/fill-sheet.xlsx", TaskFillSheet(services), methods=["GET"]),
         Route("/imports", LegacyImportUpload(services), methods=["POST"]),
         Route("/photos", PhotoUpload(services, photo_store), methods=["POST"]),
         Route("/photos/{photo}/{size}", PhotoFile(services, photo_store), methods=["GET"]),

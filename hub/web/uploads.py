@@ -21,12 +21,14 @@ from starlette.responses import Response
 from hub.access.access_log import selected_fields, sensitive_read
 from hub.data.database import BUSY_RETRY_SECONDS, database_trouble
 from hub.domain.entities import WRITABLES
+from hub.domain.requests import Refused
 from hub.forms.fill_sheets import (
     FillSheetError,
     apply_upload,
     mark_problems,
     read_sheet,
 )
+from hub.forms.task_sheets import task_of
 from hub.forms.untrusted_xlsx import SheetRefused, off_loop
 from hub.legacy.importer import (
     BUILT_IN,
@@ -42,6 +44,7 @@ from hub.web.endpoint import Endpoint
 from hub.web.export_endpoint import XLSX, ExportError, fill_plan_for
 from hub.web.graphql_endpoint import request_id_of
 from hub.web.sign_in import SignInError, sign_in
+from hub.web.task_sheets import refusal, upload_task_sheet
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
@@ -114,15 +117,14 @@ class FillSheetUpload(UploadEndpoint):
         try:
             template_id, rows = await off_loop(read_sheet, data)
             context.audit.update(operation_name=f"{self.operation} {template_id}"[:128], row_count=len(rows))
-            template = await self.templates.get_for(template_id, context.caller)
-            if template is None:
-                raise UploadError(404, f"没有模板 `{template_id}`", "NOT_FOUND")
-            # Checked as the download is, before any cell is compared with the hub.
-            fill_plan = fill_plan_for(template, schema, context.caller, self.schemas.full._schema)
-            # Each row is read back as the caller sees it: the template's sensitive fields are read.
-            selected = selected_fields(schema._schema, fill_plan.document)
-            context.audit["sensitive_fields"] = sensitive_read(schema, selected, context.policy.sensitive)
-            report = await apply_upload(context, schema, fill_plan, rows, WRITABLES)
+            task_id = task_of(template_id)
+            if task_id is not None:  # a village task's sheet: its rows and values are the task's
+                try:
+                    template, report = await upload_task_sheet(context, schema, task_id, rows)
+                except Refused as refused:
+                    raise UploadError(*refusal(refused)) from None
+            else:
+                template, report = await self._template_upload(context, schema, template_id, rows)
         except (FillSheetError, ExportError) as error:
             raise UploadError(error.status, str(error), error.code or "INVALID") from None
         if report.problems and request.query_params.get("report") == "xlsx":
@@ -130,6 +132,17 @@ class FillSheetUpload(UploadEndpoint):
             headers = {"content-disposition": f"attachment; filename=\"{template.id}-problems.xlsx\""}
             return 422, Response(marked, 422, headers, media_type=XLSX)
         return (422 if report.problems else 200), report.as_dict()
+
+    async def _template_upload(self, context, schema, template_id: str, rows: list) -> tuple[Any, Any]:
+        template = await self.templates.get_for(template_id, context.caller)
+        if template is None:
+            raise UploadError(404, f"没有模板 `{template_id}`", "NOT_FOUND")
+        # Checked as the download is, before any cell is compared with the hub.
+        fill_plan = fill_plan_for(template, schema, context.caller, self.schemas.full._schema)
+        # Each row is read back as the caller sees it: the template's sensitive fields are read.
+        selected = selected_fields(schema._schema, fill_plan.document)
+        context.audit["sensitive_fields"] = sensitive_read(schema, selected, context.policy.sensitive)
+        return template, await apply_upload(context, schema, fill_plan, rows, WRITABLES)
 
 
 class LegacyImportUpload(UploadEndpoint):
