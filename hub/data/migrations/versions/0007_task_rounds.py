@@ -1,6 +1,6 @@
 """task rounds: a send-back keeps the rows and columns it named
 
-Revision ID: 0007_task_rounds
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-16
 """
@@ -8,7 +8,7 @@ Create Date: 2026-11-16
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0007_task_rounds'
+revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None
