@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import datetime as dt
 import logging
+import re
 import sys
 import time
 import uuid
@@ -325,6 +326,51 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
     asyncio.run(run())
 
 
+def cmd_template_import(args: argparse.Namespace, settings: Settings) -> None:
+    from hub.access.accounts import AccountError, caller_named
+    from hub.forms.onboarding import FormRefused, propose_from_upload
+    from hub.forms.template_store import TemplateStore
+    from hub.forms.templates import load_templates
+    from hub.forms.untrusted_xlsx import SheetRefused
+
+    schemas = _schemas(settings)
+    if args.department not in schemas.departments:
+        raise SystemExit(f"未知部门 `{args.department}`（部门：{', '.join(schemas.departments)}）")
+    if args.save and not args.as_user:
+        raise SystemExit("--save 须用 --as 指明以哪位本部门分析员的身份保存")
+    path = Path(args.file)
+    template_id = args.id or f"{args.department}-{re.sub(r'[^a-z0-9]+', '-', path.stem.lower()).strip('-') or 'form'}"
+    full, views = schemas.full._schema, {key: view._schema for key, view in schemas.departments.items()}
+    try:
+        proposal = propose_from_upload(path.read_bytes(), full, views[args.department], schemas.policy, args.department, template_id)
+    except (FormRefused, SheetRefused) as refused:
+        raise SystemExit(f"[{refused.code}] {refused}") from None
+    for line in proposal.report.lines():
+        print(line)  # whole lines, never wrapped: the report is read and pasted as it is
+    if args.definition:
+        Path(args.definition).write_text(proposal.definition, encoding="utf-8")
+        console.print(f"建议的表样定义已写入 {args.definition}", highlight=False)
+    if not args.save:
+        console.print("只生成报告，未保存（加 --save --as 用户名 保存为本部门的表样）", highlight=False)
+        return
+
+    async def save() -> None:
+        engine = create_engine(settings)
+        try:
+            caller = await caller_named(engine, args.as_user)
+            store = TemplateStore(engine, load_templates(full, views), full, views)
+            template, problems = await store.save(caller, proposal.definition, None)
+        except AccountError as error:
+            raise SystemExit(str(error)) from None
+        finally:
+            await engine.dispose()
+        if problems:
+            raise SystemExit("\n".join(f"[{p.code}] {p.message}" for p in problems))
+        console.print(f"已保存表样 {template.id}（第 {template.version} 版）：/exports/{template.id}.xlsx", highlight=False)
+
+    asyncio.run(save())
+
+
 def cmd_assets_install(args: argparse.Namespace, settings: Settings) -> None:
     install_assets(settings)
     console.print(f"GraphiQL assets ready in {settings.assets_dir}")
@@ -483,6 +529,17 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("--as", dest="as_user", required=True, help="import with this user's permissions")
     importing.add_argument("--apply", action="store_true", help="write the changes (in one transaction)")
     importing.set_defaults(func=cmd_import)
+
+    template = commands.add_parser("template", help="templates (表样)")
+    template_commands = template.add_subparsers(dest="template_command", required=True)
+    onboard = template_commands.add_parser("import", help="read a department's blank form (xlsx) and print how its columns match the hub")
+    onboard.add_argument("file")
+    onboard.add_argument("--department", required=True, help="the department whose form it is (its grants bound the match)")
+    onboard.add_argument("--id", help="the new template's id (default: DEPARTMENT-FILENAME)")
+    onboard.add_argument("--definition", help="write the proposed template (YAML) to this file")
+    onboard.add_argument("--save", action="store_true", help="save the proposed template as the department's own")
+    onboard.add_argument("--as", dest="as_user", help="save as this analyst of the department")
+    onboard.set_defaults(func=cmd_template_import)
 
     assets = commands.add_parser("assets", help="GraphiQL's browser assets")
     assets_commands = assets.add_subparsers(dest="assets_command", required=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import time
 from typing import Annotated
 
@@ -9,9 +11,54 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from hub.forms.onboarding import FormRefused, propose_from_upload
 from hub.forms.templates import TemplateVariableError, runnable, template_variables
+from hub.forms.untrusted_xlsx import NOT_XLSX_MESSAGE, SheetRefused, off_loop
 from resolvers.errors import UserInputError
 from schema.errors import FieldError, field_errors
+
+MAX_FORM_BYTES = 512 * 1024
+
+
+def _refused(code: str, message: str) -> TemplateProposal:
+    return TemplateProposal(
+        entity=None, columns=[], report=[], definition=None, request_columns=[],
+        errors=[FieldError(field="file", code=code, message=message, current_version=None)],
+    )
+
+
+async def proposal_for(info: Info, file: str, template_id: str) -> TemplateProposal:
+    caller, store = info.context.caller, info.context.templates
+    department = caller.department
+    if department is None or department not in store.departments:
+        return _refused("FORBIDDEN", "只有部门的分析员可以导入本部门的表样")
+    try:
+        data = base64.b64decode(file, validate=True)
+    except (binascii.Error, ValueError):
+        return _refused("NOT_XLSX", NOT_XLSX_MESSAGE)
+    if len(data) > MAX_FORM_BYTES:
+        return _refused("FILE_TOO_LARGE", f"表样文件超过 {MAX_FORM_BYTES // 1024} KB：空白表样只需标题、表头和表尾")
+    try:
+        proposal = await off_loop(
+            propose_from_upload, data, store.full, store.departments[department], info.context.policy, department, template_id
+        )
+    except (FormRefused, SheetRefused) as refused:
+        return _refused(refused.code, str(refused))
+    report = proposal.report
+    return TemplateProposal(
+        entity=report.entity,
+        columns=[
+            TemplateColumnMatch(
+                column=c.index, header=c.header, status=c.status, path=c.path, value=c.value, field_label=c.field_label,
+                how=c.how, confidence=round(c.confidence, 2), candidates=c.candidates, open=c.open, message=c.message,
+            )
+            for c in report.columns
+        ],
+        report=report.lines(),
+        definition=proposal.definition,
+        request_columns=proposal.request_columns,
+        errors=[],
+    )
 
 
 def export_path(template_id: str, fill_sheet: bool = False) -> str:
@@ -89,6 +136,33 @@ class TemplatePayload:
     errors: list[FieldError] = strawberry.field(description="错误；为空表示成功")
 
 
+@strawberry.type(description="表样导入：一栏的对应结果")
+class TemplateColumnMatch:
+    column: int = strawberry.field(description="第几栏（从 1 起）")
+    header: str = strawberry.field(description="栏目名称（多级表头用 / 连接）")
+    status: str = strawberry.field(
+        description="MATCHED 已对应，COMPUTED 由数据中心计算（序号、年龄），AMBIGUOUS 有歧义，NOT_GRANTED 数据中心有但本部门未获授权，UNMATCHED 未对应"
+    )
+    path: str | None = strawberry.field(description="对应的字段路径（如 head.idNumber）")
+    value: str | None = strawberry.field(description="计算栏：row_number 序号，age 按出生日期算年龄")
+    field_label: str | None = strawberry.field(description="对应字段的中文名称")
+    how: str | None = strawberry.field(description="如何对应：exact 名称相同，synonym 同义词，normalised 规范化后相同，close 近似，computed 计算")
+    confidence: float = strawberry.field(description="置信度（0 到 1）")
+    candidates: list[str] = strawberry.field(description="有歧义时的候选字段")
+    open: bool = strawberry.field(description="是否为填报列（填报表中开放填写）")
+    message: str = strawberry.field(description="说明")
+
+
+@strawberry.type(description="表样导入的结果：逐栏对应报告和建议的表样定义（审核、修改后用 saveTemplate 保存）；出错时只有 errors，什么都没有保存")
+class TemplateProposal:
+    entity: str | None = strawberry.field(description="每行一条什么记录（households、persons、enterprises、floodPoints、regions）")
+    columns: list[TemplateColumnMatch] = strawberry.field(description="逐栏对应报告")
+    report: list[str] = strawberry.field(description="对应报告（可读文本，每栏一行）")
+    definition: str | None = strawberry.field(description="建议的表样定义（YAML，可直接交给 saveTemplate）")
+    request_columns: JSON = strawberry.field(description="未对应的栏目，作为填报任务（fileRequest）的新指标栏目；须补上依据后提交")
+    errors: list[FieldError] = strawberry.field(description="错误；为空表示成功")
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="我可以运行的表样（所需字段均已授权）")
@@ -112,6 +186,18 @@ class Mutation:
     ) -> TemplatePayload:
         template, problems = await info.context.templates.save(info.context.caller, definition, version)
         return TemplatePayload(template=template, errors=field_errors(problems))
+
+    @strawberry.mutation(
+        description="上传本部门现有的空白表样（xlsx，base64），逐栏对应数据中心的字段，返回对应报告和建议的表样定义；只建议，不保存",
+        metadata={"writes": "Template"},
+    )
+    async def propose_template(
+        self,
+        info: Info,
+        file: Annotated[str, strawberry.argument(description="空白表样 xlsx 文件，base64 编码（不超过 512 KB）")],
+        id: Annotated[str, strawberry.argument(description="新表样的编号（小写字母、数字和 -，如 minzheng-dibao）")],
+    ) -> TemplateProposal:
+        return await proposal_for(info, file, id)
 
     @strawberry.mutation(description="删除本部门保存的表样", metadata={"writes": "Template"})
     async def delete_template(

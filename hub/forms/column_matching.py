@@ -93,6 +93,7 @@ class Candidate:
     kind: str  # Int, Float, String, Date, an enum's name …
     weight: float
     names: tuple[str, ...]  # normalised label and synonyms
+    row_type: str
 
     @property
     def ref(self) -> str:
@@ -134,7 +135,7 @@ def _leaves(object_type: GraphQLObjectType, prefix: tuple[str, ...], weight: flo
         names = {normalise(leaf.description or name)}
         names.update(normalise(n) for n in words.synonyms.get(f"{object_type.name}.{name}", ()))
         names.update(normalise(n) for n in words.synonyms.get(f"{row_type}.{'.'.join(path)}", ()))
-        leaves.append(Candidate(path, object_type.name, name, leaf.description or name, named.name, weight, tuple(sorted(names))))
+        leaves.append(Candidate(path, object_type.name, name, leaf.description or name, named.name, weight, tuple(sorted(names)), row_type))
     return leaves
 
 
@@ -263,7 +264,8 @@ def _match(column: HeaderColumn, everything: list[Candidate], visible: set[tuple
             found.status, found.path, found.value, found.how, found.confidence = COMPUTED, birth.dotted, "age", "computed", 1.0
             found.field_label, found.ref, found.kind = birth.label, birth.ref, "Int"
             return found
-        found.status, found.ref, found.field_label, found.path = NOT_GRANTED, best.ref, best.label, best.dotted
+        # Named from the row (Household.head.name): a field may be granted on its own, not through this list.
+        found.status, found.ref, found.field_label, found.path = NOT_GRANTED, f"{best.row_type}.{best.dotted}", best.label, best.dotted
         return found
     if seen:
         top = max(c.weight for c in seen)
