@@ -1,7 +1,7 @@
 """Matching the columns of a department's paper form to the hub's fields by their Chinese labels.
 
 Each column's label is compared, in this order, with the labels of the fields of the rows and
-of the records one step away (a household's head, a person's household, a record's village):
+of the records one or two steps away (a household's head, a person's household, a record's village and its town):
 the exact label, the synonyms in `synonyms.yaml`, the normalised label (full-width to
 half-width, no spaces, no unit in brackets at the end), then close matches scored by difflib.
 The rows' record type is the one whose fields the columns name most.
@@ -47,7 +47,7 @@ ENTITIES = {
 ROW_NUMBER_LABELS = {"序号", "编号", "序"}
 CLOSE_ENOUGH = 0.72  # difflib ratio: 家庭人口 ~ 家庭人口数 is 0.89, 姓名 ~ 性别 is 0
 TIED = 0.03  # two close candidates this near each other are ambiguous
-RELATION_WEIGHT = 0.9  # a field one step away counts a little less than the row's own
+RELATION_WEIGHT = 0.9  # per step: a field one step away counts a little less than the row's own
 NOT_SHOWN = ("id", "version")
 
 MATCHED, COMPUTED, AMBIGUOUS, UNMATCHED, NOT_GRANTED = "MATCHED", "COMPUTED", "AMBIGUOUS", "UNMATCHED", "NOT_GRANTED"
@@ -105,27 +105,38 @@ class Candidate:
 
 
 def candidates(schema: GraphQLSchema, entity: str, words: Vocabulary) -> list[Candidate]:
-    """The leaves of the rows and of the records one step away, in the order they are preferred."""
+    """The leaves of the rows and of the related records (synonyms.yaml `relations`), in the order they are preferred."""
     root = schema.query_type.fields.get(entity)
     if root is None:
         return []
     row_type = get_named_type(get_named_type(root.type).fields["nodes"].type)
-    found = _leaves(row_type, (), 1.0, row_type.name, words)
+    found = _leaves(row_type, (), 1.0, row_type.name, None, words)
     for relation in words.relations.get(entity, ()):
-        current: Any = row_type
-        for hop in relation.split("."):
-            hop_field = current.fields.get(hop) if isinstance(current, GraphQLObjectType) else None
-            inner = hop_field.type.of_type if hop_field and isinstance(hop_field.type, GraphQLNonNull) else getattr(hop_field, "type", None)
-            if hop_field is None or hop_field.args or isinstance(inner, GraphQLList):
-                current = None
-                break
-            current = get_named_type(hop_field.type)
-        if isinstance(current, GraphQLObjectType):
-            found += _leaves(current, tuple(relation.split(".")), RELATION_WEIGHT ** len(relation.split(".")), row_type.name, words)
+        hops = tuple(relation.split("."))
+        walked = walk(row_type, hops)
+        if walked is not None:
+            owner, current = walked
+            found += _leaves(current, hops, RELATION_WEIGHT ** len(hops), row_type.name, f"{owner.name}.{hops[-1]}", words)
     return found
 
 
-def _leaves(object_type: GraphQLObjectType, prefix: tuple[str, ...], weight: float, row_type: str, words: Vocabulary) -> list[Candidate]:
+def walk(row_type: GraphQLObjectType, hops: tuple[str, ...]) -> tuple[GraphQLObjectType, GraphQLObjectType] | None:
+    """Follow single records (no list, no argument) from the row: (the type holding the last hop, the type reached)."""
+    owner, current = row_type, row_type
+    for hop in hops:
+        hop_field = current.fields.get(hop) if isinstance(current, GraphQLObjectType) else None
+        inner = hop_field.type.of_type if hop_field and isinstance(hop_field.type, GraphQLNonNull) else getattr(hop_field, "type", None)
+        if hop_field is None or hop_field.args or isinstance(inner, GraphQLList):
+            return None
+        owner, current = current, get_named_type(hop_field.type)
+    return (owner, current) if isinstance(current, GraphQLObjectType) else None
+
+
+def _leaves(
+    object_type: GraphQLObjectType, prefix: tuple[str, ...], weight: float, row_type: str, via: str | None, words: Vocabulary
+) -> list[Candidate]:
+    """`via` is the relation's last step as `Type.relation` (Household.head, Region.parent): synonyms given for
+    `Household.head.name` name the head's name only, 乡镇（街道） for `Region.parent.name` a village's town only."""
     leaves = []
     for name, leaf in object_type.fields.items():
         named = get_named_type(leaf.type)
@@ -134,7 +145,8 @@ def _leaves(object_type: GraphQLObjectType, prefix: tuple[str, ...], weight: flo
         path = (*prefix, name)
         names = {normalise(leaf.description or name)}
         names.update(normalise(n) for n in words.synonyms.get(f"{object_type.name}.{name}", ()))
-        names.update(normalise(n) for n in words.synonyms.get(f"{row_type}.{'.'.join(path)}", ()))
+        if via is not None:
+            names.update(normalise(n) for n in words.synonyms.get(f"{via}.{name}", ()))
         leaves.append(Candidate(path, object_type.name, name, leaf.description or name, named.name, weight, tuple(sorted(names)), row_type))
     return leaves
 

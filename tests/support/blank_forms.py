@@ -236,7 +236,7 @@ GAOLING = BlankForm(
     orientation="portrait",
 )
 GAOLING_EXPECTED = {
-    "序号": "row_number", "乡镇（街道）": None, "村（社区）": "household.village.name", "老人姓名": "name",
+    "序号": "row_number", "乡镇（街道）": "household.village.parent.name", "村（社区）": "household.village.name", "老人姓名": "name",
     "性别": "gender", "出生年月": "birthDate", "年龄": "age", "身份证号码": "idNumber", "津贴标准": None,
     "联系电话": "phone", "备注": None,
 }
@@ -259,7 +259,7 @@ FANGXUN = BlankForm(
     paper=8,
 )
 FANGXUN_EXPECTED = {
-    "序号": "row_number", "乡镇（街道）": None, "村（社区）": "village.name", "重点部位名称": "name",
+    "序号": "row_number", "乡镇（街道）": "village.parent.name", "村（社区）": "village.name", "重点部位名称": "name",
     "风险等级": "riskLevel", "责任人/姓名": "responsiblePerson", "责任人/联系电话": "responsiblePhone",
     "整治状态": "status", "转移避险场所": None, "备注": None,
 }
