@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from hub.data.models import SavedTemplate
 from hub.forms.onboarding import propose_from_upload
 from tests.conftest import graphql
-from tests.support.blank_forms import COUNTY_FORMS, DIBAO, build, from_template
+from tests.support.blank_forms import COUNTY_FORMS, DIBAO, GAOLING, TEKUN, build, from_template
 
 PROPOSE = """mutation($f: String!, $id: String!) { proposeTemplate(file: $f, id: $id) {
   entity columns { column header status path value open confidence message } report definition requestColumns
@@ -152,4 +152,71 @@ async def test_bad_forms_are_refused_and_nothing_is_saved(as_user, engine, name,
         answer = (await graphql(analyst, PROPOSE, {"f": b64(data), "id": f"{user}-bad-{name}"}))["proposeTemplate"]
     assert answer["errors"] == [{"field": "file", "code": code, "message": message}]
     assert (answer["definition"], answer["columns"]) == (None, [])
+    assert await saved_count(engine) == before
+
+
+# --- review and save ---------------------------------------------------------------------------
+
+REVIEW = """mutation($f: String!, $id: String!, $m: [ColumnMappingInput!], $save: Boolean!, $v: Int) {
+  proposeTemplate(file: $f, id: $id, mappings: $m, save: $save, version: $v) {
+    columns { column header status path how open indicator message } requestColumns definition
+    template { id version department } errors { field code message } } }"""
+PERSONS = """query($c: String!) { persons(regionCode: $c, first: 500) { nodes { idNumber healthStatus phone } } }"""
+
+
+async def test_an_analyst_maps_a_column_saves_and_the_export_fills_it(as_user, schemas):
+    """特困 form: 生活自理能力 has no field of that name; the analyst maps it to 健康状况, leaves 联系电话 open, and saves."""
+    mappings = [{"column": 9, "to": "healthStatus"}, {"header": "联系电话", "to": "open"}]
+    async with as_user("minzheng") as civil_affairs:
+        before = (await graphql(civil_affairs, PROPOSE, {"f": b64(build(TEKUN)), "id": "minzheng-tekun"}))["proposeTemplate"]
+        answer = (await graphql(civil_affairs, REVIEW, {"f": b64(build(TEKUN)), "id": "minzheng-tekun", "m": mappings, "save": True}))
+        answer = answer["proposeTemplate"]
+        again = (await graphql(civil_affairs, REVIEW, {"f": b64(build(TEKUN)), "id": "minzheng-tekun", "m": mappings, "save": True, "v": 1}))
+        exported = await civil_affairs.get("/exports/minzheng-tekun.xlsx", params={"region": VILLAGE})
+        persons = (await graphql(civil_affairs, PERSONS, {"c": VILLAGE}))["persons"]["nodes"]
+    assert before["columns"][8]["status"] == "UNMATCHED"
+    assert answer["errors"] == [] and answer["template"] == {"id": "minzheng-tekun", "version": 1, "department": "minzheng"}
+    assert again["proposeTemplate"]["template"]["version"] == 2  # saved again from the same blank: the next version
+    reviewed = {c["column"]: c for c in answer["columns"]}
+    assert reviewed[9] == {"column": 9, "header": "供养情况/生活自理能力", "status": "MATCHED", "path": "healthStatus", "how": "reviewed",
+                           "open": False, "indicator": False, "message": "对应 healthStatus（健康状况），审核时指定，置信度 1.00"}
+    assert reviewed[11] == {"column": 11, "header": "联系电话", "status": "UNMATCHED", "path": None, "how": "reviewed",
+                            "open": False, "indicator": False, "message": "审核时指定：留作填报列"}
+    # 供养方式 and 备注 are still new indicators; 生活自理能力 and 联系电话 are not.
+    assert [c["define"]["label"] for c in answer["requestColumns"]] == ["供养方式", "备注"]
+    assert "phone" not in answer["definition"].split("columns:")[0]
+    assert exported.status_code == 200
+    sheet = load_workbook(io.BytesIO(exported.content)).active
+    first = 6  # title, subtitle, two header rows, the row of column numbers
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=first, max_col=12) if isinstance(row[0].value, int)]
+    labels = schemas.full._schema.type_map["HealthStatus"].values  # the export writes an enum's Chinese label
+    health = {p["idNumber"]: labels[p["healthStatus"]].description for p in persons}
+    assert len(rows) == len(persons) > 3
+    assert [row[8] for row in rows] == [health[row[6]] for row in rows]  # 生活自理能力, filled from 健康状况
+    assert {row[10] for row in rows} == {None}  # 联系电话 left open
+
+
+CANJI_FORM = next(f for n, _, f, _, _ in COUNTY_FORMS if n == "canji")
+BAD_MAPPINGS = [
+    # 残联 does not read birth dates: the same answer as for a path the hub does not have, so paths cannot be probed.
+    ("not-granted", [{"column": 4, "to": "birthDate"}], "UNKNOWN_PATH",
+     "第 4 栏“残疾人基本情况/出生年月”：本部门可读的人员字段中没有“birthDate”；请填字段路径（如 head.idNumber），或 open 留作填报列，或 indicator 作为填报任务的新指标"),
+    ("no-such-field", [{"header": "补贴标准/生活补贴", "to": "household.subsidy"}], "UNKNOWN_PATH",
+     "第 9 栏“补贴标准/生活补贴”：本部门可读的人员字段中没有“household.subsidy”；请填字段路径（如 head.idNumber），或 open 留作填报列，或 indicator 作为填报任务的新指标"),
+    ("no-such-column", [{"column": 20, "to": "open"}], "UNKNOWN_COLUMN", "表样共 13 栏，没有第 20 栏"),
+    ("no-such-header", [{"header": "补贴金额", "to": "open"}], "UNKNOWN_COLUMN",
+     "表样中没有栏目“补贴金额”：按对应报告填写栏目名称，多级表头用 / 连接，如“保障情况/月保障金”"),
+    ("twice", [{"column": 2, "to": "open"}, {"header": "残疾人基本情况/姓名", "to": "name"}], "DUPLICATE_MAPPING",
+     "第 2 栏“残疾人基本情况/姓名”指定了两次"),
+    ("neither", [{"to": "open"}], "INVALID_MAPPING", "对应关系“open”须指明第几栏（column）或栏目名称（header），二者选一"),
+]
+
+
+@pytest.mark.parametrize("name, mappings, code, message", BAD_MAPPINGS, ids=[b[0] for b in BAD_MAPPINGS])
+async def test_bad_mappings_are_refused_and_nothing_is_saved(as_user, engine, name, mappings, code, message):
+    before = await saved_count(engine)
+    async with as_user("canlian") as disabled_persons:
+        answer = (await graphql(disabled_persons, REVIEW, {"f": b64(build(CANJI_FORM)), "id": f"canlian-{name}", "m": mappings, "save": True}))
+    assert answer["proposeTemplate"]["errors"] == [{"field": "mappings", "code": code, "message": message}]
+    assert (answer["proposeTemplate"]["template"], answer["proposeTemplate"]["definition"]) == (None, None)
     assert await saved_count(engine) == before

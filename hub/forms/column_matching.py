@@ -51,6 +51,7 @@ RELATION_WEIGHT = 0.9  # per step: a field one step away counts a little less th
 NOT_SHOWN = ("id", "version")
 
 MATCHED, COMPUTED, AMBIGUOUS, UNMATCHED, NOT_GRANTED = "MATCHED", "COMPUTED", "AMBIGUOUS", "UNMATCHED", "NOT_GRANTED"
+OPEN, INDICATOR = "open", "indicator"  # a reviewer's choice for a column instead of a field path
 STATUS_LABELS = {MATCHED: "已对应", COMPUTED: "计算栏", AMBIGUOUS: "有歧义", UNMATCHED: "未对应", NOT_GRANTED: "未授权"}
 
 
@@ -164,6 +165,7 @@ class ColumnMatch:
     confidence: float = 0.0
     candidates: list[str] = field(default_factory=list)
     open: bool = False  # an open column of the fill sheet
+    indicator: bool = False  # becomes a new indicator of a data request (fileRequest)
     masked: bool = False
     ref: str | None = None  # Type.field
     kind: str | None = None
@@ -173,7 +175,7 @@ class ColumnMatch:
         if self.status == COMPUTED:
             return "由数据中心计算：序号" if self.value == "row_number" else f"由数据中心计算：按{self.field_label}算出周岁年龄"
         if self.status == MATCHED:
-            how = {"exact": "名称相同", "synonym": "同义词", "normalised": "规范化后相同", "close": "近似"}[self.how or "exact"]
+            how = {"exact": "名称相同", "synonym": "同义词", "normalised": "规范化后相同", "close": "近似", "reviewed": "审核时指定"}[self.how or "exact"]
             note = "，脱敏显示" if self.masked else ""
             fill = "；填报列（每次走访更新）" if self.open else ""
             return f"对应 {self.path}（{self.field_label}），{how}，置信度 {self.confidence:.2f}{note}{fill}"
@@ -181,13 +183,15 @@ class ColumnMatch:
             return f"可能是 {'、'.join(self.candidates)}，请指定；暂作填报列"
         if self.status == NOT_GRANTED:
             return f"数据中心有此数据（{self.ref}，{self.field_label}），但本部门未获授权读取；暂作填报列，可申请授权"
+        if self.how == "reviewed":
+            return "审核时指定：作为填报任务的新指标" if self.indicator else "审核时指定：留作填报列"
         return "数据中心没有对应字段：作为填报列，或交给填报任务作为新指标"
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "column": self.index, "header": self.header, "status": self.status, "path": self.path, "value": self.value,
             "fieldLabel": self.field_label, "how": self.how, "confidence": round(self.confidence, 2),
-            "candidates": self.candidates, "open": self.open, "message": self.message,
+            "candidates": self.candidates, "open": self.open, "indicator": self.indicator, "message": self.message,
         }
 
 
@@ -232,10 +236,41 @@ def match_columns(
     words = words or vocabulary()
     entity = infer_entity(columns, full, words)
     if entity is None:
-        return MatchReport(None, [ColumnMatch(c.index, "/".join(c.levels), c.label, UNMATCHED) for c in columns])
-    everything = candidates(full, entity, words)
-    visible_paths = {c.path for c in candidates(view, entity, words)}
-    return MatchReport(entity, [_match(c, everything, visible_paths, masked, words) for c in columns])
+        found = [ColumnMatch(c.index, "/".join(c.levels), c.label, UNMATCHED) for c in columns]
+    else:
+        everything = candidates(full, entity, words)
+        visible_paths = {c.path for c in candidates(view, entity, words)}
+        found = [_match(c, everything, visible_paths, masked, words) for c in columns]
+    for column in found:
+        column.indicator = column.status == UNMATCHED  # what the hub lacks, the villages may be asked for
+    return MatchReport(entity, found)
+
+
+def field_at(view: GraphQLSchema, entity: str, path: str, words: Vocabulary | None = None) -> Candidate | None:
+    """The leaf at `path` under each row of `entity` in `view` (single records only, as the matcher follows them), if any."""
+    words = words or vocabulary()
+    root = view.query_type.fields.get(entity)
+    hops = tuple(path.split("."))
+    if root is None or not all(hops):
+        return None
+    row_type = get_named_type(get_named_type(root.type).fields["nodes"].type)
+    walked = walk(row_type, hops[:-1])
+    if walked is None:
+        return None
+    owner, current = walked
+    via = f"{owner.name}.{hops[-2]}" if len(hops) > 1 else None
+    return next((c for c in _leaves(current, hops[:-1], 1.0, row_type.name, via, words) if c.field_name == hops[-1]), None)
+
+
+def reviewed(column: ColumnMatch, to: str, view: GraphQLSchema, entity: str, masked: set[str], words: Vocabulary | None = None) -> ColumnMatch | None:
+    """The column as the reviewer maps it: to a field path of `view`, `open` or `indicator`; None: no such field in the view."""
+    words = words or vocabulary()
+    chosen = ColumnMatch(column.index, column.header, column.label, UNMATCHED, how="reviewed")
+    if to in (OPEN, INDICATOR):
+        chosen.indicator = to == INDICATOR
+        return chosen
+    best = field_at(view, entity, to, words)
+    return None if best is None else _bind(chosen, best, "reviewed", 1.0, masked, words)
 
 
 def infer_entity(columns: list[HeaderColumn], full: GraphQLSchema, words: Vocabulary) -> str | None:

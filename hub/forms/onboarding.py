@@ -17,7 +17,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLSchema
 from openpyxl.utils import get_column_letter
@@ -29,15 +29,22 @@ from hub.forms.column_matching import (
     MATCHED,
     NOT_GRANTED,
     UNMATCHED,
+    ColumnMatch,
     HeaderColumn,
     MatchReport,
     match_columns,
     normalise,
+    reviewed,
     vocabulary,
 )
-from hub.forms.templates import PAPERS
-from hub.forms.untrusted_xlsx import first_sheet
+from hub.forms.template_store import Problem, TemplateStore
+from hub.forms.templates import PAPERS, Template
+from hub.forms.untrusted_xlsx import first_sheet, off_loop
 
+if TYPE_CHECKING:
+    from hub.access.accounts import Caller
+
+MAX_FORM_BYTES = 512 * 1024  # a blank is a title, a header and a footer: tens of KB
 MAX_COLUMNS = 100  # the widest county form seen is A3 landscape with ~40 columns
 FOOTER_WORDS = ("填报单位", "填报人", "填表人", "审核人", "负责人", "制表人", "制表", "填报日期", "日期：", "注：", "说明：")
 TOTAL_WORDS = ("合计", "总计")
@@ -46,11 +53,23 @@ NUMBERING = re.compile(r"^(\d+|[甲乙丙丁戊己庚辛])$")
 
 
 class FormRefused(Exception):
-    """The upload cannot be made a template: a stable `code` beside a message for the person who sent it."""
+    """The upload cannot be made a template: a stable `code` beside a message for the person who sent it,
+    and which argument it is about (the file, or the reviewer's mappings)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, field: str = "file") -> None:
         super().__init__(message)
         self.code = code
+        self.field = field
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """A reviewer's choice for one column (by position, or by its header as the report names it):
+    a field path under each row, `open` (an open column of the fill sheet) or `indicator`."""
+
+    to: str
+    column: int | None = None
+    header: str | None = None
 
 
 @dataclass
@@ -253,10 +272,14 @@ class Proposal:
 
 
 def propose(
-    form: Form, full: GraphQLSchema, view: GraphQLSchema, masked: set[str], department: str, template_id: str
+    form: Form, full: GraphQLSchema, view: GraphQLSchema, masked: set[str], department: str, template_id: str,
+    mappings: tuple[ColumnMapping, ...] = (),
 ) -> Proposal:
-    """Match the form's columns in the department's view and write the template; refuses when nothing can be bound."""
+    """Match the form's columns in the department's view, apply the reviewer's mappings and write the template;
+    refuses when nothing can be bound or a mapping names no column or no field of the view."""
     report = match_columns(form.columns, full, view, masked)
+    if report.entity is not None and mappings:
+        report = _reviewed(report, mappings, view, masked)
     bound = [c for c in report.columns if c.status in (MATCHED, COMPUTED) and c.path]
     if not bound:
         refused = [c for c in report.columns if c.status == NOT_GRANTED]
@@ -271,6 +294,46 @@ def propose(
         raise FormRefused("ONLY_NOT_GRANTED", f"本部门未获授权读取{report.entity_label}的名单，无法生成表样，什么也没有保存：请先向数据中心申请授权")
     definition = _definition(form, report, view, department, template_id)
     return Proposal(form, report, definition, _request_columns(report, template_id))
+
+
+def _column_of(report: MatchReport, mapping: ColumnMapping) -> ColumnMatch:
+    if (mapping.column is None) == (mapping.header is None):
+        raise FormRefused("INVALID_MAPPING", f"对应关系“{mapping.to}”须指明第几栏（column）或栏目名称（header），二者选一", "mappings")
+    if mapping.column is not None:
+        if not 1 <= mapping.column <= len(report.columns):
+            raise FormRefused("UNKNOWN_COLUMN", f"表样共 {len(report.columns)} 栏，没有第 {mapping.column} 栏", "mappings")
+        return report.columns[mapping.column - 1]
+    named = [c for c in report.columns if mapping.header in (c.header, c.label)]
+    if not named:
+        raise FormRefused(
+            "UNKNOWN_COLUMN", f"表样中没有栏目“{mapping.header}”：按对应报告填写栏目名称，多级表头用 / 连接，如“保障情况/月保障金”", "mappings"
+        )
+    if len(named) > 1:
+        places = "、".join(str(c.index) for c in named)
+        raise FormRefused("UNKNOWN_COLUMN", f"栏目“{mapping.header}”有 {len(named)} 栏（第 {places} 栏）：请用第几栏（column）指明", "mappings")
+    return named[0]
+
+
+def _reviewed(report: MatchReport, mappings: tuple[ColumnMapping, ...], view: GraphQLSchema, masked: set[str]) -> MatchReport:
+    """The report with the reviewer's choices. A path outside the view is refused with one message whether the
+    hub holds it or not: what another department may read is not told by trying paths."""
+    columns = list(report.columns)
+    done: set[int] = set()
+    for mapping in mappings:
+        column = _column_of(report, mapping)
+        if column.index in done:
+            raise FormRefused("DUPLICATE_MAPPING", f"第 {column.index} 栏“{column.header}”指定了两次", "mappings")
+        done.add(column.index)
+        chosen = reviewed(column, mapping.to.strip(), view, report.entity, masked)
+        if chosen is None:
+            raise FormRefused(
+                "UNKNOWN_PATH",
+                f"第 {column.index} 栏“{column.header}”：本部门可读的{report.entity_label}字段中没有“{mapping.to}”；"
+                "请填字段路径（如 head.idNumber），或 open 留作填报列，或 indicator 作为填报任务的新指标",
+                "mappings",
+            )
+        columns[column.index - 1] = chosen
+    return MatchReport(report.entity, columns)
 
 
 def _q(text: Any) -> str:
@@ -371,7 +434,7 @@ def _request_columns(report: MatchReport, template_id: str) -> list[dict[str, An
     entity = ENTITIES[report.entity][2] if report.entity else None
     columns = []
     for c in report.columns:
-        if c.status != UNMATCHED:
+        if not c.indicator:
             continue
         unit = re.search(r"\(([^()]*)\)$", normalise_keep_units(c.label))
         money = unit is not None and "元" in unit[1]
@@ -396,10 +459,32 @@ TEMPLATE_ID = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
 
 
 def propose_from_upload(
-    data: bytes, full: GraphQLSchema, view: GraphQLSchema, policy: Any, department: str, template_id: str
+    data: bytes, full: GraphQLSchema, view: GraphQLSchema, policy: Any, department: str, template_id: str,
+    mappings: tuple[ColumnMapping, ...] = (),
 ) -> Proposal:
     """Read and match an uploaded blank (in a worker thread: it parses); raises `FormRefused` or `SheetRefused`."""
     if not TEMPLATE_ID.match(template_id):
         raise FormRefused("INVALID_ID", f"表样编号“{template_id}”不合规：用 2 到 64 个小写字母、数字和“-”，以字母开头，如 minzheng-dibao")
-    return propose(read_form(data), full, view, masked_fields(policy, department), department, template_id)
+    return propose(read_form(data), full, view, masked_fields(policy, department), department, template_id, mappings)
+
+
+async def onboard(
+    store: TemplateStore, policy: Any, caller: Caller, data: bytes, template_id: str,
+    mappings: tuple[ColumnMapping, ...] = (), save: bool = False, version: int | None = None,
+) -> tuple[Proposal, Template | None, list[Problem]]:
+    """The one way in, over GraphQL and from the command line: the caller's department's upload, matched in its
+    view and reviewed; with `save`, stored as the department's template (versioned, as `saveTemplate` does).
+    Raises `FormRefused` or `SheetRefused`: nothing is saved."""
+    department = caller.department
+    if department is None or department not in store.departments:
+        raise FormRefused("FORBIDDEN", "只有部门的分析员可以导入本部门的表样")
+    if len(data) > MAX_FORM_BYTES:
+        raise FormRefused("FILE_TOO_LARGE", f"表样文件超过 {MAX_FORM_BYTES // 1024} KB：空白表样只需标题、表头和表尾")
+    proposal = await off_loop(
+        propose_from_upload, data, store.full, store.departments[department], policy, department, template_id, mappings
+    )
+    if not save:
+        return proposal, None, []
+    template, problems = await store.save(caller, proposal.definition, version)
+    return proposal, template, problems
 
