@@ -3,8 +3,10 @@ Chinese labels within the department's grants, its layout the blank's own, nothi
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
+import logging
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -13,7 +15,14 @@ from sqlalchemy import func, select
 from hub.data.models import SavedTemplate
 from hub.forms.onboarding import propose_from_upload
 from tests.conftest import graphql
-from tests.support.blank_forms import COUNTY_FORMS, DIBAO, GAOLING, TEKUN, build, from_template
+from tests.support.blank_forms import (
+    COUNTY_FORMS,
+    DIBAO,
+    GAOLING,
+    TEKUN,
+    build,
+    from_template,
+)
 
 PROPOSE = """mutation($f: String!, $id: String!) { proposeTemplate(file: $f, id: $id) {
   entity columns { column header status path value open confidence message } report definition requestColumns
@@ -220,3 +229,52 @@ async def test_bad_mappings_are_refused_and_nothing_is_saved(as_user, engine, na
     assert answer["proposeTemplate"]["errors"] == [{"field": "mappings", "code": code, "message": message}]
     assert (answer["proposeTemplate"]["template"], answer["proposeTemplate"]["definition"]) == (None, None)
     assert await saved_count(engine) == before
+
+
+# --- from the command line ---------------------------------------------------------------------
+
+LOG = """query($u: String) { accessLog(username: $u, first: 3) { nodes { operationType operationName sensitiveFields rowCount outcome } } }"""
+TEMPLATE = """query($id: String!) { template(id: $id) { id version department title } }"""
+
+
+async def test_hub_template_import_saves_the_departments_template_and_is_in_the_access_log(
+    as_user, client, settings, tmp_path, monkeypatch, capsys
+):
+    """`hub template import` is an entry point like proposeTemplate: a refused import and a saved one are both logged."""
+    from hub.cli import main
+
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])  # main() logs to this test's captured stderr: not after it
+    path = tmp_path / "高龄津贴.xlsx"
+    path.write_bytes(build(GAOLING))
+    monkeypatch.setenv("HUB_DATABASE_URL", settings.database_url)
+    command = ["template", "import", str(path), "--department", "minzheng", "--id", "minzheng-gaoling-cli"]
+    with pytest.raises(SystemExit) as refused:  # the command runs its own event loop: give it a thread
+        await asyncio.to_thread(main, [*command, "--as", "canlian", "--save"])
+    assert str(refused.value) == "[FORBIDDEN] 只有部门的分析员可以导入本部门的表样"
+    await asyncio.to_thread(main, [*command, "--as", "minzheng", "--save", "--map", "备注=indicator"])
+    out = capsys.readouterr()
+    assert out.out.splitlines()[:3] == [
+        "每行一条：人员（persons）；共 11 栏：已对应 8，计算 1，有歧义 0，未授权 0，未对应 2",
+        "   1. 序号 — 计算栏：由数据中心计算：序号",
+        "   2. 乡镇（街道） — 已对应：对应 household.village.parent.name（名称），同义词，置信度 1.00",
+    ]
+    assert "  11. 备注 — 未对应：审核时指定：作为填报任务的新指标" in out.out.splitlines()
+    assert "已保存表样 minzheng-gaoling-cli（第 1 版）：/exports/minzheng-gaoling-cli.xlsx" in " ".join(out.err.split())
+
+    assert (await graphql(client, LOG, {"u": "canlian"}))["accessLog"]["nodes"][0] == {
+        "operationType": "mutation", "operationName": "templateImport minzheng-gaoling-cli", "sensitiveFields": [], "rowCount": 0,
+        "outcome": "refused",
+    }
+    assert (await graphql(client, LOG, {"u": "minzheng"}))["accessLog"]["nodes"][0] == {
+        "operationType": "mutation", "operationName": "templateImport minzheng-gaoling-cli", "sensitiveFields": [], "rowCount": 0,
+        "outcome": "ok",
+    }
+    town = (await graphql(client, "query($c: String!) { region(code: $c) { parent { name } } }", {"c": VILLAGE}))["region"]["parent"]["name"]
+    async with as_user("minzheng") as civil_affairs:
+        saved = (await graphql(civil_affairs, TEMPLATE, {"id": "minzheng-gaoling-cli"}))["template"]
+        exported = await civil_affairs.get("/exports/minzheng-gaoling-cli.xlsx", params={"region": VILLAGE})
+    assert saved == {"id": "minzheng-gaoling-cli", "version": 1, "department": "minzheng", "title": GAOLING.title}
+    sheet = load_workbook(io.BytesIO(exported.content)).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=4, max_col=11) if isinstance(row[0].value, int)]
+    assert rows and {(row[1], row[2]) for row in rows} == {(town, "东星社区")}  # 乡镇（街道） two steps away, filled
+    assert all(row[6] >= 80 for row in rows)  # 高龄 in the title: persons of 80 and over
