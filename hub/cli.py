@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import datetime as dt
 import logging
+import re
 import sys
 import time
 import uuid
@@ -325,6 +326,70 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> None:
     asyncio.run(run())
 
 
+def _column_mapping(text: str):
+    from hub.forms.onboarding import ColumnMapping
+
+    column, sep, to = text.partition("=")
+    if not sep or not column.strip() or not to.strip():
+        raise SystemExit(f"--map {text}：写成 栏=字段路径，如 --map 9=healthStatus、--map 备注=indicator、--map 联系电话=open")
+    column = column.strip()
+    return ColumnMapping(to.strip(), column=int(column)) if column.isdigit() else ColumnMapping(to.strip(), header=column)
+
+
+def cmd_template_import(args: argparse.Namespace, settings: Settings) -> None:
+    from hub.access.access_log import AccessLogWriter
+    from hub.access.accounts import AccountError, caller_named
+    from hub.forms.onboarding import FormRefused, onboard
+    from hub.forms.template_store import TemplateStore
+    from hub.forms.templates import load_templates
+    from hub.forms.untrusted_xlsx import SheetRefused
+
+    schemas = _schemas(settings)
+    path = Path(args.file)
+    template_id = args.id or f"{args.department}-{re.sub(r'[^a-z0-9]+', '-', path.stem.lower()).strip('-') or 'form'}"
+    mappings = tuple(_column_mapping(text) for text in args.map or ())
+    full, views = schemas.full._schema, {key: view._schema for key, view in schemas.departments.items()}
+
+    async def run() -> None:
+        engine = create_engine(settings)
+        caller, outcome = None, "error"
+        # As over GraphQL (a proposeTemplate mutation): who imported which form, saved or not; no records are read.
+        audit = {"operation_type": "mutation" if args.save else "query",
+                 "operation_name": f"templateImport {template_id}{'' if args.save else ' dryRun'}"[:128]}
+        try:
+            caller = await caller_named(engine, args.as_user)
+            if caller.department != args.department:
+                raise FormRefused("FORBIDDEN", "只有部门的分析员可以导入本部门的表样")
+            store = TemplateStore(engine, load_templates(full, views), full, views)
+            proposal, template, problems = await onboard(
+                store, schemas.policy, caller, path.read_bytes(), template_id, mappings, args.save, args.version
+            )
+            for line in proposal.report.lines():
+                print(line)  # whole lines, never wrapped: the report is read and pasted as it is
+            if args.definition:
+                Path(args.definition).write_text(proposal.definition, encoding="utf-8")
+                console.print(f"建议的表样定义已写入 {args.definition}", highlight=False)
+            if problems:
+                outcome = "refused"
+                raise SystemExit("\n".join(f"[{p.code}] {p.message}" for p in problems))
+            if template is None:
+                console.print("只生成报告，未保存（加 --save 保存为本部门的表样）", highlight=False)
+            else:
+                console.print(f"已保存表样 {template.id}（第 {template.version} 版）：/exports/{template.id}.xlsx", highlight=False)
+            outcome = "ok"
+        except AccountError as error:
+            raise SystemExit(str(error)) from None
+        except (FormRefused, SheetRefused) as refused:
+            outcome = "refused"
+            raise SystemExit(f"[{refused.code}] {refused}") from None
+        finally:
+            if caller is not None:  # an entry point like any other: in the access log as a proposeTemplate over HTTP is
+                await AccessLogWriter(engine).record(caller, f"cli-{uuid.uuid4().hex[:12]}", audit, outcome)
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
 def cmd_assets_install(args: argparse.Namespace, settings: Settings) -> None:
     install_assets(settings)
     console.print(f"GraphiQL assets ready in {settings.assets_dir}")
@@ -483,6 +548,20 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("--as", dest="as_user", required=True, help="import with this user's permissions")
     importing.add_argument("--apply", action="store_true", help="write the changes (in one transaction)")
     importing.set_defaults(func=cmd_import)
+
+    template = commands.add_parser("template", help="templates (表样)")
+    template_commands = template.add_subparsers(dest="template_command", required=True)
+    onboard = template_commands.add_parser("import", help="read a department's blank form (xlsx) and print how its columns match the hub")
+    onboard.add_argument("file")
+    onboard.add_argument("--department", required=True, help="the department whose form it is (its grants bound the match)")
+    onboard.add_argument("--id", help="the new template's id (default: DEPARTMENT-FILENAME)")
+    onboard.add_argument("--as", dest="as_user", required=True, help="the department's analyst importing it (in the access log)")
+    onboard.add_argument("--map", action="append", metavar="COLUMN=PATH",
+                         help="the reviewer's mapping of a column (number or header) to a field path, open or indicator; repeatable")
+    onboard.add_argument("--definition", help="write the proposed template (YAML) to this file")
+    onboard.add_argument("--save", action="store_true", help="save the proposed template as the department's own")
+    onboard.add_argument("--version", type=int, help="with --save, replacing a saved template: the version it replaces")
+    onboard.set_defaults(func=cmd_template_import)
 
     assets = commands.add_parser("assets", help="GraphiQL's browser assets")
     assets_commands = assets.add_subparsers(dest="assets_command", required=True)

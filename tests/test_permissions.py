@@ -566,8 +566,11 @@ INPUT_WRITES = {
     "NewEventInput": "Event", "DamageReportInput": "DamageReport", "DamagedHouseInput": "DamageReport", "AffectedEnterpriseInput": "DamageReport",
     "FloodPointReportInput": "FloodPointReport",
 }
-# Inputs of the workflows: they set no record field; who may use them is decided by role and scope when they run.
-WORKFLOW_INPUTS = {"IndicatorInput", "IndicatorGrantInput", "IndicatorValueInput", "RequestInput", "RequestColumnInput", "TaskCellInput"}
+# Inputs of the workflows (and of a template import's review): they set no record field; who may use them is decided by role and scope when they run.
+WORKFLOW_INPUTS = {
+    "IndicatorInput", "IndicatorGrantInput", "IndicatorValueInput", "RequestInput", "RequestColumnInput", "TaskCellInput",
+    "ColumnMappingInput",
+}
 
 
 def test_the_issues_two_examples_are_gone(schemas):

@@ -28,6 +28,7 @@ from graphql import (
     print_ast,
     validate,
 )
+from openpyxl.utils.cell import range_boundaries
 
 from hub.forms.download_links import LINK_PARAMS
 from hub.yamlfile import DataFileError, Node, load
@@ -39,8 +40,10 @@ COMPUTED = ("row_number", "age")
 PAGE_VARIABLES = ("first", "after")
 TEMPLATE_KEYS = {
     "id", "title", "department", "description", "query", "rows", "variables", "page",
-    "group_by", "subtotals", "signature", "columns",
+    "group_by", "subtotals", "signature", "columns", "layout",
 }
+LAYOUT_KEYS = {"rows", "heights", "merges", "header_top", "print_rows", "fonts", "footer", "footer_merges"}
+FONT_ROLES = ("title", "header", "body")
 COLUMN_KEYS = {"header", "path", "value", "width", "number_format", "wrap", "join", "fill"}
 
 
@@ -68,6 +71,23 @@ class Variable:
 
 
 @dataclass(frozen=True)
+class Layout:
+    """An onboarded paper form's own top rows (title, subtitle, headers, units) and footer rows, as its blank has them."""
+
+    rows: tuple[tuple[str | None, ...], ...]
+    heights: tuple[float | None, ...]
+    merges: tuple[str, ...]
+    header_top: int  # the first header row (rows above it are the title and subtitle)
+    print_rows: str  # rows repeated on every printed page, e.g. "3:5"
+    fonts: tuple[tuple[str, str, float, bool], ...]  # (role, name, size, bold) for title, header, body
+    footer: tuple[tuple[str | None, ...], ...]
+    footer_merges: tuple[str, ...]  # rows counted from the first footer row
+
+    def font(self, role: str) -> tuple[str, float, bool] | None:
+        return next(((name, size, bold) for r, name, size, bold in self.fonts if r == role), None)
+
+
+@dataclass(frozen=True)
 class Template:
     id: str
     title: str
@@ -86,6 +106,7 @@ class Template:
     columns: tuple[Column, ...]
     source: str
     version: int | None = None  # saved templates: their version; shipped files are versioned by git
+    layout: Layout | None = None
 
 
 @cache
@@ -220,10 +241,66 @@ def parse_template(root: Node, full: GraphQLSchema, departments: dict[str, Graph
             subtotal_paths.append(sub_path)
         subtotals = tuple(subtotal_paths)
     signature = _bool(root.get("signature"), "signature") if root.get("signature") is not None else True
+    layout = _layout(root.get("layout"), len(columns)) if root.get("layout") is not None else None
 
     return Template(
         template_id, title, department, description, query, document, rows, variables, paper, orientation, fit,
-        group_by, subtotals, signature, columns, root.file,
+        group_by, subtotals, signature, columns, root.file, layout=layout,
+    )
+
+
+def _cells(node: Node, what: str, width: int) -> tuple[tuple[str | None, ...], ...]:
+    rows = []
+    for row in node.sequence(what):
+        cells = row.sequence(what)
+        if len(cells) != width:
+            raise row.error(f"{what}: each row has one cell per column ({width}), this one has {len(cells)}")
+        rows.append(tuple(None if c.value is None else str(c.value) for c in cells))
+    return tuple(rows)
+
+
+def _ranges(node: Node | None, what: str, height: int, width: int) -> tuple[str, ...]:
+    ranges, taken = [], set()
+    for item in node.sequence(what) if node is not None else []:
+        text = item.text(what)
+        try:
+            first_column, first_row, last_column, last_row = range_boundaries(text)
+        except (ValueError, TypeError):
+            raise item.error(f"{what}: `{text}` is not a cell range like A3:B4") from None
+        if not (1 <= first_row <= last_row <= height and 1 <= first_column <= last_column <= width):
+            raise item.error(f"{what}: `{text}` is outside the {height} rows and {width} columns")
+        cells = {(r, c) for r in range(first_row, last_row + 1) for c in range(first_column, last_column + 1)}
+        if cells & taken:
+            raise item.error(f"{what}: `{text}` overlaps another merged range")
+        taken |= cells
+        ranges.append(text)
+    return tuple(ranges)
+
+
+def _layout(node: Node, width: int) -> Layout:
+    node.only_keys(LAYOUT_KEYS, "layout")
+    rows = _cells(node.require("rows", "layout"), "layout.rows", width)
+    header_top = node.require("header_top", "layout").value
+    if not isinstance(header_top, int) or not 1 <= header_top <= len(rows):
+        raise node.require("header_top", "layout").error(f"layout.header_top must be a row of layout.rows (1 to {len(rows)})")
+    heights_node = node.get("heights")
+    heights = tuple(h.value for h in heights_node.sequence("layout.heights")) if heights_node is not None else (None,) * len(rows)
+    if len(heights) != len(rows) or not all(h is None or isinstance(h, (int, float)) and 0 < h <= 409 for h in heights):
+        raise (heights_node or node).error("layout.heights: one height in points (up to 409) or ~ per row of layout.rows")
+    print_rows = node.get("print_rows").text("layout.print_rows") if node.get("print_rows") else f"{header_top}:{len(rows)}"
+    if not re.fullmatch(r"\d+:\d+", print_rows) or not 1 <= int(print_rows.split(":")[0]) <= int(print_rows.split(":")[1]) <= len(rows):
+        raise node.get("print_rows").error(f"layout.print_rows must be rows like 3:4 within the {len(rows)} rows of layout.rows")
+    fonts = []
+    for role, font in (node.get("fonts").mapping("layout.fonts") if node.get("fonts") else {}).items():
+        parts = font.plain()
+        if role not in FONT_ROLES or not (isinstance(parts, list) and len(parts) == 3 and isinstance(parts[0], str)
+                                           and isinstance(parts[1], (int, float)) and isinstance(parts[2], bool)):
+            raise font.error(f"layout.fonts: give {', '.join(FONT_ROLES)} as [name, size, bold], e.g. [宋体, 16, true]")
+        fonts.append((role, parts[0], parts[1], parts[2]))
+    footer = _cells(node.get("footer"), "layout.footer", width) if node.get("footer") is not None else ()
+    return Layout(
+        rows, heights, _ranges(node.get("merges"), "layout.merges", len(rows), width), header_top, print_rows, tuple(fonts),
+        footer, _ranges(node.get("footer_merges"), "layout.footer_merges", len(footer), width),
     )
 
 

@@ -162,6 +162,62 @@ def _rows(workbook: Any, sheet: Any, limits: Limits) -> Iterator[tuple[Any, ...]
             yield tuple(values)
 
 
+FORM_LIMITS = Limits(members=200, unpacked=20 * 1024 * 1024, rows=2000, columns=1024)
+FORM_CELLS = 50_000  # written cells of a blank form (its header, some bordered rows, the footer): a few thousand at most
+FORM_MERGES = 2_000
+
+
+def first_sheet(source: bytes, limits: Limits = FORM_LIMITS) -> Any:
+    """The first sheet of a small workbook (a blank form), loaded whole: values, merges, widths, styles, page setup.
+
+    A whole load builds a cell object for every written cell and for every cell of every merged
+    range, so the sheet's XML is walked first (defusedxml, streaming): rows, written cells and
+    merged ranges are counted and bounded before openpyxl builds anything.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(source)) as archive:
+            if "[Content_Types].xml" not in archive.namelist():
+                raise _not_xlsx()
+            _check_archive(archive, limits)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise _not_xlsx() from None
+    try:
+        workbook = load_workbook(io.BytesIO(source), read_only=True)
+        path = workbook.worksheets[0]._worksheet_path
+        with workbook._archive.open(path) as xml:
+            _prescan(xml, limits)
+        workbook.close()
+        return load_workbook(io.BytesIO(source), read_only=False).worksheets[0]
+    except SheetRefused:
+        raise
+    except Exception:  # noqa: BLE001 - XML (defusedxml's refusals included) and openpyxl errors all mean: cannot be read
+        raise _malformed() from None
+
+
+def _prescan(xml: Any, limits: Limits) -> None:
+    from defusedxml.ElementTree import iterparse
+    from openpyxl.utils.cell import range_boundaries
+
+    cells = merges = 0
+    for _, element in iterparse(xml):
+        tag = element.tag.rpartition("}")[2]
+        if tag == "c":
+            cells += 1
+            if cells > FORM_CELLS:
+                raise SheetRefused(413, "TOO_MANY_CELLS", f"工作表写有超过 {FORM_CELLS} 个单元格，不像空白表样：请只保留表头、表尾和几行空行")
+        elif tag == "row" and int(element.get("r") or 0) > limits.rows:
+            raise _too_big(int(element.get("r")), 0, limits)
+        elif tag == "mergeCell":
+            merges += 1
+            first_column, first_row, last_column, last_row = range_boundaries(element.get("ref") or "")
+            if merges > FORM_MERGES or (last_row or 0) > limits.rows:
+                raise SheetRefused(413, "TOO_MANY_CELLS", f"合并单元格 {element.get('ref')} 超出表样的范围（{limits.rows} 行）或合并区域过多")
+            if (last_column or 0) > limits.columns:
+                raise _too_big(0, last_column, limits)
+        if tag in ("row", "mergeCell"):
+            element.clear()
+
+
 _parsing = threading.BoundedSemaphore(2)  # a few parses at a time: each may hold a large sheet in memory
 
 

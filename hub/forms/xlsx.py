@@ -31,6 +31,7 @@ from openpyxl.comments.comment_sheet import CommentRecord
 from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.cell import range_boundaries
 from openpyxl.utils.datetime import to_excel
 from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.worksheet.page import PageMargins
@@ -38,7 +39,7 @@ from openpyxl.writer.excel import ExcelWriter
 from openpyxl.xml.constants import SHEET_MAIN_NS
 from openpyxl.xml.functions import tostring
 
-from hub.forms.templates import PAPERS, Column, Template
+from hub.forms.templates import PAPERS, Column, Layout, Template
 
 THIN = Side(style="thin", color="000000")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
@@ -47,6 +48,7 @@ HEADER_FONT = Font(name="宋体", size=11, bold=True)
 BODY_FONT = Font(name="宋体", size=10)
 HEADER_FILL = PatternFill("solid", fgColor="F2F2F2")
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+LEFT = Alignment(horizontal="left", vertical="center")
 SIGNATURE = ("填报单位（盖章）：", "填报人：", "审核人：", "填报日期：")
 SIGNATURE_GAP = " " * 24  # room to sign after each label
 UNLOCKED = Protection(locked=False)
@@ -86,6 +88,7 @@ def lines_needed(value: Any, width: float) -> int:
     return sum(max(1, -(-text_width(part) // int(usable))) for part in str(value).split("\n"))
 
 
+DEFAULT_WIDTH = 8.43  # Excel's width of a column nobody widened
 LINE_HEIGHT = 14  # points per line of 10–11 pt text
 WRITABLE_ROW = 26  # points: a row of a form with blank columns, tall enough to write in by hand
 
@@ -235,11 +238,13 @@ class SheetWriter:
         self.totals: dict[tuple[str, ...], float] = {p: 0 for p in template.subtotals}
         self._groups: dict[str, list[dict]] = {}
         self._styles: dict[tuple, int] = {}  # style combination -> its index in the workbook, see `_cell`
+        body = template.layout.font("body") if template.layout is not None else None
+        self._body_font = Font(name=body[0], size=body[1], bold=body[2]) if body else BODY_FONT
         self._body_styles = [self._body_style(c) for c in self.columns]
         # Wide enough for a short header on one line; long headers wrap.
         self.widths = [
             max(c.width or 0, text_width(c.headers[-1]) + 3 if text_width(c.headers[-1]) <= 16 else 8, 4) for c in self.columns
-        ]
+        ] if template.layout is None else [c.width or DEFAULT_WIDTH for c in self.columns]  # a paper form's own widths, as they are
         # Blank columns are filled in by hand on the printed form: its rows need room to write.
         self._writable = WRITABLE_ROW if any(c.path is None and c.value is None for c in self.columns) else None
         self._set_up(unit, region)
@@ -254,10 +259,11 @@ class SheetWriter:
             sheet.column_dimensions[get_column_letter(width + 1)].hidden = True
             sheet.protection.sheet = True  # only the fill columns' cells are unlocked
             sheet.protection.formatColumns = False  # cadres may still widen columns
-        first_header = 3
-        last_header = first_header + self.levels - 1
+        layout = template.layout
+        first_header = 3 if layout is None else layout.header_top
+        last_header = first_header + self.levels - 1 if layout is None else len(layout.rows)
         sheet.freeze_panes = f"A{last_header + 1}"
-        sheet.print_title_rows = f"{first_header}:{last_header}"
+        sheet.print_title_rows = f"{first_header}:{last_header}" if layout is None else layout.print_rows
         sheet.page_setup.paperSize = PAPERS[template.paper]
         sheet.page_setup.orientation = template.orientation
         if template.fit_to_width:
@@ -277,6 +283,9 @@ class SheetWriter:
         # Widths and frozen panes go before the rows, so they are set above.
         self.parts.write_top()
         self.entry.write(b"<sheetData>")
+        if layout is not None:
+            self._paper_form_rows(layout)
+            return
 
         self._append([self._cell(template.title, TITLE_FONT, CENTER)], height=32)
         self._merge(1, 1, 1, width)
@@ -300,6 +309,45 @@ class SheetWriter:
                 cells.append(self._cell(f"{KEY_HEADER}{template.id}", BODY_FONT))
             self._append(cells, height=max(24, lines * LINE_HEIGHT + 6))
         self._merge_headers(first_header)
+
+    def _paper_form_rows(self, layout: Layout) -> None:
+        """An onboarded form's own rows above the data, cell for cell: texts, merges, heights, fonts."""
+        # Kept on the writer: styles are cached by the objects' ids, which must not be reused while it writes.
+        fonts = self._layout_fonts = {role: Font(name=f[0], size=f[1], bold=f[2]) for role in ("title", "header") if (f := layout.font(role))}
+        title_row = next((i for i, row in enumerate(layout.rows[: layout.header_top - 1], 1) if any(row)), None)
+        open_notes = {}
+        if self.fill_key is not None:  # each open column's note on its lowest header cell (the top-left of a merge)
+            merges = [range_boundaries(m) for m in layout.merges]
+            for index, column in enumerate(self.columns, 1):
+                if column.fill:
+                    row = len(layout.rows)
+                    anchor = next(((r0, c0) for c0, r0, c1, r1 in merges if r0 <= row <= r1 and c0 <= index <= c1), (row, index))
+                    open_notes[anchor] = True
+        for number, (row, height) in enumerate(zip(layout.rows, layout.heights, strict=True), 1):
+            cells = []
+            for index, text in enumerate(row, 1):
+                if number == title_row:
+                    cells.append(self._cell(text, fonts.get("title", TITLE_FONT), CENTER))
+                elif number < layout.header_top:
+                    cells.append(self._cell(text, self._body_font, LEFT))
+                else:
+                    is_open = self.fill_key is not None and self.columns[index - 1].fill
+                    if (number, index) in open_notes:
+                        self._note(f"{get_column_letter(index)}{number}", OPEN_NOTE)
+                    cells.append(self._cell(text, fonts.get("header", HEADER_FONT), CENTER, BORDER, OPEN_FILL if is_open else None))
+            if self.fill_key is not None and number == layout.header_top:
+                cells.append(self._cell(f"{KEY_HEADER}{self.template.id}", BODY_FONT))
+            self._append(cells, height=height)
+        for merged in layout.merges:
+            self.sheet.merged_cells.add(merged)
+
+    def _paper_form_footer(self, layout: Layout) -> None:
+        top = self.row
+        for row in layout.footer:
+            self._append([self._cell(text, self._body_font, LEFT) for text in row])
+        for merged in layout.footer_merges:
+            first_column, first_row, last_column, last_row = range_boundaries(merged)
+            self._merge(top + first_row, first_column, top + last_row, last_column)
 
     def _merge_headers(self, top: int) -> None:
         columns = self.columns
@@ -352,6 +400,8 @@ class SheetWriter:
             self._total_row(f"{group} 小计", group_totals)
         if template.subtotals:
             self._total_row("合计", self.totals)
+        if template.layout is not None:
+            self._paper_form_footer(template.layout)
         self._flush()
         self.entry.write(b"</sheetData>")
         self.parts.write_tail()  # merges, protection, print options, margins, page setup, footer
@@ -412,7 +462,7 @@ class SheetWriter:
     def _body_style(self, column: Column) -> tuple:
         align = Alignment(vertical="center", wrap_text=column.wrap, horizontal="center" if column.value == "row_number" else None)
         number_format = column.number_format or ("yyyy-mm-dd" if column.kind == "date" else None)
-        return BODY_FONT, align, BORDER, None, number_format
+        return self._body_font, align, BORDER, None, number_format
 
     def _cell(self, value: Any, font: Font, alignment: Alignment | None = None, border: Border | None = None,
               fill: PatternFill | None = None, number_format: str | None = None,
