@@ -10,6 +10,7 @@ import contextvars
 import datetime as dt
 import logging
 import os
+import sys
 
 import orjson
 
@@ -48,12 +49,25 @@ class _Text(logging.Formatter):
         return f"{text} [request {rid}]" if rid else text
 
 
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time of each line, not the one it was made with:
+    a caller that swaps sys.stderr (pytest's capture, a daemon) never leaves it writing to a closed file."""
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: ANN201
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:  # noqa: ANN001
+        pass
+
+
 def configure(log_format: str | None = None) -> None:
     """Root logging for the command line and the server: `json` or text (the default)."""
     chosen = (log_format or os.environ.get("HUB_LOG_FORMAT") or "text").strip().lower()
     if chosen not in ("json", "text"):
         raise SystemExit(f"HUB_LOG_FORMAT must be json or text, got {chosen!r}")
-    handler = logging.StreamHandler()
+    handler = _Stderr()
     handler.addFilter(_RequestId())
     handler.setFormatter(JsonLines() if chosen == "json" else _Text("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()

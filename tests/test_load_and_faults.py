@@ -338,11 +338,13 @@ async def test_database_outage_under_load_is_a_clear_503_and_passes_without_a_re
         workers = [asyncio.create_task(load(i)) for i in range(4)]
         try:
             await asyncio.sleep(phases["before"])
+            phase = "cutting"  # answers while the connections are being cut belong to no phase
             await _set_connections(ops, settings, allowed=False)
             phase, down_at = "down", time.monotonic()
             await asyncio.sleep(phases["down"])
             async with httpx.AsyncClient(base_url=hub.url) as probe:
                 ready_down, alive_down = await probe.get("/readyz"), await probe.get("/healthz")
+            phase = "restoring"
             await _set_connections(ops, settings, allowed=True)
             phase, up_at = "after", time.monotonic()
             await asyncio.sleep(phases["after"])
