@@ -65,10 +65,10 @@ async def own_documents(
     return await root_page(info, "Document", domain.documents.c.id, where, first, after, lambda _: true(), descending=True)
 
 
-async def owner_only(ctx: Context, document_id: int, what: str) -> grants_domain.Access:
+async def owner_only(ctx: Context, document_id: int, what: str, field: str) -> grants_domain.Access:
     access = await reach(ctx, document_id)
     if access.grant_id is not None:
-        raise UserInputError(f"只有文档所属单位能查看{what}", field=what)
+        raise UserInputError(f"只有文档所属单位能查看{what}", field=field)
     return access
 
 
@@ -82,7 +82,7 @@ async def versions(ctx: Context, document_id: int) -> list[Any]:
 
 
 async def read_log(ctx: Context, document_id: int, first: int) -> list[Any]:
-    await owner_only(ctx, document_id, "访问记录")
+    await owner_only(ctx, document_id, "访问记录", "readLog")
     entries = domain.access_entries
     return list(await ctx.read(select(entries).where(entries.c.document_id == document_id).order_by(entries.c.id.desc()).limit(first)))
 

@@ -285,7 +285,7 @@ class Document:
 
     @strawberry.field(description="对本文档的授权（仅本单位可看；含已到期、已撤销的）")
     async def grants(self, info: Info) -> list[DocumentGrant]:
-        await resolvers.owner_only(info.context, int(self.id), "授权")
+        await resolvers.owner_only(info.context, int(self.id), "授权", "grants")
         return [_grant(row) for row in await grants_domain.grants_of_document(info.context, int(self.id))]
 
     @strawberry.field(description="访问记录：每次查看和下载，最新的在前（仅本单位可看）")
