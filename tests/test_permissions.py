@@ -569,6 +569,7 @@ INPUT_WRITES = {
 }
 # Inputs of the workflows: they set no record field; who may use them is decided by role and scope when they run.
 WORKFLOW_INPUTS = {"IndicatorInput", "IndicatorGrantInput", "IndicatorValueInput", "RequestInput", "RequestColumnInput"}
+WORKFLOW_INPUTS |= {"DocumentInput", "DocumentGrantInput", "CellFilterInput"}  # documents: ownership and document grants decide
 
 
 def test_the_issues_two_examples_are_gone(schemas):
