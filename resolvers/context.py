@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hub.data.blobs import BlobStore
 from hub.domain.context import Context
 from hub.domain.live_feed import LiveFeed
 from hub.forms.download_links import DownloadLinks
@@ -15,3 +16,4 @@ class RequestContext(Context):
     templates: TemplateStore | None = None  # `templates`, `saveTemplate`
     links: DownloadLinks | None = None  # signs download links for `Template.downloadLink` and photos
     feed: LiveFeed | None = None  # the live board's fan-out, for subscriptions
+    blobs: BlobStore | None = None  # documents' files and previews

@@ -92,8 +92,8 @@ def guards(settings: Settings) -> type[SchemaExtension]:
 
 VALIDATION_CACHE_SIZE = 1000
 # Workflow mutations each view shows (by their `writes` metadata); who may act is checked by role when they run.
-DEPARTMENT_WORKFLOWS = ("Template", "Indicator", "Request", "TaskCheck")  # templates, indicators, filing, checking submissions
-GRASSROOTS_WORKFLOWS = frozenset({"IndicatorValue", "Task", "Review", "TaskCheck"})  # filling and submitting, town review and checks
+DEPARTMENT_WORKFLOWS = ("Template", "Indicator", "Request", "TaskCheck", "Document")  # templates, indicators, filing, checking submissions, documents
+GRASSROOTS_WORKFLOWS = frozenset({"IndicatorValue", "Task", "Review", "TaskCheck", "Document"})  # filling and submitting, town review and checks, documents
 
 
 def build_schema(settings: Settings, projection: Projection | None = None) -> HubSchema:

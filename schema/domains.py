@@ -11,6 +11,7 @@ import strawberry
 
 from schema import (
     access_log,
+    documents,
     enterprises,
     events,
     flood_points,
@@ -22,7 +23,7 @@ from schema import (
     templates,
 )
 
-DOMAINS = (regions, households, persons, enterprises, flood_points, events, indicators, requests, templates, access_log)
+DOMAINS = (regions, households, persons, enterprises, flood_points, events, indicators, requests, templates, documents, access_log)
 
 
 def _merged(name: str, description: str) -> type:

@@ -122,6 +122,7 @@ async def test_introspection_over_http_matches_the_policy(as_user, schemas, user
 def test_relations_follow_the_grants(schemas):
     shichang = schemas.departments["shichang"]._schema
     workflows = {"indicators", "dataRequests", "dataRequest", "inbox", "villageTask", "requestStatistics", "departmentRequestStatistics"}  # each answers by role and scope
+    workflows |= {"document", "documents", "sharedWithMe"}  # by ownership and document grants
     assert set(shichang.query_type.fields) == {"region", "regions", "enterprise", "enterprises", "templates", "template"} | workflows
     assert "households" not in shichang.type_map["Region"].fields
     weijian = schemas.departments["weijian"]._schema
@@ -571,6 +572,7 @@ WORKFLOW_INPUTS = {
     "IndicatorInput", "IndicatorGrantInput", "IndicatorValueInput", "RequestInput", "RequestColumnInput", "TaskCellInput",
     "ColumnMappingInput",
 }
+WORKFLOW_INPUTS |= {"DocumentInput", "DocumentGrantInput", "CellFilterInput"}  # documents: ownership and document grants decide
 
 
 def test_the_issues_two_examples_are_gone(schemas):

@@ -754,3 +754,117 @@ class Transition(Base):
     reason: Mapped[str | None] = mapped_column(Text, info=label("理由"))
     # A send-back's named cells, [{"entityId": …, "key": …}] (JSON): what the village is to correct.
     named_cells: Mapped[str | None] = mapped_column(Text, info=label("退回时指出的行和栏目"))
+
+
+# --- Document centre (资料文档中心): files, their versions, grants to read them, who read them ---
+
+
+class DocumentCategory(LabelledEnum):
+    WORK_LEDGER = "WORK_LEDGER", "工作台账"
+    MEETING_MINUTES = "MEETING_MINUTES", "会议纪要"
+    INSPECTION = "INSPECTION", "检查材料"
+    POLICY = "POLICY", "政策文件"
+    PHOTO = "PHOTO", "照片"
+    OTHER = "OTHER", "其他"
+
+
+class DocumentKind(LabelledEnum):
+    PDF = "PDF", "PDF 文件"
+    XLSX = "XLSX", "Excel 工作簿（xlsx）"
+    DOCX = "DOCX", "Word 文档（docx）"
+    JPEG = "JPEG", "JPEG 图片"
+    PNG = "PNG", "PNG 图片"
+
+
+class GrantMode(LabelledEnum):
+    VIEW = "VIEW", "仅在线查看"
+    DOWNLOAD = "DOWNLOAD", "在线查看和下载"
+
+
+class Document(Versioned, Base):
+    """An uploaded document of one unit; its files are in document_versions, newest = latest_number."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(128), info=label("标题"))
+    category: Mapped[DocumentCategory] = mapped_column(_enum(DocumentCategory, "document_category"), info=label("类别"))
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), info=label("涉及区划"))
+    year: Mapped[int] = mapped_column(Integer, info=label("年度"))
+    tags: Mapped[str] = mapped_column(String(256), default="", info=label("标签"))
+    owner_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), info=label("所属单位"))
+    latest_number: Mapped[int] = mapped_column(Integer, info=label("最新版本号"))
+    created_by: Mapped[str] = mapped_column(String(64), info=label("上传人"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), info=label("上传时间"))
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), info=label("撤回时间"))
+
+    __table_args__ = (Index("ix_documents_owner_category_year", "owner_unit_id", "category", "year"),)
+
+
+class DocumentVersion(Base):
+    """One uploaded file of a document, kept as sent (blob_key) with what the viewer shows (preview_key)."""
+
+    __tablename__ = "document_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), info=label("文档"))
+    number: Mapped[int] = mapped_column(Integer, info=label("版本号"))
+    kind: Mapped[DocumentKind] = mapped_column(_enum(DocumentKind, "document_kind"), info=label("文件类型"))
+    file_name: Mapped[str] = mapped_column(String(128), info=label("文件名"))
+    size_bytes: Mapped[int] = mapped_column(Integer, info=label("文件大小（字节）"))
+    page_count: Mapped[int] = mapped_column(Integer, info=label("页数（工作表数）"))
+    blob_key: Mapped[str] = mapped_column(String(80), info=label("原文件存储位置"))
+    preview_key: Mapped[str | None] = mapped_column(String(80), info=label("预览存储位置"))
+    uploaded_by: Mapped[str] = mapped_column(String(64), info=label("上传人"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), info=label("上传时间"))
+
+    __table_args__ = (UniqueConstraint("document_id", "number"),)
+
+
+class DocumentGrant(Base):
+    """A unit lets another unit (or one user) read one of its documents, or a set (category + year, within a region)."""
+
+    __tablename__ = "document_grants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True, info=label("授权单位"))
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True, info=label("文档"))
+    category: Mapped[DocumentCategory | None] = mapped_column(_enum(DocumentCategory, "document_category"), info=label("类别"))
+    year: Mapped[int | None] = mapped_column(Integer, info=label("年度"))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), info=label("区划"))
+    grantee_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True, info=label("被授权单位"))
+    grantee_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True, info=label("被授权人"))
+    valid_from: Mapped[dt.date] = mapped_column(Date, info=label("生效日期"))
+    valid_until: Mapped[dt.date] = mapped_column(Date, info=label("截止日期"))
+    purpose: Mapped[str] = mapped_column(String(256), info=label("用途"))
+    mode: Mapped[GrantMode] = mapped_column(_enum(GrantMode, "grant_mode"), info=label("方式"))
+    granted_by: Mapped[str] = mapped_column(String(64), info=label("授权人"))
+    granted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), info=label("授权时间"))
+    revoked_on: Mapped[dt.date | None] = mapped_column(Date, info=label("撤销日期"))
+    revoked_by: Mapped[str | None] = mapped_column(String(64), info=label("撤销人"))
+
+    __table_args__ = (
+        CheckConstraint("(document_id IS NULL) <> (category IS NULL)", name="one_subject"),
+        CheckConstraint("(grantee_unit_id IS NULL) <> (grantee_user_id IS NULL)", name="one_grantee"),
+        CheckConstraint("valid_until >= valid_from", name="period"),
+    )
+
+
+class DocumentAccess(Base):
+    """Every view and download of a document: who, their unit, when, which version, which pages or sheet."""
+
+    __tablename__ = "document_access"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), info=label("文档"))
+    version_number: Mapped[int] = mapped_column(Integer, info=label("版本号"))
+    grant_id: Mapped[int | None] = mapped_column(ForeignKey("document_grants.id"), info=label("依据的授权"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), info=label("用户"))
+    username: Mapped[str] = mapped_column(String(64), info=label("用户名"))
+    display_name: Mapped[str] = mapped_column(String(64), info=label("姓名"))
+    org_unit: Mapped[str] = mapped_column(String(64), info=label("单位"))
+    action: Mapped[str] = mapped_column(String(16), info=label("操作（VIEW 查看、DOWNLOAD 下载）"))
+    part: Mapped[str] = mapped_column(String(128), info=label("查看内容（页、工作表）"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), info=label("时间"))
+
+    __table_args__ = (Index("ix_document_access_document_id", "document_id", "id"),)

@@ -63,10 +63,16 @@ def _not_xlsx() -> SheetRefused:
     return SheetRefused(400, "NOT_XLSX", NOT_XLSX_MESSAGE)
 
 
-def _check_archive(archive: zipfile.ZipFile, limits: Limits) -> None:
+# What the refusals call the file: an xlsx (the fill sheets' and ledgers' wording) or a docx.
+NOUNS = {"xlsx": ("工作簿", "表格"), "docx": ("文档", "文档")}
+
+
+def check_archive(archive: zipfile.ZipFile, limits: Limits = LIMITS, kind: str = "xlsx") -> None:
+    """Refuse a zip whose member count, declared sizes or packing ratios are absurd — before anything is unpacked."""
+    whole, part = NOUNS[kind]
     members = archive.infolist()
     if len(members) > limits.members:
-        raise SheetRefused(413, "FILE_TOO_COMPLEX", f"文件内含 {len(members)} 个部件，超过上限 {limits.members} 个，不像正常的工作簿")
+        raise SheetRefused(413, "FILE_TOO_COMPLEX", f"文件内含 {len(members)} 个部件，超过上限 {limits.members} 个，不像正常的{whole}")
     total = 0
     for member in members:
         total += member.file_size
@@ -74,7 +80,7 @@ def _check_archive(archive: zipfile.ZipFile, limits: Limits) -> None:
             raise SheetRefused(
                 413, "FILE_TOO_LARGE",
                 f"文件中的 {member.filename} 解压后达 {member.file_size // (1024 * 1024)} MB，"
-                f"是压缩大小的 {member.file_size // max(member.compress_size, 1)} 倍，不像正常的表格，已拒收",
+                f"是压缩大小的 {member.file_size // max(member.compress_size, 1)} 倍，不像正常的{part}，已拒收",
             )
     if total > limits.unpacked:
         raise SheetRefused(
@@ -89,6 +95,13 @@ def first_sheet_rows(source: bytes | Path, *, data_only: bool, limits: Limits = 
     Raises `SheetRefused` before parsing (not a zip, too many or too large members)
     or while reading (malformed or hostile XML, too many rows, a cell too far right).
     """
+    for _, rows in sheets(source, data_only=data_only, limits=limits):
+        yield from rows
+        return
+
+
+def sheets(source: bytes | Path, *, data_only: bool, limits: Limits = LIMITS) -> Iterator[tuple[str, Iterator[tuple[Any, ...]]]]:
+    """Each sheet's title and rows (as `first_sheet_rows` gives them), in the workbook's order; read each before the next."""
 
     def opened() -> io.BytesIO | Path:
         return io.BytesIO(source) if isinstance(source, bytes) else source
@@ -97,7 +110,7 @@ def first_sheet_rows(source: bytes | Path, *, data_only: bool, limits: Limits = 
         with zipfile.ZipFile(opened()) as archive:
             if "[Content_Types].xml" not in archive.namelist():
                 raise _not_xlsx()
-            _check_archive(archive, limits)
+            check_archive(archive, limits)
     except (zipfile.BadZipFile, OSError, ValueError):
         raise _not_xlsx() from None
     try:
@@ -105,7 +118,14 @@ def first_sheet_rows(source: bytes | Path, *, data_only: bool, limits: Limits = 
     except Exception:  # noqa: BLE001 - XML (defusedxml's refusals included) and openpyxl errors all mean: cannot be read
         raise _malformed() from None
     try:
-        sheet = workbook.worksheets[0]
+        for sheet in workbook.worksheets:
+            yield sheet.title, _checked_rows(workbook, sheet, limits)
+    finally:
+        workbook.close()
+
+
+def _checked_rows(workbook: Any, sheet: Any, limits: Limits) -> Iterator[tuple[Any, ...]]:
+    try:
         if (sheet.max_row or 0) > limits.rows or (sheet.max_column or 0) > limits.columns:
             raise _too_big(sheet.max_row or 0, sheet.max_column or 0, limits)
         yield from _rows(workbook, sheet, limits)
@@ -113,8 +133,6 @@ def first_sheet_rows(source: bytes | Path, *, data_only: bool, limits: Limits = 
         raise
     except Exception:  # noqa: BLE001 - as above, for the sheet's XML, which is parsed as it is read
         raise _malformed() from None
-    finally:
-        workbook.close()
 
 
 MALFORMED_MESSAGE = "工作簿内容损坏或含有不允许的 XML（如实体声明），无法读取：请在 Excel 或 WPS 中打开后另存为 .xlsx 再上传"

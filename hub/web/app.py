@@ -26,6 +26,7 @@ from hub.forms.template_store import TemplateStore
 from hub.forms.templates import load_templates
 from hub.settings import Settings
 from hub.web import graphiql, observability
+from hub.web.documents import DocumentDownload, DocumentPage, DocumentUpload
 from hub.web.endpoint import Services, database_trouble_response
 from hub.web.export_endpoint import ExportEndpoint
 from hub.web.graphql_endpoint import GraphQLEndpoint
@@ -53,7 +54,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
     metrics = observability.HubMetrics(engine)
 
     def make_context(request: Request, request_id: str, caller: Caller) -> RequestContext:
-        return RequestContext.for_caller(engine, settings, schemas.policy, caller, request_id, templates=templates, links=links)
+        return RequestContext.for_caller(engine, settings, schemas.policy, caller, request_id, templates=templates, links=links, blobs=blobs)
 
     async def record_access(caller: Caller, context: Context, outcome: str) -> None:
         await access_writer.record(caller, context.request_id, context.audit, outcome)
@@ -68,7 +69,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
     services = Services(
         schemas, templates, authenticate, make_context, record_access, links, functools.partial(accounts.caller_by_id, engine)
     )
-    photo_store = blob_store(settings.data_dir)
+    blobs = blob_store(settings.data_dir)  # photos and documents: one content-addressed store
     feed = LiveFeed(engine)
     graphql = GraphQLEndpoint(
         services,
@@ -108,8 +109,12 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
         Route("/fill-sheets", FillSheetUpload(services), methods=["POST"]),
         Route("/tasks/{task:int}/fill-sheet.xlsx", TaskFillSheet(services), methods=["GET"]),
         Route("/imports", LegacyImportUpload(services), methods=["POST"]),
-        Route("/photos", PhotoUpload(services, photo_store), methods=["POST"]),
-        Route("/photos/{photo}/{size}", PhotoFile(services, photo_store), methods=["GET"]),
+        Route("/photos", PhotoUpload(services, blobs), methods=["POST"]),
+        Route("/photos/{photo}/{size}", PhotoFile(services, blobs), methods=["GET"]),
+        Route("/documents", DocumentUpload(services, blobs), methods=["POST"]),
+        Route("/documents/{document}/versions", DocumentUpload(services, blobs), methods=["POST"]),
+        Route("/documents/{document}/versions/{number}/pages/{page}.png", DocumentPage(services, blobs), methods=["GET"]),
+        Route("/documents/{document}/versions/{number}/file", DocumentDownload(services, blobs), methods=["GET"]),
         *graphiql.graphiql_routes(settings.assets_dir),
     ]
     app = Starlette(
@@ -125,6 +130,6 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
     app.state.templates = templates
     app.state.access_log = access_writer
     app.state.metrics = metrics
-    app.state.photo_store = photo_store
+    app.state.photo_store = app.state.blobs = blobs
     app.state.feed = feed
     return app

@@ -8,7 +8,6 @@ belongs to: the report's village within their jurisdiction, and photos within th
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import orjson
@@ -27,11 +26,10 @@ from hub.domain.photos import (
     photos,
     process,
 )
-from hub.forms.download_links import LinkError
 from hub.forms.untrusted_xlsx import off_loop
 from hub.web.endpoint import Endpoint, Services
 from hub.web.graphql_endpoint import request_id_of
-from hub.web.sign_in import SignInError, sign_in
+from hub.web.sign_in import SignInError, sign_in_or_link
 from hub.web.uploads import UploadEndpoint, UploadError
 from resolvers.errors import UserInputError, int_id
 
@@ -75,12 +73,11 @@ class PhotoFile(Endpoint):
     def __init__(self, services: Services, store: BlobStore) -> None:
         super().__init__(services)
         self.store = store
-        self.links = services.links
 
     async def handle(self, request: Request) -> Response:
         request_id = request_id_of(request)
         try:
-            caller, schema = await self._sign_in(request)
+            caller, schema = await sign_in_or_link(request, self.services)
         except SignInError as refused:
             return _error(refused.status, str(refused), refused.code, refused.headers)
         context = self.make_context(request, request_id, caller)
@@ -89,20 +86,6 @@ class PhotoFile(Endpoint):
         outcome = "ok" if response.status_code == 200 else "refused"
         response.background = BackgroundTask(self.record_access, caller, context, outcome)
         return response
-
-    async def _sign_in(self, request: Request) -> tuple[Any, Any]:
-        query = dict(request.query_params)
-        if "signature" not in query and "signed_by" not in query:
-            return await sign_in(request, self.authenticate, self.schemas)
-        try:
-            user_id, _ = self.links.verify(request.url.path, query, int(time.time()))
-        except LinkError as error:
-            raise SignInError(403, str(error), "FORBIDDEN", {}) from None
-        caller = await self.services.caller_by_id(user_id)
-        schema = None if caller is None else self.schemas.for_caller(caller.role, caller.department)
-        if schema is None:
-            raise SignInError(403, "the link's user is no longer active", "FORBIDDEN", {})
-        return caller, schema
 
     async def _photo(self, request: Request, context, schema) -> Response:
         size = request.path_params["size"]

@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 
 from hub.access.accounts import hash_token
+from hub.forms.download_links import LinkError
 from schema.build import HubSchema, Schemas
 
 if TYPE_CHECKING:
     from hub.access.accounts import Caller
+    from hub.web.endpoint import Services
 
 MISSING_TOKEN = (
     "missing token: send the header `Authorization: Bearer <token>` "
@@ -85,4 +87,20 @@ async def sign_in(
     if schema is None:
         message = f"{caller.org_unit} (department {caller.department}) has no grants in the policy"
         raise SignInError(403, message, "FORBIDDEN", {})
+    return caller, schema
+
+
+async def sign_in_or_link(request: Request, services: Services) -> tuple[Caller, HubSchema]:
+    """A bearer token, or a signed link naming its user (an `<img>` tag or a download sends no header)."""
+    query = dict(request.query_params)
+    if "signature" not in query and "signed_by" not in query:
+        return await sign_in(request, services.authenticate, services.schemas)
+    try:
+        user_id, _ = services.links.verify(request.url.path, query, int(time.time()))
+    except LinkError as error:
+        raise SignInError(403, str(error), "FORBIDDEN", {}) from None
+    caller = await services.caller_by_id(user_id)
+    schema = None if caller is None else services.schemas.for_caller(caller.role, caller.department)
+    if schema is None:
+        raise SignInError(403, "the link's user is no longer active", "FORBIDDEN", {})
     return caller, schema
