@@ -93,7 +93,7 @@ class PhotoFile(Endpoint):
     async def _sign_in(self, request: Request) -> tuple[Any, Any]:
         query = dict(request.query_params)
         if "signature" not in query and "signed_by" not in query:
-            return await sign_in(request, self.authenticate, self.schemas)
+            return await sign_in(request, self.authenticate, self.schemas, self.sessions)
         try:
             user_id, _ = self.links.verify(request.url.path, query, int(time.time()))
         except LinkError as error:
