@@ -26,7 +26,7 @@ from hub.access.access_log import AccessLogWriter
 from hub.access.passwords import Session, SessionPolicy, SignInRefused
 from hub.settings import Settings
 from hub.web.graphql_endpoint import request_id_of
-from hub.web.sign_in import CSRF_REFUSED, MUST_CHANGE, SESSION_EXPIRED
+from hub.web.sign_in import CSRF_REFUSED, MUST_CHANGE, NOT_SIGNED_IN, SESSION_EXPIRED
 
 COOKIE = "hub_session"
 CSRF_HEADER = "x-csrf-token"
@@ -113,6 +113,8 @@ class BrowserSessions:
 
     async def signed_in(self, request: Request, operation: str, *, password_change: bool = False) -> Session | Response:
         """The request's session, its CSRF token checked; a refusal as a response otherwise."""
+        if not self.has_cookie(request):
+            return _error(401, "UNAUTHENTICATED", NOT_SIGNED_IN)
         session = await self.current(request)
         if session is None:
             return _error(401, "SESSION_EXPIRED", SESSION_EXPIRED)

@@ -22,6 +22,7 @@ MISSING_TOKEN = (
 )
 BAD_TOKEN = "invalid, expired or revoked token"
 SESSION_EXPIRED = "登录已过期，请重新登录"
+NOT_SIGNED_IN = "请先登录"
 CSRF_REFUSED = "请求缺少有效的防伪令牌（CSRF），未执行；请刷新页面后重试"
 MUST_CHANGE = "请先修改初始密码，再进行其他操作"
 

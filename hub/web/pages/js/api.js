@@ -24,7 +24,7 @@ export function el(tag, attrs = {}, ...children) {
 }
 
 export function show(target, ...children) {
-  target.replaceChildren(...children.flat());
+  target.replaceChildren(...children.flat().filter((child) => child != null));
 }
 
 export function signInAgain(message) {
@@ -35,13 +35,10 @@ export function signInAgain(message) {
 export async function currentSession() {
   const response = await fetch("/app/api/session", { credentials: "same-origin" });
   const body = await response.json();
-  if (!response.ok) {
-    signInAgain(body.errors?.[0]?.message);
-    throw new HubError(body.errors?.[0]?.message, body.errors?.[0]?.extensions?.code);
-  }
-  if (body.mustChangePassword) {
-    signInAgain("请先修改初始密码");
-    throw new HubError("请先修改初始密码", "PASSWORD_CHANGE_REQUIRED");
+  // Not signed in (or the first password unchanged): to the sign-in page; this page goes no further.
+  if (!response.ok || body.mustChangePassword) {
+    signInAgain(response.ok ? "请先修改初始密码" : body.errors?.[0]?.message);
+    return new Promise(() => {});
   }
   session = body;
   return body;
@@ -68,7 +65,7 @@ export async function postJson(url, body) {
   const answer = await response.json().catch(() => ({}));
   const error = answer.errors?.[0];
   const code = error?.extensions?.code || error?.code;
-  if (code === "SESSION_EXPIRED") signInAgain(error.message);
+  if (code === "SESSION_EXPIRED" || code === "UNAUTHENTICATED") signInAgain(code === "SESSION_EXPIRED" ? error.message : "请先登录");
   if (!response.ok && !answer.data) throw new HubError(error?.message || `服务器答复 ${response.status}`, code || "HTTP");
   return answer;
 }
@@ -133,4 +130,9 @@ export function keepDraft(form, name) {
 export async function signOut() {
   await postJson("/app/api/sign-out", {}).catch(() => null);
   location.assign("/app/");
+}
+
+// The newest of several open events (ids grow): the one a page shows first.
+export function newest(nodes) {
+  return [...nodes].sort((a, b) => Number(b.id) - Number(a.id))[0];
 }

@@ -1,5 +1,5 @@
 // The phone page for village cadres and grid workers: inbox, a task row by row, visits, damage and flood-point reports.
-import { HubError, currentSession, drafts, el, formValues, gql, keepDraft, show, signOut, uploadPhoto } from "./api.js";
+import { HubError, currentSession, drafts, newest, el, formValues, gql, keepDraft, show, signOut, uploadPhoto } from "./api.js";
 
 const view = document.getElementById("view");
 const status = document.getElementById("status");
@@ -37,6 +37,7 @@ function sendButton(label, send) {
     say("正在发送…", "busy");
     try {
       await send(form());
+      button.textContent = label;
     } catch (error) {
       say(problem(error), "error");
       button.textContent = `重新${label}`;
@@ -73,7 +74,7 @@ async function task(id) {
     form.append(el("fieldset", {},
       el("legend", {}, row.label),
       row.cells.map((cell) => el("label", {},
-        `${cell.label}${cell.unit ? `（${cell.unit}）` : ""}`,
+        cell.unit && !cell.label.includes(`（${cell.unit}）`) ? `${cell.label}（${cell.unit}）` : cell.label,
         el("input", {
           name: `${row.entityId}|${cell.key}|${cell.version}`, value: cell.value ?? "", inputmode: "decimal",
           disabled: !editable, placeholder: cell.lastPeriodValue != null ? `上期 ${cell.lastPeriodValue}` : "",
@@ -156,7 +157,7 @@ async function eventPage() {
     show(view, el("h2", {}, "灾情报送"), el("p", { class: "summary done" }, "目前没有进行中的灾害事件"));
     return;
   }
-  const event = events.nodes[0];
+  const event = newest(events.nodes);
   const { floodPoints } = await gql("FloodPoints", { region: me.jurisdictionCode });
   show(view,
     el("h2", {}, event.name),
@@ -203,6 +204,7 @@ function damageForm(event) {
     drafts.clear(`${draftName}-sent`);
     drafts.clear(draftName);
     reportId = null;
+    form.reset();
     say("灾情已报送，等待乡镇审核");
   }));
   return form;
@@ -230,6 +232,7 @@ function floodForm(event, point) {
     drafts.clear(`${draftName}-sent`);
     drafts.clear(draftName);
     reportId = null;
+    form.reset();
     say(`${point.name}：已报送`);
   }));
   return form;

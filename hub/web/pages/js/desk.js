@@ -1,5 +1,5 @@
 // The desk page: a town coordinator's review queue, live event board and statistics; an analyst's requests and templates.
-import { HubError, currentSession, documentText, el, gql, show, signOut } from "./api.js";
+import { HubError, currentSession, documentText, newest, el, gql, show, signOut } from "./api.js";
 import { subscribe } from "./live.js";
 
 const view = document.getElementById("view");
@@ -26,7 +26,7 @@ function section(title, ...content) {
 
 // --- town coordinator ---
 
-async function reviewQueue(target) {
+async function reviewQueue(target, decided) {
   const { dataRequests } = await gql("ReviewQueue");
   if (!dataRequests.length) return show(target, el("p", { class: "summary done" }, "没有待审核的填报任务"));
   show(target, dataRequests.map((request) => {
@@ -35,7 +35,7 @@ async function reviewQueue(target) {
       try {
         await gql("ReviewRequest", { requestId: request.id, decision, reason: reason.value.trim() || null });
         say(`“${request.title}”：${{ APPROVE: "已通过，下发到各村", REJECT: "不予下发", RETURN: "已退回修改" }[decision]}`);
-        await reviewQueue(target);
+        await Promise.all([reviewQueue(target, decided), decided()]);
       } catch (error) {
         say(error instanceof HubError ? error.message : "出错了", "error");
       }
@@ -66,7 +66,7 @@ function boardRow(village, report) {
 async function eventBoard(target) {
   const { events } = await gql("OpenEvents");
   if (!events.nodes.length) return show(target, el("p", { class: "summary done" }, "目前没有进行中的灾害事件"));
-  const { event } = await gql("EventBoard", { id: events.nodes[0].id });
+  const { event } = await gql("EventBoard", { id: newest(events.nodes).id });
   const state = el("span", { class: "meta" }, "连接中…");
   const body = el("tbody", {}, event.board.map((row) => boardRow(row.village, row.latestReport)));
   show(target,
@@ -97,7 +97,7 @@ async function coordinator() {
   const stats = el("div");
   show(view, el("div", { class: "grid" },
     section("待审核的填报任务", queue), section("灾情看板", board), section("统计", stats)));
-  await Promise.all([reviewQueue(queue), eventBoard(board), statistics(stats)].map((p) => p.catch((e) => say(e.message, "error"))));
+  await Promise.all([reviewQueue(queue, () => statistics(stats)), eventBoard(board), statistics(stats)].map((p) => p.catch((e) => say(e.message, "error"))));
 }
 
 // --- department analyst ---
