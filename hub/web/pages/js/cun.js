@@ -57,7 +57,7 @@ async function inbox() {
       el("a", { href: `#task/${task.id}`, class: "item" },
         el("strong", {}, task.title),
         el("span", { class: task.overdue ? "due overdue" : "due" }, `截止 ${task.deadline}${task.overdue ? "（已逾期）" : ""}`),
-        el("span", { class: "meta" }, `${task.department} · ${task.period} · ${STATUS[task.status]}`),
+        el("span", { class: "meta" }, `${task.departmentName} · ${task.period} · ${STATUS[task.status]}`),
         task.sentBackReason ? el("span", { class: "error" }, `退回原因：${task.sentBackReason}`) : null)))));
 }
 
@@ -95,7 +95,7 @@ async function task(id) {
   show(view,
     el("a", { href: "#inbox", class: "back" }, "← 待报送"),
     el("h2", {}, task.title),
-    el("p", { class: "meta" }, `${task.villageName} · ${task.department} · 截止 ${task.deadline} · ${STATUS[task.status]}`),
+    el("p", { class: "meta" }, `${task.villageName} · ${task.departmentName} · 截止 ${task.deadline} · ${STATUS[task.status]}`),
     el("p", {}, task.purpose),
     task.sentBackReason ? el("p", { class: "notice error" }, `退回原因：${task.sentBackReason}`) : null,
     form);

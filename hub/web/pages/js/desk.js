@@ -42,7 +42,7 @@ async function reviewQueue(target, decided) {
     };
     return el("article", { class: "card", "data-request": request.id },
       el("strong", {}, request.title),
-      el("span", { class: "meta" }, `${request.department} · 截止 ${request.deadline} · ${request.villageCount} 个村（社区）`),
+      el("span", { class: "meta" }, `${request.departmentName} · 截止 ${request.deadline} · ${request.villageCount} 个村（社区）`),
       el("span", {}, `用途：${request.purpose}`),
       el("span", { class: "meta" }, `依据：${request.legalBasis}`),
       el("span", { class: "meta" }, `栏目：${request.columns.map((c) => c.header).join("、")}`),
