@@ -15,8 +15,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from PIL import Image
+from sqlalchemy import func, select
 
 from hub.access import passwords
+from hub.data.models import DamageReport, Photo
 from hub.demo.accounts import FIRST_PASSWORD
 from tests.conftest import graphql
 from tests.test_events import OPEN
@@ -54,14 +56,22 @@ async def _prepare(base: str, tokens: dict[str, str], client) -> dict:
     columns = [{"path": "name"}, {"define": {"key": f"pages_pumps_{stem}", "label": "抽水泵（台）", "entity": "VILLAGE", "type": "INTEGER",
                                              "unit": "台", "minValue": 0, "legalBasis": "《防汛条例》第十五条"}}]
     pending = await _api(base, tokens["yingji"], FILE, {"input": request_input(town, columns, title=f"抽水泵储备{stem[-4:]}")})
+    # Two open events: the pages choose the newest first.
+    older = await _api(base, tokens["xitianwei"], OPEN, {"r": town, "input": {"kind": "RAINSTORM_FLOOD", "name": f"暴雨演练{stem[-4:]}", "startedOn": "2026-11-14"}})
     event = await _api(base, tokens["xitianwei"], OPEN, {"r": town, "input": {"kind": "TYPHOON", "name": f"台风演练{stem[-4:]}", "startedOn": "2026-11-15"}})
     return {
         "own_task": next(t["id"] for t in tasks if t["villageName"] == "东星社区"),
         "other_task": next(t["id"] for t in tasks if t["villageName"] != "东星社区"),
         "pending_title": f"抽水泵储备{stem[-4:]}",
         "pending_id": pending["fileRequest"]["request"]["id"],
-        "event": event["openEvent"]["event"]["name"],
+        "event": event["openEvent"]["event"]["id"],
+        "older_event": older["openEvent"]["event"]["id"],
     }
+
+
+async def _count(engine, model) -> int:
+    async with engine.connect() as connection:
+        return await connection.scalar(select(func.count()).select_from(model.__table__))
 
 
 def _jpeg() -> bytes:
@@ -125,6 +135,7 @@ async def test_cadre_reports_and_the_coordinator_sees_it_live(live_server, token
             task_link = cadre.locator(f"a[href='#task/{setup['own_task']}']")
             await expect(task_link).to_be_visible()
             await expect(cadre.locator(".summary")).to_contain_text("需要报送")
+            await expect(task_link).to_contain_text("应急管理局")  # the unit's name, not its key
             await shot(cadre, "03-cadre-inbox")
 
             # Another village's task, by its URL: not found, nothing shown.
@@ -152,11 +163,22 @@ async def test_cadre_reports_and_the_coordinator_sees_it_live(live_server, token
             await expect(coordinator).to_have_url(f"{base}/app/desk/")
             await expect(coordinator.locator("#board")).to_be_visible()
             await expect(coordinator.get_by_text("● 实时")).to_be_visible()
+            chooser = coordinator.locator("select[name=event]")
+            await expect(chooser).to_have_value(setup["event"])  # the newest is chosen, and listed first
+            assert (await chooser.locator("option").first.get_attribute("value")) == setup["event"]
+            await expect(coordinator.locator(f"#board[data-event='{setup['event']}']")).to_be_visible()
+            await chooser.select_option(setup["older_event"])
+            await expect(coordinator.locator(f"#board[data-event='{setup['older_event']}']")).to_be_visible()
+            await chooser.select_option(setup["event"])  # and back: the board follows the newest again, live
+            await expect(coordinator.locator(f"#board[data-event='{setup['event']}']")).to_be_visible()
+            await expect(coordinator.get_by_text("● 实时")).to_be_visible()
             await shot(coordinator, "07-coordinator-desk")
 
             # The cadre reports damage; a file that is not an image is refused, then a photo is sent on retry.
             await cadre.goto(f"{base}/app/cun/#event")
             await expect(cadre.locator("#damage")).to_be_visible()
+            await expect(cadre.locator("select[name=event]")).to_have_value(setup["event"])
+            reports, photos = await _count(engine, DamageReport), await _count(engine, Photo)
             await cadre.locator("#damage input[name=affectedPopulation]").fill("35")
             await cadre.locator("#damage input[name=relocatedPopulation]").fill("12")
             async with cadre.expect_file_chooser() as chooser:
@@ -165,12 +187,14 @@ async def test_cadre_reports_and_the_coordinator_sees_it_live(live_server, token
             await cadre.get_by_role("button", name="报送灾情").click()
             await expect(cadre.locator("#status.error")).to_have_text("只收 JPEG 或 PNG 照片：这个文件不是（按文件内容判断，与文件名无关）")
             await shot(cadre, "08-cadre-photo-not-an-image")
+            assert (await _count(engine, DamageReport), await _count(engine, Photo)) == (reports, photos)  # nothing written
             async with cadre.expect_file_chooser() as chooser:
                 await cadre.locator("#damage input[type=file]").click()
             await (await chooser.value).set_files(photo)
             await cadre.get_by_role("button", name="重新报送灾情").click()
             await expect(cadre.locator("#status")).to_have_text("灾情已报送，等待乡镇审核")
             await shot(cadre, "09-cadre-damage-reported")
+            assert (await _count(engine, DamageReport), await _count(engine, Photo)) == (reports + 1, photos + 1)
 
             row = coordinator.locator("#board tr[data-village]", has_text="东星社区")
             await expect(row).to_contain_text("初报（待审核）", timeout=15_000)

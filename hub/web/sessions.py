@@ -24,6 +24,7 @@ from starlette.routing import Route
 from hub.access import accounts, passwords
 from hub.access.access_log import AccessLogWriter
 from hub.access.passwords import Session, SessionPolicy, SignInRefused
+from hub.domain.photos import MAX_PHOTO_BYTES, MAX_PIXELS, REFUSALS
 from hub.settings import Settings
 from hub.web.graphql_endpoint import request_id_of
 from hub.web.sign_in import CSRF_REFUSED, MUST_CHANGE, NOT_SIGNED_IN, SESSION_EXPIRED
@@ -132,6 +133,8 @@ class BrowserSessions:
             "roleLabel": caller.role.label, "orgUnit": caller.org_unit, "department": caller.department,
             "jurisdictionCode": caller.jurisdiction_code, "csrfToken": session.csrf_token,
             "mustChangePassword": session.must_change_password,
+            # The pages check a chosen photo as the hub will, so a refused one leaves its report unsent too.
+            "photoRules": {"maxBytes": MAX_PHOTO_BYTES, "maxPixels": MAX_PIXELS, "refusals": REFUSALS},
         }
 
     async def session(self, request: Request) -> Response:

@@ -100,6 +100,26 @@ export async function uploadPhoto(owner, id, file) {
   return answer.photo;
 }
 
+// A chosen photo is checked here as the hub checks it (a JPEG or PNG by its bytes, within the size and pixel
+// limits, decoding whole) before anything is sent: a photo the hub would refuse leaves its report unsent too.
+const SIGNATURES = [[0xff, 0xd8, 0xff], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]];
+
+export async function checkPhoto(file) {
+  const { maxBytes, maxPixels, refusals } = session.photoRules;
+  const refuse = (code) => new HubError(refusals[code], code);
+  if (file.size > maxBytes) throw refuse("FILE_TOO_LARGE");
+  const head = new Uint8Array(await file.slice(0, 8).arrayBuffer());
+  if (!SIGNATURES.some((signature) => signature.every((byte, i) => head[i] === byte))) throw refuse("UNSUPPORTED_MEDIA_TYPE");
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file);
+  } catch {
+    throw refuse("CORRUPT_IMAGE");
+  }
+  const pixels = bitmap.width * bitmap.height;
+  bitmap.close();
+  if (pixels > maxPixels) throw refuse("IMAGE_TOO_LARGE");
+}
 
 // Drafts: what a person typed, kept per form in localStorage until it is sent.
 export const drafts = {
@@ -132,7 +152,13 @@ export async function signOut() {
   location.assign("/app/");
 }
 
-// The newest of several open events (ids grow): the one a page shows first.
-export function newest(nodes) {
-  return [...nodes].sort((a, b) => Number(b.id) - Number(a.id))[0];
+// The open events to choose from, newest first (ids grow), the newest chosen; a single event is only named.
+// Returns the control and the newest event; `onChoose` runs when the person picks another.
+export function eventChooser(nodes, onChoose) {
+  const sorted = [...nodes].sort((a, b) => Number(b.id) - Number(a.id));
+  if (sorted.length === 1) return [el("h2", { class: "event-name" }, sorted[0].name), sorted[0]];
+  const select = el("select", { name: "event" },
+    sorted.map((event) => el("option", { value: event.id }, `${event.name}（${event.startedOn} 起）`)));
+  select.addEventListener("change", () => onChoose(sorted.find((event) => event.id === select.value)));
+  return [el("label", { class: "event-choice" }, `进行中的灾害事件（${sorted.length} 个）`, select), sorted[0]];
 }

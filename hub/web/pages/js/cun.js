@@ -1,5 +1,5 @@
 // The phone page for village cadres and grid workers: inbox, a task row by row, visits, damage and flood-point reports.
-import { HubError, currentSession, drafts, newest, el, formValues, gql, keepDraft, show, signOut, uploadPhoto } from "./api.js";
+import { HubError, checkPhoto, currentSession, drafts, el, eventChooser, formValues, gql, keepDraft, show, signOut, uploadPhoto } from "./api.js";
 
 const view = document.getElementById("view");
 const status = document.getElementById("status");
@@ -20,6 +20,8 @@ function say(message, kind = "ok") {
   status.textContent = message;
   status.className = `notice ${kind}`;
   status.hidden = !message;
+  // On a phone the send button is far below the message: bring a refusal into view.
+  if (kind === "error") status.scrollIntoView({ block: "nearest" });
 }
 
 function problem(error) {
@@ -157,13 +159,15 @@ async function eventPage() {
     show(view, el("h2", {}, "灾情报送"), el("p", { class: "summary done" }, "目前没有进行中的灾害事件"));
     return;
   }
-  const event = newest(events.nodes);
   const { floodPoints } = await gql("FloodPoints", { region: me.jurisdictionCode });
-  show(view,
-    el("h2", {}, event.name),
+  const forms = el("div");
+  const reportOn = (event) => show(forms,
     damageForm(event),
     floodPoints.nodes.length ? el("h3", {}, "易涝点现场情况") : null,
     floodPoints.nodes.map((point) => floodForm(event, point)));
+  const [chooser, newest] = eventChooser(events.nodes, reportOn);
+  show(view, chooser, forms);
+  reportOn(newest);
 }
 
 function photoInput() {
@@ -171,7 +175,13 @@ function photoInput() {
     el("input", { type: "file", name: "photo", accept: "image/*", capture: "environment" }));
 }
 
-// Reports go first, then their photo: if the photo fails, the report is kept and only the photo is sent again.
+// The chosen photo is checked before the report goes: a photo that is not one leaves nothing sent.
+async function checkChosenPhoto(form) {
+  const file = form.elements.photo.files[0];
+  if (file) await checkPhoto(file);
+}
+
+// The report goes first, then its photo: if the upload fails on the way, the report is kept and only the photo is sent again.
 async function sendPhoto(form, owner, id, draftName) {
   const file = form.elements.photo.files[0];
   if (!file) return;
@@ -192,6 +202,7 @@ function damageForm(event) {
     photoInput());
   keepDraft(form, draftName);
   form.append(sendButton("报送灾情", async () => {
+    await checkChosenPhoto(form);
     if (!reportId) {
       const values = formValues(form);
       const input = { kind: values.kind, notes: values.notes.trim() || null };
@@ -221,6 +232,7 @@ function floodForm(event, point) {
     photoInput());
   keepDraft(form, draftName);
   form.append(sendButton("报送易涝点", async () => {
+    await checkChosenPhoto(form);
     if (!reportId) {
       const values = formValues(form);
       const input = { condition: values.condition, waterDepthCm: values.waterDepthCm === "" ? null : Number(values.waterDepthCm), text: values.text.trim() || null };

@@ -1,5 +1,5 @@
 // The desk page: a town coordinator's review queue, live event board and statistics; an analyst's requests and templates.
-import { HubError, currentSession, documentText, newest, el, gql, show, signOut } from "./api.js";
+import { HubError, currentSession, documentText, el, eventChooser, gql, show, signOut } from "./api.js";
 import { subscribe } from "./live.js";
 
 const view = document.getElementById("view");
@@ -66,21 +66,33 @@ function boardRow(village, report) {
 async function eventBoard(target) {
   const { events } = await gql("OpenEvents");
   if (!events.nodes.length) return show(target, el("p", { class: "summary done" }, "目前没有进行中的灾害事件"));
-  const { event } = await gql("EventBoard", { id: newest(events.nodes).id });
-  const state = el("span", { class: "meta" }, "连接中…");
-  const body = el("tbody", {}, event.board.map((row) => boardRow(row.village, row.latestReport)));
-  show(target,
-    el("p", {}, el("strong", {}, event.name), " ", state),
-    el("table", { id: "board" }, el("thead", {}, el("tr", {}, ["村（社区）", "最新报告", "受灾人口", "转移安置", "照片"].map((h) => el("th", {}, h)))), body));
-  const query = await documentText("EventUpdates");
-  subscribe(query, { eventId: event.id }, (update) => {
-    const report = update.damageReport;
-    if (!report?.village) return;
-    const row = boardRow(report.village, report);
-    row.classList.add("fresh");
-    const old = body.querySelector(`[data-village="${report.village.code}"]`);
-    if (old) old.replaceWith(row); else body.prepend(row);
-  }, (s) => { state.textContent = s === "live" ? "● 实时" : "○ 连接中断，正在重连"; });
+  const board = el("div");
+  let stop = null;
+  let shown = 0; // the latest choice: a slower answer for an earlier one is dropped
+  const watch = async (chosen) => {
+    const mine = ++shown;
+    stop?.();
+    const { event } = await gql("EventBoard", { id: chosen.id });
+    const query = await documentText("EventUpdates");
+    if (mine !== shown) return;
+    const state = el("span", { class: "meta" }, "连接中…");
+    const body = el("tbody", {}, event.board.map((row) => boardRow(row.village, row.latestReport)));
+    show(board,
+      el("p", {}, state),
+      el("table", { id: "board", "data-event": event.id },
+        el("thead", {}, el("tr", {}, ["村（社区）", "最新报告", "受灾人口", "转移安置", "照片"].map((h) => el("th", {}, h)))), body));
+    stop = subscribe(query, { eventId: event.id }, (update) => {
+      const report = update.damageReport;
+      if (!report?.village) return;
+      const row = boardRow(report.village, report);
+      row.classList.add("fresh");
+      const old = body.querySelector(`[data-village="${report.village.code}"]`);
+      if (old) old.replaceWith(row); else body.prepend(row);
+    }, (s) => { state.textContent = s === "live" ? "● 实时" : "○ 连接中断，正在重连"; });
+  };
+  const [chooser, newest] = eventChooser(events.nodes, (chosen) => watch(chosen).catch((e) => say(e.message, "error")));
+  show(target, chooser, board);
+  await watch(newest);
 }
 
 async function statistics(target) {
@@ -102,7 +114,7 @@ async function coordinator() {
 
 // --- department analyst ---
 
-async function newRequest(target) {
+async function newRequest(target, filed) {
   const { __schema } = await gql("ViewFields");
   const types = new Map(__schema.types.map((t) => [t.name, t]));
   const leafKinds = new Set(["SCALAR", "ENUM"]);
@@ -136,6 +148,7 @@ async function newRequest(target) {
       say(`已发起：${fileRequest.request.title}（${REQUEST_STATUS[fileRequest.request.status]}）`);
       form.reset();
       fill();
+      await filed();
     } catch (error) {
       form.querySelector(".error").textContent = error instanceof HubError ? error.message : "出错了";
     }
@@ -164,7 +177,7 @@ async function analyst() {
   const requests = el("div");
   const list = el("div");
   show(view, el("div", { class: "grid" }, section("发起填报任务", form), section("我的填报任务", requests), section("我的表样", list)));
-  await Promise.all([newRequest(form), myRequests(requests), templates(list)].map((p) => p.catch((e) => say(e.message, "error"))));
+  await Promise.all([newRequest(form, () => myRequests(requests)), myRequests(requests), templates(list)].map((p) => p.catch((e) => say(e.message, "error"))));
 }
 
 me = await currentSession();
