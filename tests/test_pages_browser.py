@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -35,6 +36,8 @@ pytestmark = pytest.mark.timeout(240)
 ARTIFACTS = Path("var/artifacts/pages").resolve()
 CADRE_PASSWORD = "Shequ-baosong-88"
 COORDINATOR_PASSWORD = "Zhen-xietong-66"
+ANALYST_PASSWORD = "Fangxun-fenxi-77"
+TEMPLATE_TITLE = "易涝点清单"  # one of 应急管理局's shipped templates (templates/yilao-qingdan.yaml)
 TASKS = "query($id: ID!) { dataRequest(id: $id) { tasks { id villageName } } }"
 
 
@@ -214,6 +217,64 @@ async def test_cadre_reports_and_the_coordinator_sees_it_live(live_server, token
             await cadre.goto(f"{base}/app/cun/")
             await expect(cadre.locator("#why")).to_have_text("请先登录")
             await shot(cadre, "12-cadre-signed-out")
+        finally:
+            await browser.close()
+    assert errors == []
+
+
+async def test_analyst_files_a_request_by_chinese_labels_and_downloads_a_template(live_server, engine, client, tmp_path):
+    """应急管理局's analyst at a desk: files a request by the labels of their own view, follows it, downloads a template."""
+    _browser_or_skip()
+    from playwright.async_api import async_playwright, expect
+
+    base = live_server.rstrip("/")
+    await passwords.set_password(engine, "yingji", ANALYST_PASSWORD, must_change=False)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    title = f"村级人口核对{time.monotonic_ns() % 10_000}"
+    errors: list[str] = []
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            desk = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN", accept_downloads=True)
+            await desk.route("**/*", lambda route, request: route.continue_() if urlsplit(request.url).hostname in LOOPBACK_HOSTS else route.abort())
+            analyst = await desk.new_page()
+            analyst.on("pageerror", lambda error: errors.append(str(error)))
+
+            await analyst.goto(f"{base}/app/")
+            await analyst.fill("input[name=username]", "yingji")
+            await analyst.fill("input[name=password]", ANALYST_PASSWORD)
+            await analyst.click("#sign-in button")
+            await expect(analyst).to_have_url(f"{base}/app/desk/")
+            await expect(analyst.locator("#who")).to_have_text("吴国栋 · 应急管理局")
+            await analyst.screenshot(path=ARTIFACTS / "13-analyst-desk.png", full_page=True)
+
+            form = analyst.locator("section", has_text="发起填报任务")
+            await form.get_by_label("任务名称").fill(title)
+            await form.get_by_label("用途").fill("核对各村人口，安排防汛转移")
+            await form.get_by_label("依据").fill("《防汛条例》第十五条")
+            await form.get_by_label("区划代码（发往的乡镇或村）").fill(await region_code(client, "西天尾镇"))
+            await form.get_by_label("期别").fill("2026-11")
+            await form.get_by_label("截止日期").fill("2026-11-30")
+            await form.get_by_label("对象").select_option("VILLAGE")
+            for label in ("名称", "户籍人口", "户数"):  # the Chinese labels of the analyst's own view
+                await form.get_by_label(label, exact=True).check()
+            await form.get_by_role("button", name="发起").click()
+            await expect(analyst.locator("#status")).to_contain_text(f"已发起：{title}")
+            mine = analyst.locator("section", has_text="我的填报任务").locator("tr", has_text=title)
+            await expect(mine).to_contain_text("数据中心已答复")  # the hub holds these columns: answered at once
+            await analyst.screenshot(path=ARTIFACTS / "14-analyst-filed.png", full_page=True)
+
+            template = analyst.locator("section", has_text="我的表样").locator("li", has_text=TEMPLATE_TITLE)
+            await expect(template.get_by_label("乡镇（街道）统计用区划代码")).to_have_value("350304100000")  # its default
+            async with analyst.expect_download() as downloading:
+                await template.get_by_role("button", name="下载 xlsx").click()
+            download = await downloading.value
+            saved = tmp_path / "download.xlsx"
+            await download.save_as(saved)
+            assert download.suggested_filename.endswith(".xlsx")
+            assert load_workbook(saved).active["A1"].value == TEMPLATE_TITLE
+            await analyst.screenshot(path=ARTIFACTS / "15-analyst-templates.png", full_page=True)
         finally:
             await browser.close()
     assert errors == []

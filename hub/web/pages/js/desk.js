@@ -123,7 +123,7 @@ async function newRequest(target, filed) {
   const fill = () => {
     const type = types.get(ENTITIES.find(([value]) => value === entity.value)[1]);
     show(columns, (type.fields || [])
-      .filter((f) => f.description && leafKinds.has(f.type.kind === "NON_NULL" ? f.type.ofType.kind : f.type.kind) && f.name !== "id" && f.name !== "version")
+      .filter((f) => f.description && !f.args.length && leafKinds.has(f.type.kind === "NON_NULL" ? f.type.ofType.kind : f.type.kind) && f.name !== "id" && f.name !== "version")
       .map((f) => el("label", {}, el("input", { type: "checkbox", value: f.description }), f.description)));
   };
   entity.addEventListener("change", fill);
@@ -158,6 +158,7 @@ async function newRequest(target, filed) {
 
 async function myRequests(target) {
   const { dataRequests } = await gql("MyRequests");
+  dataRequests.sort((a, b) => b.filedAt.localeCompare(a.filedAt)); // the newest filed first
   show(target, el("table", {},
     el("thead", {}, el("tr", {}, ["任务", "状态", "截止", "进度"].map((h) => el("th", {}, h)))),
     el("tbody", {}, dataRequests.map((r) => el("tr", {},
@@ -167,9 +168,31 @@ async function myRequests(target) {
 
 async function templates(target) {
   const { templates } = await gql("Templates");
-  show(target, el("ul", { class: "list" }, templates.map((t) => el("li", { class: "item" },
-    el("strong", {}, t.title), t.description ? el("span", { class: "meta" }, t.description) : null,
-    el("a", { href: t.downloadLink, download: `${t.title}.xlsx` }, "下载 xlsx")))));
+  if (!templates.length) return show(target, el("p", { class: "summary done" }, "没有本部门可用的表样"));
+  show(target, el("ul", { class: "list" }, templates.map(templateItem)));
+}
+
+// A signed link is good for minutes: it is asked for when the button is pressed, with the template's variables.
+function templateItem(template) {
+  const error = el("span", { class: "error" });
+  const form = el("form", { class: "item", "data-template": template.id },
+    el("strong", {}, template.title), template.description ? el("span", { class: "meta" }, template.description) : null,
+    template.variables.map((v) => el("label", {}, v.label,
+      el("input", { name: v.name, value: v.default ?? "", required: v.required && v.default == null }))),
+    error,
+    el("button", { type: "submit" }, "下载 xlsx"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    const variables = Object.fromEntries(template.variables.map((v) => [v.name, form.elements[v.name].value.trim() || null]));
+    try {
+      const { template: found } = await gql("TemplateLink", { id: template.id, variables });
+      el("a", { href: found.downloadLink, download: `${template.title}.xlsx` }).click();
+    } catch (failure) {
+      error.textContent = failure instanceof HubError ? failure.message : "出错了";
+    }
+  });
+  return el("li", {}, form);
 }
 
 async function analyst() {
