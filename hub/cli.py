@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import getpass
 import logging
 import re
 import sys
@@ -28,7 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import logs
-from hub.access import accounts
+from hub.access import accounts, passwords
 from hub.data import migrate
 from hub.data.database import create_engine, is_sqlite
 from hub.data.models import Base, OrgUnitKind, Region, Role, User
@@ -464,6 +465,16 @@ def cmd_user_list(args: argparse.Namespace, settings: Settings) -> None:
     Console().print(table)
 
 
+def cmd_user_set_password(args: argparse.Namespace, settings: Settings) -> None:
+    # Prompted, never an argument: a command line is visible to other users (ps) and kept in shell history.
+    first = getpass.getpass(f"new password for {args.username}: ")
+    if getpass.getpass("again: ") != first:
+        raise SystemExit("the two passwords differ; nothing changed")
+    must_change = not args.keep
+    _accounts(settings, lambda engine: passwords.set_password(engine, args.username, first, must_change=must_change))
+    console.print(f"password set for {args.username}" + ("; it must be changed at the first sign-in" if must_change else ""))
+
+
 def cmd_token_issue(args: argparse.Namespace, settings: Settings) -> None:
     token = _accounts(settings, lambda engine: accounts.issue_token(engine, args.username, args.days))
     # stdout carries the token alone, so that `TOKEN=$(hub token issue USER)` works.
@@ -588,6 +599,10 @@ def build_parser() -> argparse.ArgumentParser:
     user_add.set_defaults(func=cmd_user_add)
     user_list = user_commands.add_parser("list", help="list users")
     user_list.set_defaults(func=cmd_user_list)
+    user_password = user_commands.add_parser("set-password", help="set a user's password (prompted twice, never on the command line)")
+    user_password.add_argument("username")
+    user_password.add_argument("--keep", action="store_true", help="the user need not change it at the first sign-in")
+    user_password.set_defaults(func=cmd_user_set_password)
 
     token = commands.add_parser("token", help="API tokens")
     token_commands = token.add_subparsers(dest="token_command", required=True)

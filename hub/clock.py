@@ -12,10 +12,16 @@ import datetime as dt
 from collections.abc import Iterator
 
 _pinned: dt.date | None = None
+_shift = dt.timedelta()
 
 
 def today() -> dt.date:
     return _pinned or dt.date.today()
+
+
+def now() -> dt.datetime:
+    """The time (UTC) for rules that expire: sign-in sessions and lockouts; tests move it with `moved`."""
+    return dt.datetime.now(dt.UTC) + _shift
 
 
 @contextlib.contextmanager
@@ -27,3 +33,14 @@ def pinned(day: dt.date) -> Iterator[dt.date]:
         yield day
     finally:
         _pinned = previous
+
+
+@contextlib.contextmanager
+def moved(by: dt.timedelta) -> Iterator[None]:
+    """Make `now()` run `by` ahead until the block ends (tests of expiry)."""
+    global _shift
+    previous, _shift = _shift, _shift + by
+    try:
+        yield
+    finally:
+        _shift = previous

@@ -27,6 +27,10 @@ def _float(name: str, default: float) -> float:
         raise SystemExit(f"{name} must be a number, got {raw!r}") from None
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -46,6 +50,12 @@ class Settings:
     # A log line per request: off unless asked, since the access log and /metrics already count every
     # request and the line cost a fifth of a single-field update's time on loopback.
     log_requests: bool = False
+    # People signed in with a password: a session ends after this long idle, or this long after sign-in.
+    session_idle_minutes: int = 30
+    session_hours: int = 12
+    sign_in_lock_minutes: int = 15  # after five failed sign-ins in a row (per account name and per address)
+    # Behind a reverse proxy that sets X-Forwarded-Proto/-For: trust them for the Secure cookie and the address.
+    trust_proxy_headers: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -68,5 +78,9 @@ class Settings:
             secret_key=os.environ.get("HUB_SECRET_KEY") or None,
             download_link_seconds=_int("HUB_DOWNLOAD_LINK_SECONDS", 600),
             metrics_token=os.environ.get("HUB_METRICS_TOKEN") or None,
-            log_requests=os.environ.get("HUB_LOG_REQUESTS", "").strip().lower() in ("1", "true", "yes"),
+            log_requests=_flag("HUB_LOG_REQUESTS"),
+            session_idle_minutes=_int("HUB_SESSION_IDLE_MINUTES", 30),
+            session_hours=_int("HUB_SESSION_HOURS", 12),
+            sign_in_lock_minutes=_int("HUB_SIGN_IN_LOCK_MINUTES", 15),
+            trust_proxy_headers=_flag("HUB_TRUST_PROXY_HEADERS"),
         )

@@ -37,6 +37,11 @@ r = domain.requests.c
 t = domain.tasks.c
 
 
+def department_name(root: Any, info: Info) -> str:
+    """A person reads the unit (应急管理局), not its key (`yingji`)."""
+    return info.context.policy.department_name(root.department)
+
+
 @strawberry.type(description="所需栏目及数据中心的判断")
 class RequestColumn:
     header: str = strawberry.field(description="栏目名称")
@@ -152,6 +157,7 @@ class VillageTask:
     title: str = strawberry.field(description="任务名称")
     purpose: str = strawberry.field(description="用途")
     department: str = strawberry.field(description="发起部门")
+    department_name: str = strawberry.field(resolver=department_name, description="发起部门名称")
     deadline: dt.date = strawberry.field(description="截止日期")
     period: str = strawberry.field(description="期别")
     village_name: str = strawberry.field(description="村（社区）")
@@ -196,6 +202,7 @@ class DataRequest:
     purpose: str = strawberry.field(description=r.purpose.info["label"])
     legal_basis: str = strawberry.field(description=r.legal_basis.info["label"])
     department: str = strawberry.field(description=r.department.info["label"])
+    department_name: str = strawberry.field(resolver=department_name, description="发起部门名称")
     filed_by: str = strawberry.field(description=r.filed_by.info["label"])
     filed_at: dt.datetime = strawberry.field(description=r.filed_at.info["label"])
     period: str = strawberry.field(description=r.period.info["label"])

@@ -18,7 +18,7 @@ FILE = """mutation($input: RequestInput!) { fileRequest(input: $input) {
   columns { header status reason path indicator } errors { field code message } } }"""
 REVIEW = """mutation($id: ID!, $d: ReviewDecision!, $reason: String, $dup: ID) {
   reviewRequest(requestId: $id, decision: $d, reason: $reason, duplicateOf: $dup) { errors { field code message } } }"""
-INBOX = """{ inbox { message tasks { id title villageName status overdue fillSheetPath
+INBOX = """{ inbox { message tasks { id title department departmentName villageName status overdue fillSheetPath
   rows { entityId label base { header value } cells { key value version lastPeriodValue } } } } }"""
 FILL = """mutation($t: ID!, $values: [IndicatorValueInput!]!) { fillTask(taskId: $t, values: $values) {
   values { entityId value version } errors { field code message } } }"""
@@ -98,6 +98,7 @@ async def test_flood_supplies_go_through_the_town_to_17_villages_and_come_back(a
     async with as_user("dongxing") as cadre:
         inbox = (await graphql(cadre, INBOX))["inbox"]
         (task,) = [t for t in inbox["tasks"] if t["title"] == "防汛物资储备"]
+        assert (task["department"], task["departmentName"]) == ("yingji", "应急管理局")  # the page shows the unit's name
         (row,) = task["rows"]
         assert row["base"] == [{"header": "名称", "value": "东星社区"}]
         assert [c["key"] for c in row["cells"]] == [f"sandbags_{stem}", f"pumps_{stem}"]

@@ -120,7 +120,7 @@ async def _user(conn: AsyncConnection, username: str) -> tuple[int, bool]:
     return row.id, row.active
 
 
-def _caller_query():
+def caller_query():
     return (
         select(
             User.id,
@@ -142,8 +142,11 @@ def _caller_query():
 async def _one_caller(engine: AsyncEngine, statement) -> Caller | None:
     async with engine.connect() as conn:
         row = (await conn.execute(statement)).first()
-    if row is None:
-        return None
+    return None if row is None else caller_of(row)
+
+
+def caller_of(row: Any) -> Caller:
+    """A row of `caller_query()` (extra columns may follow) as a caller."""
     return Caller(
         user_id=row.id,
         username=row.username,
@@ -158,7 +161,7 @@ async def _one_caller(engine: AsyncEngine, statement) -> Caller | None:
 
 async def authenticate(engine: AsyncEngine, token: str) -> Caller | None:
     """The caller a token belongs to, in one SQL statement; None if the token is not valid now."""
-    statement = _caller_query().join(ApiToken, ApiToken.user_id == User.id).where(
+    statement = caller_query().join(ApiToken, ApiToken.user_id == User.id).where(
         ApiToken.token_hash == hash_token(token),
         ApiToken.revoked_at.is_(None),
         ApiToken.expires_at > _now(),
@@ -168,12 +171,12 @@ async def authenticate(engine: AsyncEngine, token: str) -> Caller | None:
 
 async def caller_by_id(engine: AsyncEngine, user_id: int) -> Caller | None:
     """An active user as a caller (signed download links name their user by id)."""
-    return await _one_caller(engine, _caller_query().where(User.id == user_id))
+    return await _one_caller(engine, caller_query().where(User.id == user_id))
 
 
 async def caller_named(engine: AsyncEngine, username: str) -> Caller:
     """An active user as a caller, for work done from the command line under their permissions."""
-    caller = await _one_caller(engine, _caller_query().where(User.username == username))
+    caller = await _one_caller(engine, caller_query().where(User.username == username))
     if caller is None:
         raise AccountError(f"unknown or inactive user {username!r}")
     return caller

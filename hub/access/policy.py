@@ -88,6 +88,11 @@ class Policy:
             ref.partition(".")[0] for rule in self.roles.values() if rule.read is ReadScope.BASE_DATA for ref in rule.writes
         )
 
+    def department_name(self, key: str) -> str:
+        """The department's Chinese name (应急管理局 for `yingji`); the key itself if the policy no longer has it."""
+        department = self.departments.get(key)
+        return department.name if department else key
+
     def department_visibility(self, key: str) -> dict[str, dict[str, Mode]]:
         """type -> field -> mode, as the department's grants say."""
         department = self.departments[key]

@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -331,6 +332,35 @@ class User(Base):
     jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), info=label("管辖区划"))
     active: Mapped[bool] = mapped_column(default=True, info=label("启用"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), info=label("创建时间"))
+    # argon2id (PHC string); None: the person cannot sign in with a password (token only).
+    password_hash: Mapped[str | None] = mapped_column(String(255), info=label("密码摘要"))
+    # A password someone else set (first password, reset): it must be changed before anything else.
+    password_must_change: Mapped[bool] = mapped_column(default=False, server_default=false(), info=label("须修改密码"))
+
+
+class WebSession(Base):
+    """A signed-in browser: only the SHA-256 of the cookie's session id is stored."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True, info=label("会话摘要"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True, info=label("用户"))
+    csrf_token: Mapped[str] = mapped_column(String(64), info=label("防伪令牌"))
+    address: Mapped[str] = mapped_column(String(64), info=label("登录地址"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), info=label("登录时间"))
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), info=label("最近活动时间"))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), info=label("退出时间"))
+
+
+class SignInFailures(Base):
+    """Failed sign-ins in a row, per account name (known or not) and per address: the lockout's count."""
+
+    __tablename__ = "sign_in_failures"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True, info=label("账号或地址"))
+    failures: Mapped[int] = mapped_column(Integer, info=label("连续失败次数"))
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), info=label("锁定至"))
 
 
 class ApiToken(Base):

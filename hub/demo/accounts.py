@@ -1,6 +1,7 @@
 """Demo org units and users: a city department for each policy key, plus 西天尾镇 and 东星社区.
 
-No tokens are seeded: `hub token issue USERNAME` gives one.
+No tokens are seeded: `hub token issue USERNAME` gives one. Every demo user has the first password
+FIRST_PASSWORD (README), which the pages make them change at their first sign-in.
 """
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.access.accounts import add_org_unit, add_user
+from hub.access.passwords import set_password
 from hub.data.models import OrgUnitKind, Region, Role
 
 CITY = "莆田市"
 DISTRICT = "荔城区"
 TOWN = "西天尾镇"
 VILLAGE = "东星社区"
+FIRST_PASSWORD = "Putian-2026"
 
 # (name, kind, department key, region name)
 ORG_UNITS: tuple[tuple[str, OrgUnitKind, str | None, str], ...] = (
@@ -74,4 +77,5 @@ async def seed_accounts(conn: AsyncConnection) -> dict[str, int]:
         await add_org_unit(conn, name, kind, department, codes[region])
     for username, display_name, org_unit, role, region in USERS:
         await add_user(conn, username, display_name, org_unit, role, codes[region])
+        await set_password(conn, username, FIRST_PASSWORD, must_change=True)
     return {"org_units": len(ORG_UNITS), "users": len(USERS)}

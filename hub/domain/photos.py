@@ -36,6 +36,13 @@ MAX_PIXELS = 40_000_000  # a 40-megapixel phone photo; larger is not a phone pho
 DISPLAY_SIDE = 1600
 THUMBNAIL_SIDE = 320
 SIGNATURES = {b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG"}
+# What a refused photo is told, by code; the pages check a chosen photo with the same words before sending anything.
+REFUSALS = {
+    "FILE_TOO_LARGE": f"照片超过 {MAX_PHOTO_BYTES // (1024 * 1024)} MB",
+    "UNSUPPORTED_MEDIA_TYPE": "只收 JPEG 或 PNG 照片：这个文件不是（按文件内容判断，与文件名无关）",
+    "CORRUPT_IMAGE": "照片不完整或已损坏，请重新拍摄或上传",
+    "IMAGE_TOO_LARGE": f"照片像素超过上限 {MAX_PIXELS // 10_000} 万像素",
+}
 EXIF_DATETIME_ORIGINAL, EXIF_DATETIME, EXIF_IFD, EXIF_ORIENTATION = 36867, 306, 0x8769, 0x0112
 
 
@@ -59,7 +66,7 @@ def sniff(data: bytes) -> str:
     for signature, kind in SIGNATURES.items():
         if data.startswith(signature):
             return kind
-    raise PhotoRefused(415, "只收 JPEG 或 PNG 照片：这个文件不是（按文件内容判断，与文件名无关）", "UNSUPPORTED_MEDIA_TYPE")
+    raise PhotoRefused(415, REFUSALS["UNSUPPORTED_MEDIA_TYPE"], "UNSUPPORTED_MEDIA_TYPE")
 
 
 def process(data: bytes, keep_exif: bool = False) -> Processed:
@@ -68,9 +75,9 @@ def process(data: bytes, keep_exif: bool = False) -> Processed:
     With `keep_exif` (the policy's `photos: keep_exif`), the display size keeps the upload's
     EXIF, GPS included, its orientation reset since the pixels are upright now."""
     if len(data) > MAX_PHOTO_BYTES:
-        raise PhotoRefused(413, f"照片超过 {MAX_PHOTO_BYTES // (1024 * 1024)} MB", "FILE_TOO_LARGE")
+        raise PhotoRefused(413, REFUSALS["FILE_TOO_LARGE"], "FILE_TOO_LARGE")
     kind = sniff(data)
-    broken = PhotoRefused(422, "照片不完整或已损坏，请重新拍摄或上传", "CORRUPT_IMAGE")
+    broken = PhotoRefused(422, REFUSALS["CORRUPT_IMAGE"], "CORRUPT_IMAGE")
     with warnings.catch_warnings():
         # Our own limit, lower than Pillow's, is checked from the header below; Pillow's error
         # (at twice its warning) still stops an image too large even to open.
@@ -91,7 +98,7 @@ def process(data: bytes, keep_exif: bool = False) -> Processed:
         except PhotoRefused:
             raise
         except Image.DecompressionBombError:
-            raise PhotoRefused(422, f"照片像素超过上限 {MAX_PIXELS // 10_000} 万像素", "IMAGE_TOO_LARGE") from None
+            raise PhotoRefused(422, REFUSALS["IMAGE_TOO_LARGE"], "IMAGE_TOO_LARGE") from None
         except (OSError, SyntaxError, ValueError, Image.UnidentifiedImageError):
             raise broken from None
     rgb = _rgb(upright)

@@ -1,4 +1,4 @@
-"""The Starlette application: /graphql (API and GraphiQL), GraphiQL's assets, /healthz, /readyz, /metrics."""
+"""The Starlette application: /graphql (API and GraphiQL), GraphiQL's assets, the pages under /app/, /healthz, /readyz, /metrics."""
 
 from __future__ import annotations
 
@@ -25,13 +25,14 @@ from hub.forms.download_links import DownloadLinks, hub_key
 from hub.forms.template_store import TemplateStore
 from hub.forms.templates import load_templates
 from hub.settings import Settings
-from hub.web import graphiql, observability
+from hub.web import graphiql, observability, pages
 from hub.web.documents import DocumentDownload, DocumentPage, DocumentUpload
 from hub.web.endpoint import Services, database_trouble_response
 from hub.web.export_endpoint import ExportEndpoint
 from hub.web.graphql_endpoint import GraphQLEndpoint
 from hub.web.live import LiveEndpoint
 from hub.web.photos import PhotoFile, PhotoUpload
+from hub.web.sessions import BrowserSessions
 from hub.web.sign_in import CallerCache
 from hub.web.task_sheets import TaskFillSheet
 from hub.web.uploads import FillSheetUpload, LegacyImportUpload
@@ -66,8 +67,9 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
 
     templates = TemplateStore(engine, load_templates(schemas.full._schema, department_schemas), schemas.full._schema, department_schemas)
     links = DownloadLinks(hub_key(settings.secret_key, settings.data_dir), settings.download_link_seconds)
+    sessions = BrowserSessions(engine, settings, access_writer)
     services = Services(
-        schemas, templates, authenticate, make_context, record_access, links, functools.partial(accounts.caller_by_id, engine)
+        schemas, templates, authenticate, make_context, record_access, links, functools.partial(accounts.caller_by_id, engine), sessions
     )
     blobs = blob_store(settings.data_dir)  # photos and documents: one content-addressed store
     feed = LiveFeed(engine)
@@ -116,6 +118,8 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
         Route("/documents/{document}/versions/{number}/pages/{page}.png", DocumentPage(services, blobs), methods=["GET"]),
         Route("/documents/{document}/versions/{number}/file", DocumentDownload(services, blobs), methods=["GET"]),
         *graphiql.graphiql_routes(settings.assets_dir),
+        *sessions.routes(),
+        *pages.page_routes(),
     ]
     app = Starlette(
         routes=routes,

@@ -17,6 +17,7 @@ from schema.build import Schemas
 if TYPE_CHECKING:
     from hub.access.accounts import Caller
     from hub.forms.template_store import TemplateStore
+    from hub.web.sessions import BrowserSessions
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Services:
     record_access: Callable[[Caller, Context, str], Awaitable[None]]
     links: DownloadLinks
     caller_by_id: Callable[[int], Awaitable[Caller | None]]  # for signed download links
+    sessions: BrowserSessions | None = None  # people signed in with a password (session cookie)
 
 
 class Endpoint:
@@ -40,6 +42,7 @@ class Endpoint:
         self.authenticate = services.authenticate
         self.make_context = services.make_context
         self.record_access = services.record_access
+        self.sessions = services.sessions
 
     async def __call__(self, scope, receive, send) -> None:
         response = await self.handle(Request(scope, receive))

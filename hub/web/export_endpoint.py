@@ -143,7 +143,7 @@ class ExportEndpoint(Endpoint):
         query = dict(request.query_params)
         if "signature" not in query and "signed_by" not in query:
             try:
-                caller, schema = await sign_in(request, self.authenticate, self.schemas)
+                caller, schema = await sign_in(request, self.authenticate, self.schemas, self.sessions)
             except SignInError as refused:
                 raise ExportError(refused.status, str(refused)) from None
             return caller, schema, query

@@ -212,7 +212,7 @@ class GraphQLEndpoint(Endpoint):
             return request_error("use GET or POST", 405, {"allow": "GET, POST"})
 
         try:
-            caller, schema = await sign_in(request, self.authenticate, self.schemas)
+            caller, schema = await sign_in(request, self.authenticate, self.schemas, self.sessions)
         except SignInError as refused:
             return request_error(str(refused), refused.status, refused.headers, refused.code)
 

@@ -1,7 +1,8 @@
 """GraphQL subscriptions over WebSocket, the graphql-transport-ws protocol, at `/graphql`.
 
 A browser cannot set headers on a WebSocket, so the token comes in `connection_init`
-(`{"authorization": "Bearer hub_…"}`); the caller's view of the schema is then chosen as
+(`{"authorization": "Bearer hub_…"}`) — or, for the hub's own pages, the session cookie
+of a same-origin handshake; the caller's view of the schema is then chosen as
 for HTTP, and every subscription on the socket runs in it. Why not strawberry's own
 handler: it serves one schema, chosen before the socket says who is calling.
 
@@ -80,7 +81,10 @@ class _Connection:
         payload = first.get("payload") or {}
         token = str(payload.get("authorization", payload.get("Authorization", "")) if isinstance(payload, dict) else "")
         token = token.removeprefix("Bearer ").strip()
-        self.caller = await self.services.authenticate(token) if token else None
+        if token:
+            self.caller = await self.services.authenticate(token)
+        else:
+            self.caller = await self._session_caller()
         self.schema = None if self.caller is None else self.services.schemas.for_caller(self.caller.role, self.caller.department)
         if self.schema is None:
             await self.socket.close(4403, "Forbidden: the token does not sign in, or its department is not in the policy")
@@ -109,6 +113,15 @@ class _Connection:
             else:
                 await self.socket.close(4400, f"unknown message type {kind!r}")
                 return
+
+    async def _session_caller(self):
+        """A page's socket: the session cookie, from this origin only (another site's page would send it too)."""
+        sessions = self.services.sessions
+        origin, host = self.socket.headers.get("origin", ""), self.socket.headers.get("host")
+        if sessions is None or not sessions.has_cookie(self.socket) or origin.split("://", 1)[-1] != host:
+            return None
+        session = await sessions.current(self.socket)
+        return None if session is None or session.must_change_password else session.caller
 
     async def _receive(self) -> dict[str, Any] | None:
         text = await self.socket.receive_text()

@@ -20,6 +20,7 @@ from hub.data.blobs import BlobStore
 from hub.domain.photos import (
     MAX_PHOTO_BYTES,
     OWNERS,
+    REFUSALS,
     SIZES,
     PhotoRefused,
     attach,
@@ -46,7 +47,7 @@ class PhotoUpload(UploadEndpoint):
     operation = "photoUpload"
     content_type = None  # whatever the request says: the bytes decide
     max_bytes = MAX_PHOTO_BYTES
-    too_large = f"照片超过 {MAX_PHOTO_BYTES // (1024 * 1024)} MB"
+    too_large = REFUSALS["FILE_TOO_LARGE"]
 
     def __init__(self, services: Services, store: BlobStore) -> None:
         super().__init__(services)

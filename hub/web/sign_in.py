@@ -1,4 +1,4 @@
-"""Signing a request in: bearer token → caller → the caller's view of the schema."""
+"""Signing a request in: bearer token (API clients) or session cookie (people in the pages) → caller → the caller's view of the schema."""
 
 from __future__ import annotations
 
@@ -16,12 +16,17 @@ from schema.build import HubSchema, Schemas
 if TYPE_CHECKING:
     from hub.access.accounts import Caller
     from hub.web.endpoint import Services
+    from hub.web.sessions import BrowserSessions
 
 MISSING_TOKEN = (
     "missing token: send the header `Authorization: Bearer <token>` "
     "(an administrator issues tokens with `hub token issue USERNAME`)"
 )
 BAD_TOKEN = "invalid, expired or revoked token"
+SESSION_EXPIRED = "登录已过期，请重新登录"
+NOT_SIGNED_IN = "请先登录"
+CSRF_REFUSED = "请求缺少有效的防伪令牌（CSRF），未执行；请刷新页面后重试"
+MUST_CHANGE = "请先修改初始密码，再进行其他操作"
 
 
 class CallerCache:
@@ -75,14 +80,21 @@ class SignInError(Exception):
 
 
 async def sign_in(
-    request: Request, authenticate: Callable[[str], Awaitable[Caller | None]], schemas: Schemas
+    request: Request,
+    authenticate: Callable[[str], Awaitable[Caller | None]],
+    schemas: Schemas,
+    sessions: BrowserSessions | None = None,
 ) -> tuple[Caller, HubSchema]:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise SignInError(401, MISSING_TOKEN, "UNAUTHENTICATED", {"www-authenticate": "Bearer"})
-    caller = await authenticate(token.strip())
-    if caller is None:
-        raise SignInError(401, BAD_TOKEN, "UNAUTHENTICATED", {"www-authenticate": 'Bearer error="invalid_token"'})
+    """A bearer token wins; without one, a session cookie, whose CSRF token every state-changing request must carry."""
+    if "authorization" not in request.headers and sessions is not None and sessions.has_cookie(request):
+        caller = await _session_caller(request, sessions)
+    else:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise SignInError(401, MISSING_TOKEN, "UNAUTHENTICATED", {"www-authenticate": "Bearer"})
+        caller = await authenticate(token.strip())
+        if caller is None:
+            raise SignInError(401, BAD_TOKEN, "UNAUTHENTICATED", {"www-authenticate": 'Bearer error="invalid_token"'})
     schema = schemas.for_caller(caller.role, caller.department)
     if schema is None:
         message = f"{caller.org_unit} (department {caller.department}) has no grants in the policy"
@@ -94,7 +106,7 @@ async def sign_in_or_link(request: Request, services: Services) -> tuple[Caller,
     """A bearer token, or a signed link naming its user (an `<img>` tag or a download sends no header)."""
     query = dict(request.query_params)
     if "signature" not in query and "signed_by" not in query:
-        return await sign_in(request, services.authenticate, services.schemas)
+        return await sign_in(request, services.authenticate, services.schemas, services.sessions)
     try:
         user_id, _ = services.links.verify(request.url.path, query, int(time.time()))
     except LinkError as error:
@@ -104,3 +116,15 @@ async def sign_in_or_link(request: Request, services: Services) -> tuple[Caller,
     if schema is None:
         raise SignInError(403, "the link's user is no longer active", "FORBIDDEN", {})
     return caller, schema
+
+
+async def _session_caller(request: Request, sessions: BrowserSessions) -> Caller:
+    session = await sessions.current(request)
+    if session is None:
+        raise SignInError(401, SESSION_EXPIRED, "SESSION_EXPIRED", {})
+    if not sessions.csrf_ok(request, session):
+        await sessions.log(request, "graphql", "refused", session.caller)
+        raise SignInError(403, CSRF_REFUSED, "CSRF_REFUSED", {})
+    if session.must_change_password:
+        raise SignInError(403, MUST_CHANGE, "PASSWORD_CHANGE_REQUIRED", {})
+    return session.caller

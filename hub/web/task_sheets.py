@@ -57,7 +57,7 @@ class TaskFillSheet(Endpoint):
         request_id = request_id_of(request)
         headers = {"x-request-id": request_id}
         try:
-            caller, view = await sign_in(request, self.authenticate, self.schemas)
+            caller, view = await sign_in(request, self.authenticate, self.schemas, self.sessions)
         except SignInError as refused:
             headers.update(refused.headers)
             return Response(ExportError(refused.status, str(refused), refused.code).body(), refused.status, headers, media_type="application/json")

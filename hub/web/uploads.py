@@ -71,7 +71,7 @@ class UploadEndpoint(Endpoint):
         context = None  # known once signed in: from then on every answer is logged
         try:
             try:
-                caller, schema = await sign_in(request, self.authenticate, self.schemas)
+                caller, schema = await sign_in(request, self.authenticate, self.schemas, self.sessions)
             except SignInError as refused:
                 raise UploadError(refused.status, str(refused), refused.code, refused.headers) from None
             context = self.make_context(request, request_id, caller)

@@ -1,0 +1,212 @@
+// The desk page: a town coordinator's review queue, live event board and statistics; an analyst's requests and templates.
+import { HubError, currentSession, documentText, el, eventChooser, gql, show, signOut } from "./api.js";
+import { subscribe } from "./live.js";
+
+const view = document.getElementById("view");
+const status = document.getElementById("status");
+let me = null;
+
+const REQUEST_STATUS = {
+  FILED: "已发起", ANSWERED_FROM_HUB: "数据中心已答复", NEEDS_GRANT: "待授权", IN_REVIEW: "乡镇审核中",
+  APPROVED: "已下发", REJECTED: "不予下发", RETURNED: "已退回修改",
+};
+const REVIEW = { SUBMITTED: "待审核", PASSED: "已通过", SENT_BACK: "已退回" };
+const REPORT_KIND = { INITIAL: "初报", FOLLOW_UP: "续报", FINAL: "核报" };
+const ENTITIES = [["VILLAGE", "Region", "村（社区）"], ["HOUSEHOLD", "Household", "户"], ["PERSON", "Person", "人员"], ["ENTERPRISE", "Enterprise", "企业"]];
+
+function say(message, kind = "ok") {
+  status.textContent = message;
+  status.className = `notice ${kind}`;
+  status.hidden = !message;
+}
+
+function section(title, ...content) {
+  return el("section", { class: "card" }, el("h2", {}, title), ...content);
+}
+
+// --- town coordinator ---
+
+async function reviewQueue(target, decided) {
+  const { dataRequests } = await gql("ReviewQueue");
+  if (!dataRequests.length) return show(target, el("p", { class: "summary done" }, "没有待审核的填报任务"));
+  show(target, dataRequests.map((request) => {
+    const reason = el("input", { name: "reason", placeholder: "理由或修改建议（不予下发、退回时必填）" });
+    const decide = (decision) => async () => {
+      try {
+        await gql("ReviewRequest", { requestId: request.id, decision, reason: reason.value.trim() || null });
+        say(`“${request.title}”：${{ APPROVE: "已通过，下发到各村", REJECT: "不予下发", RETURN: "已退回修改" }[decision]}`);
+        await Promise.all([reviewQueue(target, decided), decided()]);
+      } catch (error) {
+        say(error instanceof HubError ? error.message : "出错了", "error");
+      }
+    };
+    return el("article", { class: "card", "data-request": request.id },
+      el("strong", {}, request.title),
+      el("span", { class: "meta" }, `${request.departmentName} · 截止 ${request.deadline} · ${request.villageCount} 个村（社区）`),
+      el("span", {}, `用途：${request.purpose}`),
+      el("span", { class: "meta" }, `依据：${request.legalBasis}`),
+      el("span", { class: "meta" }, `栏目：${request.columns.map((c) => c.header).join("、")}`),
+      reason,
+      el("div", { class: "actions" },
+        el("button", { type: "button", onclick: decide("APPROVE") }, "通过"),
+        el("button", { type: "button", class: "secondary", onclick: decide("REJECT") }, "不予下发"),
+        el("button", { type: "button", class: "secondary", onclick: decide("RETURN") }, "退回修改")));
+  }));
+}
+
+function boardRow(village, report) {
+  return el("tr", { "data-village": village.code },
+    el("td", {}, village.name),
+    el("td", {}, report ? `${REPORT_KIND[report.kind]}（${REVIEW[report.reviewStatus]}）` : "未报"),
+    el("td", {}, report ? String(report.affectedPopulation) : ""),
+    el("td", {}, report ? String(report.relocatedPopulation) : ""),
+    el("td", {}, (report?.photos || []).map((photo) => el("img", { class: "thumb", src: photo.thumbnailUrl, alt: "现场照片" }))));
+}
+
+async function eventBoard(target) {
+  const { events } = await gql("OpenEvents");
+  if (!events.nodes.length) return show(target, el("p", { class: "summary done" }, "目前没有进行中的灾害事件"));
+  const board = el("div");
+  let stop = null;
+  let shown = 0; // the latest choice: a slower answer for an earlier one is dropped
+  const watch = async (chosen) => {
+    const mine = ++shown;
+    stop?.();
+    const { event } = await gql("EventBoard", { id: chosen.id });
+    const query = await documentText("EventUpdates");
+    if (mine !== shown) return;
+    const state = el("span", { class: "meta" }, "连接中…");
+    const body = el("tbody", {}, event.board.map((row) => boardRow(row.village, row.latestReport)));
+    show(board,
+      el("p", {}, state),
+      el("table", { id: "board", "data-event": event.id },
+        el("thead", {}, el("tr", {}, ["村（社区）", "最新报告", "受灾人口", "转移安置", "照片"].map((h) => el("th", {}, h)))), body));
+    stop = subscribe(query, { eventId: event.id }, (update) => {
+      const report = update.damageReport;
+      if (!report?.village) return;
+      const row = boardRow(report.village, report);
+      row.classList.add("fresh");
+      const old = body.querySelector(`[data-village="${report.village.code}"]`);
+      if (old) old.replaceWith(row); else body.prepend(row);
+    }, (s) => { state.textContent = s === "live" ? "● 实时" : "○ 连接中断，正在重连"; });
+  };
+  const [chooser, newest] = eventChooser(events.nodes, (chosen) => watch(chosen).catch((e) => say(e.message, "error")));
+  show(target, chooser, board);
+  await watch(newest);
+}
+
+async function statistics(target) {
+  const { requestStatistics: s } = await gql("TownStatistics", { townCode: me.jurisdictionCode });
+  const figure = (label, value) => el("div", { class: "figure" }, el("b", {}, String(value)), label);
+  show(target, el("div", { class: "figures" },
+    figure("收到", s.received), figure("待审核", s.inReview), figure("通过", s.approved),
+    figure("不予下发", s.rejected), figure("退回", s.returned), figure("数据中心答复", s.answeredFromHub)));
+}
+
+async function coordinator() {
+  const queue = el("div");
+  const board = el("div");
+  const stats = el("div");
+  show(view, el("div", { class: "grid" },
+    section("待审核的填报任务", queue), section("灾情看板", board), section("统计", stats)));
+  await Promise.all([reviewQueue(queue, () => statistics(stats)), eventBoard(board), statistics(stats)].map((p) => p.catch((e) => say(e.message, "error"))));
+}
+
+// --- department analyst ---
+
+async function newRequest(target, filed) {
+  const { __schema } = await gql("ViewFields");
+  const types = new Map(__schema.types.map((t) => [t.name, t]));
+  const leafKinds = new Set(["SCALAR", "ENUM"]);
+  const columns = el("div", { class: "columns" });
+  const entity = el("select", { name: "entity" }, ENTITIES.filter(([, type]) => types.has(type)).map(([value, , label]) => el("option", { value }, label)));
+  const fill = () => {
+    const type = types.get(ENTITIES.find(([value]) => value === entity.value)[1]);
+    show(columns, (type.fields || [])
+      .filter((f) => f.description && !f.args.length && leafKinds.has(f.type.kind === "NON_NULL" ? f.type.ofType.kind : f.type.kind) && f.name !== "id" && f.name !== "version")
+      .map((f) => el("label", {}, el("input", { type: "checkbox", value: f.description }), f.description)));
+  };
+  entity.addEventListener("change", fill);
+  fill();
+  const form = el("form", {},
+    el("label", {}, "任务名称", el("input", { name: "title", required: true })),
+    el("label", {}, "用途", el("input", { name: "purpose", required: true })),
+    el("label", {}, "依据", el("input", { name: "legalBasis", required: true })),
+    el("label", {}, "区划代码（发往的乡镇或村）", el("input", { name: "regionCode", required: true, inputmode: "numeric" })),
+    el("label", {}, "期别", el("input", { name: "period", required: true, placeholder: "2026-11" })),
+    el("label", {}, "截止日期", el("input", { name: "deadline", type: "date", required: true })),
+    el("label", {}, "对象", entity),
+    el("p", { class: "meta" }, "栏目（按本部门可见的字段选择）"), columns,
+    el("p", { class: "error" }),
+    el("button", { type: "submit" }, "发起"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = Object.fromEntries(["title", "purpose", "legalBasis", "regionCode", "period", "deadline"].map((k) => [k, form.elements[k].value.trim()]));
+    const chosen = [...columns.querySelectorAll("input:checked")].map((box) => ({ label: box.value }));
+    try {
+      const { fileRequest } = await gql("FileRequest", { input: { ...values, entity: entity.value, columns: chosen } });
+      say(`已发起：${fileRequest.request.title}（${REQUEST_STATUS[fileRequest.request.status]}）`);
+      form.reset();
+      fill();
+      await filed();
+    } catch (error) {
+      form.querySelector(".error").textContent = error instanceof HubError ? error.message : "出错了";
+    }
+  });
+  show(target, form);
+}
+
+async function myRequests(target) {
+  const { dataRequests } = await gql("MyRequests");
+  dataRequests.sort((a, b) => b.filedAt.localeCompare(a.filedAt)); // the newest filed first
+  show(target, el("table", {},
+    el("thead", {}, el("tr", {}, ["任务", "状态", "截止", "进度"].map((h) => el("th", {}, h)))),
+    el("tbody", {}, dataRequests.map((r) => el("tr", {},
+      el("td", {}, r.title), el("td", {}, REQUEST_STATUS[r.status]), el("td", {}, r.deadline),
+      el("td", {}, r.progress.total ? `${r.progress.submitted + r.progress.accepted}/${r.progress.total} 已报，逾期 ${r.progress.overdue}` : "—"))))));
+}
+
+async function templates(target) {
+  const { templates } = await gql("Templates");
+  if (!templates.length) return show(target, el("p", { class: "summary done" }, "没有本部门可用的表样"));
+  show(target, el("ul", { class: "list" }, templates.map(templateItem)));
+}
+
+// A signed link is good for minutes: it is asked for when the button is pressed, with the template's variables.
+function templateItem(template) {
+  const error = el("span", { class: "error" });
+  const form = el("form", { class: "item", "data-template": template.id },
+    el("strong", {}, template.title), template.description ? el("span", { class: "meta" }, template.description) : null,
+    template.variables.map((v) => el("label", {}, v.label,
+      el("input", { name: v.name, value: v.default ?? "", required: v.required && v.default == null }))),
+    error,
+    el("button", { type: "submit" }, "下载 xlsx"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    const variables = Object.fromEntries(template.variables.map((v) => [v.name, form.elements[v.name].value.trim() || null]));
+    try {
+      const { template: found } = await gql("TemplateLink", { id: template.id, variables });
+      el("a", { href: found.downloadLink, download: `${template.title}.xlsx` }).click();
+    } catch (failure) {
+      error.textContent = failure instanceof HubError ? failure.message : "出错了";
+    }
+  });
+  return el("li", {}, form);
+}
+
+async function analyst() {
+  const form = el("div");
+  const requests = el("div");
+  const list = el("div");
+  show(view, el("div", { class: "grid" }, section("发起填报任务", form), section("我的填报任务", requests), section("我的表样", list)));
+  await Promise.all([newRequest(form, () => myRequests(requests)), myRequests(requests), templates(list)].map((p) => p.catch((e) => say(e.message, "error"))));
+}
+
+me = await currentSession();
+document.getElementById("who").textContent = `${me.displayName} · ${me.orgUnit}`;
+document.getElementById("sign-out").addEventListener("click", signOut);
+if (me.role === "TOWN_COORDINATOR") await coordinator();
+else if (me.role === "DEPARTMENT_ANALYST") await analyst();
+else if (me.role === "VILLAGE_CADRE" || me.role === "GRID_WORKER") location.assign("/app/cun/");
+else show(view, el("p", { class: "notice" }, "这个工作台供乡镇协同中心和部门使用；管理员请用命令行和 GraphiQL（/graphql）。"));
