@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import itertools
+import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -47,6 +48,16 @@ def settings_for_tests(data_dir: Path) -> Settings:
     # GraphiQL's assets are shared between runs: installing them needs the npm registry.
     assets_dir = Path(os.environ.get("HUB_ASSETS_DIR") or Path("var/assets")).resolve()
     return Settings(data_dir=data_dir, database_url=url, assets_dir=assets_dir)
+
+
+@pytest.fixture(autouse=True)
+def root_logging_restored() -> Iterator[None]:
+    """A test that runs the command line configures the root logger; the next test starts without it."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
-import logging
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -243,7 +242,6 @@ async def test_hub_template_import_saves_the_departments_template_and_is_in_the_
     """`hub template import` is an entry point like proposeTemplate: a refused import and a saved one are both logged."""
     from hub.cli import main
 
-    monkeypatch.setattr(logging.getLogger(), "handlers", [])  # main() logs to this test's captured stderr: not after it
     path = tmp_path / "高龄津贴.xlsx"
     path.write_bytes(build(GAOLING))
     monkeypatch.setenv("HUB_DATABASE_URL", settings.database_url)
