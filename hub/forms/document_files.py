@@ -161,6 +161,8 @@ def _cell(value: Any) -> Any:
         return value
     if isinstance(value, Decimal):
         return float(value)
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        return value.date().isoformat()  # Excel keeps a date as midnight of that day: a date is what was typed
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     return str(value)
