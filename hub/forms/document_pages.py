@@ -13,6 +13,7 @@ and kept for a few files (`layout_of`); drawing one page is then a few milliseco
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
@@ -223,22 +224,33 @@ TOKENS = re.compile(r"[A-Za-z0-9_.,:;!?'\"()%/+\-]+|\s|.", re.DOTALL)
 CLOSING = set("，。、；：？！）】》」』”’…,.;:?!)")  # never starts a line: it hangs in the margin instead
 
 
+@functools.lru_cache(maxsize=65_536)
+def _length(face: Any, token: str) -> float:
+    """A token's width: the same characters come back again and again in a document."""
+    return face.getlength(token)
+
+
 def _wrap(text: str, width: int, face: Any) -> list[str]:
-    """Lines of at most `width` pixels: Chinese breaks between any two characters, a Latin word stays whole if it fits."""
+    """Lines of at most `width` pixels: Chinese breaks between any two characters, a Latin word stays whole if it fits.
+
+    Widths are added up token by token (measuring the growing line again each time was
+    quadratic: seconds for a long report)."""
     lines: list[str] = []
     for paragraph in text.replace("\t", "    ").split("\n"):
-        line = ""
+        line, used = "", 0.0
         for token in TOKENS.findall(paragraph):
-            if face.getlength(line + token) <= width or (token in CLOSING and line):
-                line += token
+            size = _length(face, token)
+            if used + size <= width or (token in CLOSING and line):
+                line, used = line + token, used + size
                 continue
             if line.strip():
                 lines.append(line.rstrip())
-            line = "" if token.isspace() else token
-            while face.getlength(line) > width:  # a word longer than the line: cut it
+            line, used = ("", 0.0) if token.isspace() else (token, size)
+            while used > width:  # a word longer than the line: cut it
                 cut = max(1, len(_fit(line, width, face).rstrip("…")))
                 lines.append(line[:cut])
                 line = line[cut:]
+                used = face.getlength(line)
         lines.append(line.rstrip())
     return lines
 
