@@ -19,6 +19,8 @@ from hub.domain import document_grants as grants_domain
 from hub.domain import documents as domain
 from hub.domain.context import Context
 from hub.domain.documents import DocumentRefused, my_unit
+from hub.forms import document_pages
+from hub.forms.document_pages import cell_text
 from resolvers.errors import UserInputError
 from resolvers.pages import root_page
 from resolvers.pagination import Page
@@ -120,6 +122,12 @@ async def open_file(ctx: Context, document_id: int, number: int | None) -> OpenF
     return OpenFile(access, preview)
 
 
+async def layout(ctx: Context, opened: OpenFile) -> document_pages.Layout:
+    """How a workbook or a Word document is cut into page images (made once per file, then kept)."""
+    version = opened.access.version
+    return await document_pages.layout_of(ctx.blobs, version.kind, version.preview_key)
+
+
 def may_download(opened: OpenFile) -> bool:
     return opened.access.mode is GrantMode.DOWNLOAD
 
@@ -141,16 +149,6 @@ def column_index(sheet: dict[str, Any], header: list[str], column: str, header_r
             index = index * 26 + ord(letter) - 64
         return index - 1
     raise UserInputError(f"{field}：工作表“{sheet['name']}”第 {header_row} 行（表头）中没有名为“{column}”的列", field=field)
-
-
-def cell_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    return str(value)
 
 
 def header_of(sheet: dict[str, Any], header_row: int) -> list[str]:

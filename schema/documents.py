@@ -21,6 +21,7 @@ from hub.data import models
 from hub.domain import document_grants as grants_domain
 from hub.domain import documents as domain
 from hub.domain.context import then
+from hub.forms.document_pages import cell_text
 from resolvers import documents as resolvers
 from resolvers import regions
 from resolvers.dataloaders import RowByKey
@@ -112,6 +113,13 @@ class Sheet:
     def header(self, header_row: HeaderRow = 1) -> list[str]:
         return resolvers.header_of(self.sheet, header_row)  # type: ignore[attr-defined]
 
+    @strawberry.field(description="本工作表各页图片的签名链接（表格逐页，带本人水印；页号与文件的 pageUrls 一致）")
+    async def page_urls(self, info: Info) -> list[str]:
+        opened = self.opened  # type: ignore[attr-defined]
+        layout = await resolvers.layout(info.context, opened)
+        version = opened.access.version
+        return [_signed(info, page_path(version.document_id, version.number, page)) for page in layout.sheet_pages[self.index]]
+
     @strawberry.field(description="一页行（表头以下，跳过空行）")
     async def rows(
         self, info: Info, header_row: HeaderRow = 1,
@@ -127,7 +135,7 @@ class Sheet:
         await self.opened.log(info.context, f"工作表“{self.name}”{span}")  # type: ignore[attr-defined]
         return SheetRows(
             total_count=len(matching),
-            rows=[SheetRow(number=n, cells=[resolvers.cell_text(c) for c in values]) for n, values in page],
+            rows=[SheetRow(number=n, cells=[cell_text(c) for c in values]) for n, values in page],
         )
 
     @strawberry.field(description="某列的合计（可先筛选行）：在线分析，不必下载")
@@ -167,11 +175,14 @@ class DocumentFile:
     may_download: bool = strawberry.field(description="是否可以下载原文件")
     granted_until: dt.date | None = strawberry.field(description="授权截止日期（本单位的文档为空）")
 
-    @strawberry.field(description="各页图片的签名链接（PDF 和图片；限时有效，只对本人有效；每页带本人姓名、单位和时间的水印）")
-    def page_urls(self, info: Info) -> list[str]:
-        if self.kind not in (DocumentKind.PDF, DocumentKind.JPEG, DocumentKind.PNG):
-            return []
-        return [_signed(info, page_path(self.document_id, self.number, page)) for page in range(1, self.page_count + 1)]  # type: ignore[attr-defined]
+    @strawberry.field(description="各页图片的签名链接（限时有效，只对本人有效；每页带本人姓名、单位和时间的水印）："
+                      "PDF 逐页；图片一页；工作簿按工作表逐页成表（表头在每页重复）；Word 文档排版成页")
+    async def page_urls(self, info: Info) -> list[str]:
+        if self.kind in (DocumentKind.XLSX, DocumentKind.DOCX):
+            pages = len((await resolvers.layout(info.context, self.opened)).pages)  # type: ignore[attr-defined]
+        else:
+            pages = self.page_count
+        return [_signed(info, page_path(self.document_id, self.number, page)) for page in range(1, pages + 1)]  # type: ignore[attr-defined]
 
     @strawberry.field(description="下载原文件的签名链接（仅“查看和下载”授权）")
     def download_url(self, info: Info) -> str | None:

@@ -6,10 +6,12 @@ import statistics
 from collections import Counter, defaultdict
 from itertools import islice
 
+import orjson
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from hub.data.blobs import FileBlobStore
 from hub.data.identifiers import (
     parse_id_number,
     validate_credit_code,
@@ -17,12 +19,14 @@ from hub.data.identifiers import (
     validate_region_code,
 )
 from hub.data.models import Base
-from hub.demo import DEFAULT_SCALE, REFERENCE_DATE, seed_demo
+from hub.demo import DEFAULT_SCALE, DEFAULT_SEED, REFERENCE_DATE, seed_demo
+from hub.demo.documents import seed_documents
 from hub.demo.generator import DemoGenerator, load_geography
 from hub.demo.requests import TABLES as REQUEST_TABLES
 
 SCALE = 5  # ~5k households, ~15k persons: about two seconds
 TABLES = ("regions", "enterprises", "flood_points", "flood_point_photos", "households", "persons")
+DOCUMENT_TABLES = ("documents", "document_versions", "document_grants")
 EVENT_TABLES = ("events", "damage_reports", "damaged_houses", "affected_enterprises", "flood_point_reports", "photos")
 
 DISTRICTS = {
@@ -71,8 +75,8 @@ async def scalar(engine: AsyncEngine, sql: str, **params):
 
 async def test_counts_match_the_tables(seeded):
     engine, counts, _ = seeded
-    assert set(counts) == set(TABLES) | {"org_units", "users"} | set(EVENT_TABLES) | set(REQUEST_TABLES)
-    for table in TABLES + EVENT_TABLES + REQUEST_TABLES:
+    assert set(counts) == set(TABLES) | {"org_units", "users"} | set(EVENT_TABLES) | set(REQUEST_TABLES) | set(DOCUMENT_TABLES)
+    for table in TABLES + EVENT_TABLES + REQUEST_TABLES + DOCUMENT_TABLES:
         assert counts[table] == await scalar(engine, f"SELECT count(*) FROM {table}")
     assert counts["persons"] > counts["households"] > 0
 
@@ -417,3 +421,37 @@ async def test_typhoon_gaemi_over_xitianwei(seeded):
     # The register's rooms are the report's house figures.
     assert await rows(engine, """SELECT d.id FROM damage_reports d WHERE d.generally_damaged_rooms + d.severely_damaged_rooms
                                   <> (SELECT coalesce(sum(h.rooms), 0) FROM damaged_houses h WHERE h.report_id = d.id)""") == []
+
+
+async def test_xitianwei_shares_its_flood_inspection_with_emergency_management(seeded, tmp_path):
+    """With a blob store (as `hub serve --demo` has), 西天尾镇's centre has uploaded its 2024 检查材料 and 会议纪要 and
+    granted 应急管理局 view-only access past the reference date; without one, no document rows at all."""
+    engine, counts, _ = seeded
+    assert [counts[t] for t in DOCUMENT_TABLES] == [0, 0, 0]
+    store = FileBlobStore(tmp_path / "blobs")
+    async with engine.connect() as conn:
+        transaction = await conn.begin()
+        try:
+            added = await seed_documents(conn, DEFAULT_SEED, store)
+            assert added == {"documents": 3, "document_versions": 4, "document_grants": 2}
+            documents = [tuple(r) for r in (await conn.execute(text(
+                """SELECT d.title, d.category, d.year, r.name, u.name, v.number, v.kind, v.page_count, v.blob_key, v.preview_key
+                   FROM documents d JOIN regions r ON r.id = d.region_id JOIN org_units u ON u.id = d.owner_unit_id
+                   JOIN document_versions v ON v.document_id = d.id ORDER BY d.id, v.number""")))]
+            assert [d[:8] for d in documents] == [
+                ("2024年汛前检查报告", "INSPECTION", 2024, "西天尾镇", "西天尾镇基层治理协同中心", 1, "PDF", 1),
+                ("2024年汛前检查报告", "INSPECTION", 2024, "西天尾镇", "西天尾镇基层治理协同中心", 2, "PDF", 2),
+                ("2024年汛前检查台账", "INSPECTION", 2024, "西天尾镇", "西天尾镇基层治理协同中心", 1, "XLSX", 1),
+                ("2024年防汛工作会议纪要", "MEETING_MINUTES", 2024, "西天尾镇", "西天尾镇基层治理协同中心", 1, "DOCX", 1),
+            ]
+            for *_, blob, preview in documents:  # the files are in the store, with the previews an upload makes
+                assert await store.exists(blob) and (preview is None or await store.exists(preview))
+            ledger = orjson.loads(await store.get(documents[2][9]))["sheets"][0]
+            assert (ledger["name"], ledger["rows"][0][0], len(ledger["rows"])) == ("汛前检查台账", "村（社区）", 1 + 17)
+            grants = [tuple(r) for r in (await conn.execute(text(
+                """SELECT g.category, d.title, u.name, g.mode, g.valid_from, g.valid_until, g.revoked_on FROM document_grants g
+                   JOIN org_units u ON u.id = g.grantee_unit_id LEFT JOIN documents d ON d.id = g.document_id ORDER BY g.id""")))]
+            assert [g[:4] for g in grants] == [("INSPECTION", None, "应急管理局", "VIEW"), (None, "2024年防汛工作会议纪要", "应急管理局", "VIEW")]
+            assert all(str(g[4]) <= str(REFERENCE_DATE) < str(g[5]) and g[6] is None for g in grants)  # live on the demo's day
+        finally:
+            await transaction.rollback()

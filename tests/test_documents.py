@@ -7,12 +7,13 @@ import datetime as dt
 import io
 import zipfile
 
-from PIL import Image, ImageChops
+import orjson
+from PIL import Image, ImageChops, ImageDraw
 from sqlalchemy import func, select
 
 from hub import clock
 from hub.data.models import Document, DocumentGrant, DocumentVersion
-from hub.forms import document_files
+from hub.forms import document_files, document_pages
 from tests.conftest import graphql
 from tests.support.document_files import docx, docx_bomb, encrypted_pdf, pdf, xlsx
 from tests.test_events import code_of
@@ -25,6 +26,7 @@ LEDGER = {"台账": [
     ["霞尾村", "1,040", 8, "数字写成了文字"],
     ["合计行之外", "待核", None, None],
 ]}
+MINUTES = docx([("1", "防汛工作会议纪要"), ("2", "一、汛前检查"), (None, "各村完成隐患排查。")], [["村", "隐患"], ["东星社区", "2"]])
 GRANT = """mutation($input: DocumentGrantInput!) { grantDocumentAccess(input: $input) {
   grant { id status mode validUntil granteeUnit documents { id title } } errors { field code message } } }"""
 SHEET = """query($id: ID!, $column: String!, $where: [CellFilterInput!]) { document(id: $id) { title file {
@@ -32,6 +34,7 @@ SHEET = """query($id: ID!, $column: String!, $where: [CellFilterInput!]) { docum
   sheet(index: 0) { name header rowCount
     rows(first: 2) { totalCount rows { number cells } }
     total(column: $column, where: $where) { column sum numbers skipped } } } } }"""
+PAGES = """query($id: ID!) { document(id: $id) { file { pageUrls sheets { name pageUrls } } } }"""
 READ_LOG = """query($id: ID!) { document(id: $id) { readLog { username displayName orgUnit versionNumber action part } } }"""
 
 
@@ -54,6 +57,24 @@ async def stored(app, engine) -> tuple[int, int, int, int]:
             for table in (Document.__table__, DocumentVersion.__table__, DocumentGrant.__table__)
         ]
     return (*counts, app.state.blobs.count())
+
+
+def shown_as(response, data: bytes, number: int, viewer: tuple[str, str]) -> Image.Image:
+    """The page image answered, checked to be exactly the file's page `number` stamped with the viewer and the minute."""
+    assert response.status_code == 200, response.json()
+    assert (response.headers["content-type"], response.headers["x-content-type-options"]) == ("image/png", "nosniff")
+    facts = document_files.inspect(data)
+    layout = document_pages.lay_out(facts.kind, orjson.loads(facts.preview))
+    shown = Image.open(io.BytesIO(response.content)).convert("RGB")
+    now = dt.datetime.now(dt.UTC)
+    expected = [Image.open(io.BytesIO(document_pages.render(layout, number, document_files.watermark_text(*viewer, t)))).tobytes()
+                for t in (now, now - dt.timedelta(minutes=1))]
+    assert shown.size == document_pages.PAGE_SIZE and shown.tobytes() in expected
+    unstamped = Image.new("RGB", document_pages.PAGE_SIZE, "white")
+    layout.pages[number - 1](ImageDraw.Draw(unstamped))
+    changed = ImageChops.difference(shown, unstamped).convert("L").point(lambda p: 255 if p > 8 else 0).histogram()[255]
+    assert changed > 0.01 * shown.width * shown.height  # the watermark covers the page
+    return shown
 
 
 def errors_of(response) -> list[dict]:
@@ -111,6 +132,13 @@ async def test_a_town_grants_emergency_management_view_only_access_to_its_flood_
         filtered = (await graphql(analyst, SHEET, {"id": ledger["id"], "column": "C", "where": [{"column": "备注", "contains": "核"}]}))
         assert filtered["document"]["file"]["sheet"]["total"] == {"column": "转移人数", "sum": 30, "numbers": 1, "skipped": 0}
 
+        # The ledger seen as a page too: a table with its header, watermarked like a PDF page.
+        pages = (await graphql(analyst, PAGES, {"id": ledger["id"]}))["document"]["file"]
+        assert len(pages["pageUrls"]) == 1 and pages["sheets"] == [{"name": "台账", "pageUrls": pages["pageUrls"]}]
+        shown_as(await analyst.get(pages["pageUrls"][0]), xlsx(LEDGER), 1, ("吴国栋", "应急管理局"))
+        beyond = await analyst.get(f"/documents/{ledger['id']}/versions/1/pages/2.png")
+        assert (beyond.status_code, errors_of(beyond)) == (404, [{"message": "第 1 版没有第 2 页", "code": "NOT_FOUND"}])
+
         # Downloading under a view-only grant, another document, the read log: refused.
         refused = await analyst.get(f"/documents/{report['id']}/versions/1/file")
         assert (refused.status_code, errors_of(refused)) == (403, [{"message": f"授权方式为“仅在线查看”（有效期至 {UNTIL}），不能下载原文件", "code": "VIEW_ONLY"}])
@@ -135,6 +163,12 @@ async def test_a_town_grants_emergency_management_view_only_access_to_its_flood_
         old = await analyst.get(f"/documents/{report['id']}/versions/1/pages/1.png")
         assert (old.status_code, errors_of(old)) == (403, [{"message": "授权只包括最新版（第 2 版），不能查看第 1 版", "code": "VERSION_NOT_GRANTED"}])
         assert (await analyst.get(f"/documents/{report['id']}/versions/2/pages/2.png")).status_code == 200
+        # Through GraphQL alike: the grant covers the latest version, whatever number was granted on.
+        older = (await analyst.post("/graphql", json={"query": "query($id: ID!) { document(id: $id) { file(version: 1) { kind } } }",
+                                                        "variables": {"id": report["id"]}})).json()
+        assert [(e["message"], e["extensions"]["code"]) for e in older["errors"]] == [("授权只包括最新版（第 2 版），不能查看第 1 版", "VERSION_NOT_GRANTED")]
+        listed = await graphql(analyst, "query($id: ID!) { document(id: $id) { versions { number } } }", {"id": report["id"]})
+        assert listed["document"]["versions"] == [{"number": 2}]
 
     # After the grant's last day every read is refused, with the day it ended.
     ended = f"授权已于 {UNTIL} 到期，不能再查看或下载"
@@ -156,13 +190,12 @@ async def test_a_town_grants_emergency_management_view_only_access_to_its_flood_
     assert pdf_log == [who | {"versionNumber": 2, "part": "第 2 页"}, who | {"versionNumber": 1, "part": "第 2 页"}]
     # (rows and total are sibling fields: they run, and are logged, in either order)
     assert sorted(sheet_log, key=lambda e: e["part"]) == [who | {"versionNumber": 1, "part": part} for part in sorted(
-        ["工作表“台账”“转移人数”列合计", "工作表“台账”第 2–3 行", "工作表“台账”“受灾人口”列合计", "工作表“台账”第 2–3 行"])]
+        ["工作表“台账”“转移人数”列合计", "工作表“台账”第 2–3 行", "工作表“台账”“受灾人口”列合计", "工作表“台账”第 2–3 行", "工作表“台账”第 2–5 行"])]
 
 
 async def test_a_grant_to_one_user_for_download_is_revoked(app, as_user, engine):
     async with as_user("xitianwei") as town:
-        minutes = await uploaded(town, engine, docx([("1", "防汛工作会议纪要"), ("2", "一、汛前检查"), (None, "各村完成隐患排查。")], [["村", "隐患"], ["东星社区", "2"]]),
-                                 "../../纪要<1>.docx", category="MEETING_MINUTES", title="防汛会议纪要（授权测试）")
+        minutes = await uploaded(town, engine, MINUTES, "../../纪要<1>.docx", category="MEETING_MINUTES", title="防汛会议纪要（授权测试）")
         assert minutes["fileName"] == "纪要1.docx"
         granted = (await graphql(town, GRANT, {"input": {
             "documentId": minutes["id"], "granteeUsername": "minzheng", "validUntil": str(UNTIL), "purpose": "审计", "mode": "DOWNLOAD",
@@ -176,6 +209,9 @@ async def test_a_grant_to_one_user_for_download_is_revoked(app, as_user, engine)
             {"kind": "PARAGRAPH", "level": 0, "text": "各村完成隐患排查。", "rows": None},
             {"kind": "TABLE", "level": 0, "text": "村\t隐患\n东星社区\t2", "rows": [["村", "隐患"], ["东星社区", "2"]]},
         ]
+        urls = (await graphql(auditor, PAGES, {"id": minutes["id"]}))["document"]["file"]
+        assert (len(urls["pageUrls"]), urls["sheets"]) == (1, [])
+        shown_as(await auditor.get(urls["pageUrls"][0]), MINUTES, 1, ("陈丽华", "民政局"))
         file = await auditor.get(read["downloadUrl"])
         assert file.status_code == 200
         assert file.headers["content-disposition"] == (
@@ -189,7 +225,7 @@ async def test_a_grant_to_one_user_for_download_is_revoked(app, as_user, engine)
         assert revoked == {"grant": {"status": "REVOKED", "revokedOn": str(clock.today())}, "errors": []}
         log = (await graphql(town, READ_LOG, {"id": minutes["id"]}))["document"]["readLog"]
         assert [(e["displayName"], e["orgUnit"], e["action"], e["part"]) for e in log] == [
-            ("陈丽华", "民政局", "DOWNLOAD", "下载原文件"), ("陈丽华", "民政局", "VIEW", "全文")]
+            ("陈丽华", "民政局", "DOWNLOAD", "下载原文件"), ("陈丽华", "民政局", "VIEW", "第 1 页"), ("陈丽华", "民政局", "VIEW", "全文")]
     async with as_user("minzheng") as auditor:
         again = await auditor.get(f"/documents/{minutes['id']}/versions/1/file")
         assert (again.status_code, errors_of(again)) == (403, [{"message": f"授权已于 {clock.today()} 撤销，不能再查看或下载", "code": "GRANT_REVOKED"}])

@@ -19,6 +19,7 @@ from hub.data.models import (
     Region,
 )
 from hub.demo.accounts import seed_accounts
+from hub.demo.documents import seed_documents
 from hub.demo.events import seed_events
 from hub.demo.generator import REFERENCE_DATE, DemoGenerator, load_geography
 from hub.demo.requests import seed_requests
@@ -131,7 +132,8 @@ async def seed_demo(
         accounts = await seed_accounts(conn)
         events = await seed_events(conn, seed, photos)  # the flood-point reports' photos only when given a store
         requests = await seed_requests(conn)
-    return writer.done | accounts | events | requests
+        documents = await seed_documents(conn, seed, photos)  # like the photos: only with a store to keep the files
+    return writer.done | accounts | events | requests | documents
 
 
 async def _advance_sequences(conn: AsyncConnection, totals: dict[str, int]) -> None:

@@ -161,6 +161,8 @@ def _cell(value: Any) -> Any:
         return value
     if isinstance(value, Decimal):
         return float(value)
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        return value.date().isoformat()  # Excel keeps a date as midnight of that day: a date is what was typed
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     return str(value)
@@ -246,21 +248,24 @@ def _blocks(body: Any, styles: dict[str, str]) -> Iterator[dict[str, Any]]:
 # --- what a viewer sees: a page as a picture, stamped with who is looking and when ---
 
 FONTS = (  # CJK fonts Debian (fonts-noto-cjk) and other systems put here; the first that opens is used
-    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),  # face 2: Simplified Chinese
-    ("/usr/share/fonts/truetype/noto/NotoSansCJK-Regular.ttc", 2),
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-{weight}.ttc", 2),  # face 2: Simplified Chinese
+    ("/usr/share/fonts/truetype/noto/NotoSansCJK-{weight}.ttc", 2),
     ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
 )
 CHINA = dt.timezone(dt.timedelta(hours=8))
 
 
 @functools.cache
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    for path, index in FONTS:
-        if Path(path).exists():
-            try:
-                return ImageFont.truetype(path, size, index=index)
-            except OSError:
-                continue
+def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """A CJK font of `size` pixels (bold where the system has a bold face; the regular one otherwise)."""
+    for weight in (("Bold", "Regular") if bold else ("Regular",)):
+        for path, index in FONTS:
+            path = path.format(weight=weight)
+            if Path(path).exists():
+                try:
+                    return ImageFont.truetype(path, size, index=index)
+                except OSError:
+                    continue
     # No CJK font installed: Pillow's own font still stamps the page (Chinese then shows as boxes).
     return ImageFont.load_default(size)
 
@@ -274,10 +279,10 @@ def watermarked(image: Image.Image, text: str) -> Image.Image:
     base = image.convert("RGBA")
     width, height = base.size
     size = max(14, min(width, height) // 36)
-    font = _font(size)
-    left, top, right, bottom = font.getbbox(text)
+    face = font(size)
+    left, top, right, bottom = face.getbbox(text)
     tile = Image.new("RGBA", (right - left + 4 * size, bottom - top + 4 * size), (0, 0, 0, 0))
-    ImageDraw.Draw(tile).text((2 * size - left, 2 * size - top), text, font=font, fill=(90, 90, 90, 72))
+    ImageDraw.Draw(tile).text((2 * size - left, 2 * size - top), text, font=face, fill=(90, 90, 90, 72))
     tile = tile.rotate(30, expand=True, resample=Image.Resampling.BICUBIC)
     layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
     for row, y in enumerate(range(-tile.height // 2, height, tile.height * 2 // 3)):

@@ -3,8 +3,9 @@
 - `POST /documents?title=…&category=…&regionCode=…&year=…&tags=…&fileName=…` with the file as
   the body: a new document of the caller's unit. `POST /documents/{id}/versions?fileName=…`:
   its next version.
-- `GET /documents/{id}/versions/{n}/pages/{p}.png`: a page of a PDF (or the image), rendered
-  on the server and watermarked with the viewer's name, unit and the time.
+- `GET /documents/{id}/versions/{n}/pages/{p}.png`: a page of a PDF (or the image), of a
+  workbook's sheets (a table, page by page) or of a Word document (its text laid out),
+  rendered on the server and watermarked with the viewer's name, unit and the time.
 - `GET /documents/{id}/versions/{n}/file`: the file as uploaded, as an attachment, under a
   grant that allows downloading.
 
@@ -28,7 +29,7 @@ from hub.data.blobs import BlobStore
 from hub.data.models import DocumentKind
 from hub.domain import document_grants, documents
 from hub.domain.documents import DocumentRefused
-from hub.forms import document_files
+from hub.forms import document_files, document_pages
 from hub.forms.untrusted_xlsx import off_loop
 from hub.web.endpoint import Endpoint, Services
 from hub.web.graphql_endpoint import request_id_of
@@ -41,7 +42,6 @@ SAFE_HEADERS = {
     "content-security-policy": "default-src 'none'; sandbox",
     "cache-control": "private, no-store",  # a page carries its viewer and the time: never reused
 }
-PAGED = (DocumentKind.PDF, DocumentKind.JPEG, DocumentKind.PNG)
 
 
 class DocumentUpload(UploadEndpoint):
@@ -124,15 +124,27 @@ class DocumentPage(DocumentRead):
     async def answer(self, request: Request, context, access: document_grants.Access) -> Response:
         version = access.version
         page = request.path_params["page"]
-        if version.kind not in PAGED or not (page.isascii() and page.isdigit() and 1 <= int(page) <= version.page_count):
-            raise DocumentRefused(404, f"第 {version.number} 版没有第 {page} 页图片", "NOT_FOUND")
-        original = await self.store.get(version.blob_key)
-        preview = None if version.preview_key is None else await self.store.get(version.preview_key)
         caller = context.caller
         text = document_files.watermark_text(caller.display_name, caller.org_unit, dt.datetime.now(dt.UTC))
-        image = await off_loop(document_files.page_png, version.kind, original, preview, int(page), text)
-        await documents.record_read(context, access.document.id, version.number, access.grant_id, "VIEW", f"第 {page} 页")
+        if version.kind in (DocumentKind.XLSX, DocumentKind.DOCX):
+            layout = await document_pages.layout_of(self.store, version.kind, version.preview_key)
+            number = _page_number(page, len(layout.pages), version.number)
+            image = await off_loop(document_pages.render, layout, number, text)
+            part = layout.parts[number - 1]
+        else:
+            number = _page_number(page, version.page_count, version.number)
+            original = await self.store.get(version.blob_key)
+            preview = None if version.preview_key is None else await self.store.get(version.preview_key)
+            image = await off_loop(document_files.page_png, version.kind, original, preview, number, text)
+            part = f"第 {number} 页"
+        await documents.record_read(context, access.document.id, version.number, access.grant_id, "VIEW", part)
         return Response(image, 200, SAFE_HEADERS | {"content-disposition": "inline"}, media_type="image/png")
+
+
+def _page_number(page: str, pages: int, version: int) -> int:
+    if not (page.isascii() and page.isdigit() and 1 <= int(page) <= pages):
+        raise DocumentRefused(404, f"第 {version} 版没有第 {page} 页", "NOT_FOUND")
+    return int(page)
 
 
 class DocumentDownload(DocumentRead):

@@ -8,6 +8,10 @@ import zipfile
 from openpyxl import Workbook
 from PIL import Image, ImageDraw, ImageFont
 
+from hub.demo.documents import docx
+
+__all__ = ["docx", "docx_bomb", "encrypted_pdf", "pdf", "xlsx"]
+
 
 def pdf(pages: int, width: int = 595, height: int = 842) -> bytes:
     """A PDF of `pages` A4 pages (at 72 dpi), each with a framed title and its number."""
@@ -47,28 +51,10 @@ def xlsx(sheets: dict[str, list[list[object]]]) -> bytes:
     return out.getvalue()
 
 
-W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 CONTENT_TYPES = (
     '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
     '<Default Extension="xml" ContentType="application/xml"/></Types>'
 )
-
-
-def docx(paragraphs: list[tuple[str | None, str]], table: list[list[str]] | None = None) -> bytes:
-    """A docx of (style id, text) paragraphs; style "1" is named "heading 1" as a Chinese Word names it."""
-    body = []
-    for style, text in paragraphs:
-        props = f'<w:pPr><w:pStyle w:val="{style}"/></w:pPr>' if style else ""
-        body.append(f"<w:p>{props}<w:r><w:t>{text}</w:t></w:r></w:p>")
-    if table:
-        rows = "".join("<w:tr>" + "".join(f"<w:tc><w:p><w:r><w:t>{c}</w:t></w:r></w:p></w:tc>" for c in row) + "</w:tr>" for row in table)
-        body.append(f"<w:tbl>{rows}</w:tbl>")
-    document = f'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{W}"><w:body>{"".join(body)}</w:body></w:document>'
-    styles = (
-        f'<?xml version="1.0" encoding="UTF-8"?><w:styles xmlns:w="{W}">'
-        '<w:style w:styleId="1"><w:name w:val="heading 1"/></w:style><w:style w:styleId="2"><w:name w:val="heading 2"/></w:style></w:styles>'
-    )
-    return _zip({"[Content_Types].xml": CONTENT_TYPES, "word/document.xml": document, "word/styles.xml": styles})
 
 
 def docx_bomb(megabytes: int = 40) -> bytes:
