@@ -126,7 +126,32 @@ def postgraphile(node: Path, database_url: str, port: int):
 Post = Callable[[], Awaitable[bytes]]
 
 
-def poster(client: KeepAliveClient, query: str, variables: dict) -> Post:
+class Connection:
+    """A kept-alive connection that opens again when the server closed it while idle (both close
+    a connection idle for 5 s, as between two throughput samples)."""
+
+    def __init__(self, port: int, headers: dict[str, str]) -> None:
+        self.port, self.headers = port, headers
+        self.client: KeepAliveClient | None = None
+        self.stack = contextlib.AsyncExitStack()
+
+    async def post_json(self, path: str, body: bytes) -> tuple[int, bytes]:
+        for attempt in (1, 2):
+            if self.client is None:
+                self.client = await self.stack.enter_async_context(KeepAliveClient.connect("127.0.0.1", self.port, self.headers))
+            try:
+                return await self.client.post_json(path, body)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                self.client = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        await self.stack.aclose()
+
+
+def poster(client: Connection, query: str, variables: dict) -> Post:
     body = orjson.dumps({"query": query, "variables": variables})
 
     async def post() -> bytes:
@@ -199,8 +224,11 @@ async def main(scale: int, rounds: int, workers: int, connections: int, seconds:
     hub_port, peer_port = free_port(), free_port()
     async with hub_serve(settings, hub_port, workers), postgraphile(node, settings.database_url, peer_port), contextlib.AsyncExitStack() as stack:
 
-        async def clients(port: int, headers: dict[str, str], n: int) -> list[KeepAliveClient]:
-            return [await stack.enter_async_context(KeepAliveClient.connect("127.0.0.1", port, headers)) for _ in range(n)]
+        async def clients(port: int, headers: dict[str, str], n: int) -> list[Connection]:
+            connections = [Connection(port, headers) for _ in range(n)]
+            for connection in connections:
+                stack.push_async_callback(connection.close)
+            return connections
 
         hub_clients = {user: await clients(hub_port, {"authorization": f"Bearer {tokens[user]}"}, connections) for user in USERS}
         peer_clients = await clients(peer_port, {}, connections)
