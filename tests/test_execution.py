@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pytest
 import strawberry
 from sqlalchemy import select
 from strawberry.schema.config import StrawberryConfig
 
-from hub.data.models import AccessLogEntry
+from hub.data import fast_read
+from hub.data.database import reader
+from hub.data.models import AccessLogEntry, Base, Gender
 from hub.domain.context import Context
 from schema.build import guards
 from schema.domains import Mutation, Query
@@ -101,3 +106,26 @@ async def test_a_document_validated_before_answers_and_logs_the_same_through_the
         assert answers[0] == answers[1], (user, operation, answers)
         short += any((query, operation) in view.prepared for view in views)
     assert short == len(CASES)  # each document validated the first time: the second took the short path
+
+
+async def test_fast_reads_on_postgresql_return_what_sqlalchemy_returns(engine):
+    """`hub.data.fast_read` (asyncpg directly, SQLAlchemy's compilation cached) against SQLAlchemy's
+    own execution: every table's rows, every column type, and parameters of several types."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the fast path is PostgreSQL's")
+    persons, households = Base.metadata.tables["persons"], Base.metadata.tables["households"]
+    statements = [select(table).order_by(*table.primary_key.columns).limit(300) for table in Base.metadata.sorted_tables]
+    statements += [
+        select(persons).where(persons.c.gender == Gender.FEMALE, persons.c.birth_date < dt.date(1960, 1, 1)).order_by(persons.c.id),
+        select(households).where(households.c.low_income.is_(True), households.c.id.in_([1, 2, 3, 40])).order_by(households.c.id),
+    ]
+    compared = 0
+    for stmt in statements:
+        async with reader(engine).connect() as connection:
+            fast = await fast_read.fetch(engine, connection, stmt)
+        async with engine.connect() as connection:
+            ordinary = (await connection.execute(stmt)).all()
+        if fast is not None:
+            assert [tuple(row) for row in fast] == [tuple(row) for row in ordinary], stmt
+            compared += bool(ordinary)
+    assert compared >= 10
