@@ -141,9 +141,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         token = asyncio.run(_prepare_demo(settings))
         install_assets(settings)
         print_demo_sign_in(token)
+    if args.workers < 1:
+        raise SystemExit(f"--workers must be at least 1, got {args.workers}")
     logging.getLogger("hub").info("GraphiQL: http://%s:%s/graphql", args.host, args.port)  # a log line: JSON when asked
-    uvicorn.run(create_app(settings, schemas=schemas), host=args.host, port=args.port, log_level="info", access_log=False,
-                log_config=None)  # keep hub.logs' handlers: HUB_LOG_FORMAT=json applies to uvicorn's lines too
+    # keep hub.logs' handlers (log_config=None): HUB_LOG_FORMAT=json applies to uvicorn's lines too
+    options = dict(host=args.host, port=args.port, log_level="info", access_log=False, log_config=None)
+    if args.workers == 1:
+        uvicorn.run(create_app(settings, schemas=schemas), **options)
+    else:  # each worker process builds its own app from the same environment
+        uvicorn.run("hub.web.app:app_from_env", factory=True, workers=args.workers, **options)
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
@@ -517,6 +523,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--demo", action="store_true", help="create and seed the SQLite database if it is empty")
+    serve.add_argument(
+        "--workers", type=int, default=1,
+        help="processes serving the one port (default 1; on PostgreSQL, one per core: see README's Operating the hub)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     db = commands.add_parser("db", help="database schema")

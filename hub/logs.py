@@ -26,7 +26,7 @@ class _RequestId(logging.Filter):
 
 
 class JsonLines(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request_id, any `extra=` fields, the traceback."""
+    """One JSON object per line: time, level, logger, message, request_id, pid, any `extra=` fields, the traceback."""
 
     def format(self, record: logging.LogRecord) -> str:
         line = {
@@ -35,6 +35,7 @@ class JsonLines(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", None),
+            "pid": record.process,  # which worker of `hub serve --workers N` wrote it
         }
         line.update((k, v) for k, v in record.__dict__.items() if k not in _STANDARD and k not in line)
         if record.exc_info:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     OperationDefinitionNode,
     TypeInfo,
@@ -59,36 +60,40 @@ def sensitive_read(view: Any, selected: frozenset[str], sensitive: frozenset[str
 _selected: dict[tuple[int, str], frozenset[str]] = {}  # (schema, query) -> fields it selects
 
 
+def note_operation(view: Any, document: DocumentNode, operation_name: str | None, query: str | None, context: Any) -> None:
+    """Note on `context.audit` the operation about to run and the sensitive fields it selects."""
+    operation = next(
+        (
+            d
+            for d in document.definitions
+            if isinstance(d, OperationDefinitionNode)
+            and (operation_name is None or (d.name and d.name.value == operation_name))
+        ),
+        None,
+    )
+    key = (id(view), query or "")
+    selected = _selected.get(key) if query else None
+    if selected is None:
+        selected = selected_fields(view._schema, document)
+        if query:
+            if len(_selected) >= 1000:
+                _selected.clear()  # a crude bound: clients repeat a few operations
+            _selected[key] = selected
+    context.audit.update(
+        operation_type=operation.operation.value if operation else "query",
+        operation_name=operation.name.value if operation and operation.name else None,
+        sensitive_fields=sensitive_read(view, selected, context.policy.sensitive),
+    )
+
+
 class AccessLogExtension(SchemaExtension):
     """Notes the operation and the sensitive fields it selected on `context.audit`."""
 
     def on_execute(self) -> Iterator[None]:
         execution = self.execution_context
-        context = execution.context
-        operation = next(
-            (
-                d
-                for d in execution.graphql_document.definitions
-                if isinstance(d, OperationDefinitionNode)
-                and (execution.operation_name is None or (d.name and d.name.value == execution.operation_name))
-            ),
-            None,
-        )
-        key = (id(execution.schema), execution.query or "")
-        selected = _selected.get(key) if execution.query else None
-        if selected is None:
-            selected = selected_fields(execution.schema._schema, execution.graphql_document)
-            if execution.query:
-                if len(_selected) >= 1000:
-                    _selected.clear()  # a crude bound: clients repeat a few operations
-                _selected[key] = selected
-        context.audit.update(
-            operation_type=operation.operation.value if operation else "query",
-            operation_name=operation.name.value if operation and operation.name else None,
-            sensitive_fields=sensitive_read(execution.schema, selected, context.policy.sensitive),
-        )
+        note_operation(execution.schema, execution.graphql_document, execution.operation_name, execution.query, execution.context)
         yield
-        context.audit["row_count"] = context.rows_returned
+        execution.context.audit["row_count"] = execution.context.rows_returned
 
 
 class AccessLogWriter:

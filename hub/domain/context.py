@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Executable
 
 from hub.access.jurisdiction import Subtree, jurisdiction
+from hub.data import fast_read
+from hub.data.database import reader
 from hub.data.rows import record_class
 from hub.settings import Settings
 
@@ -62,16 +64,21 @@ class Context:
     async def read(self, stmt: Executable) -> Sequence[Row]:
         # Each batch gets its own short connection: loader batches and sibling
         # fields run concurrently, and one connection cannot serve them at once.
-        async with self.engine.connect() as connection:
+        async with reader(self.engine).connect() as connection:
             return (await connection.execute(stmt)).all()
 
     async def records(self, stmt: Executable, table: Table) -> list[Any]:
         """Rows of `table` as plain slotted records (see `record_class`)."""
         make = record_class(table)
+        if self.engine.dialect.name == "postgresql":
+            async with reader(self.engine).connect() as connection:
+                rows = await fast_read.fetch(self.engine, connection, stmt)
+            if rows is not None:
+                return [make(*row) for row in rows]
         return [make(*row) for row in await self.read(stmt)]
 
     async def scalar(self, stmt: Executable) -> Any:
-        async with self.engine.connect() as connection:
+        async with reader(self.engine).connect() as connection:
             return (await connection.execute(stmt)).scalar_one()
 
     def loader(self, spec: LoaderSpec) -> DataLoader:

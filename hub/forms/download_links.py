@@ -34,12 +34,19 @@ def hub_key(secret: str | None, data_dir: Path) -> bytes:
     if path.exists():
         return path.read_bytes()
     data_dir.mkdir(parents=True, exist_ok=True)
-    try:  # O_EXCL: of two processes starting together, one writes the key and both read it
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes()
+    # The key is written whole into a file of this process's own, then linked into place: of the
+    # workers of `hub serve --workers N` starting together, one links its key and all read that one
+    # (created in place, a key could be read half written, or empty).
+    draft = data_dir / f"secret.key.{os.getpid()}"
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "wb") as file:
         file.write(secrets.token_bytes(32))
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
     return path.read_bytes()
 
 

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route, WebSocketRoute
 
+from hub import logs
 from hub.access import access_log, accounts
 from hub.access.accounts import Caller
 from hub.data.blobs import blob_store
@@ -137,3 +138,12 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None, schemas: S
     app.state.photo_store = app.state.blobs = blobs
     app.state.feed = feed
     return app
+
+
+def app_from_env() -> Starlette:
+    """One worker of `hub serve --workers N`: a process of its own, configured from the environment as
+    its parent was. What a worker keeps to itself stays right across them: a cached token lives
+    `HUB_TOKEN_CACHE_SECONDS`, each worker flushes its own access-log batch (at shutdown too), the
+    link key is the data folder's, and saved templates are read from the database."""
+    logs.configure()
+    return create_app(Settings.from_env())

@@ -225,13 +225,7 @@ class GraphQLEndpoint(Endpoint):
         context = self.make_context(request, request_id, caller)
         try:
             async with asyncio.timeout(self.timeout):
-                result = await schema.execute(
-                    params["query"],
-                    variable_values=params.get("variables"),
-                    context_value=context,
-                    operation_name=params.get("operationName") or None,
-                    allowed_operation_types=allowed,
-                )
+                result = await schema.run(params["query"], params.get("variables"), context, params.get("operationName") or None, allowed)
         except InvalidOperationTypeError as error:
             if request.method == "GET" and error.operation_type == OperationType.MUTATION:
                 return request_error("mutations are not allowed over GET; use POST", 405, {"allow": "POST"})

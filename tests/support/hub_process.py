@@ -46,12 +46,14 @@ def hub_command(*args: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def hub_process(database_url: str, data_dir: Path, log_path: Path, startup_timeout: float = 60.0, **env: str) -> Iterator[HubProcess]:
-    """Serve until the block ends; the server's stdout and stderr go to `log_path`."""
+def hub_process(
+    database_url: str, data_dir: Path, log_path: Path, startup_timeout: float = 60.0, serve_args: tuple[str, ...] = (), **env: str
+) -> Iterator[HubProcess]:
+    """Serve until the block ends (`serve_args` added to `hub serve`); stdout and stderr go to `log_path`."""
     port = free_port()
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
-            hub_command("serve", "--host", "127.0.0.1", "--port", str(port)),
+            hub_command("serve", "--host", "127.0.0.1", "--port", str(port), *serve_args),
             env=hub_env(database_url, data_dir, **env), stdout=log_file, stderr=subprocess.STDOUT,
             cwd=Path(__file__).resolve().parents[2],
         )
