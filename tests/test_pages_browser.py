@@ -39,6 +39,8 @@ COORDINATOR_PASSWORD = "Zhen-xietong-66"
 ANALYST_PASSWORD = "Fangxun-fenxi-77"
 TEMPLATE_TITLE = "易涝点清单"  # one of 应急管理局's shipped templates (templates/yilao-qingdan.yaml)
 TASKS = "query($id: ID!) { dataRequest(id: $id) { tasks { id villageName } } }"
+ROWS = "query($id: ID!) { villageTask(id: $id) { rows { entityId } } }"
+SET_VALUES = "mutation($values: [IndicatorValueInput!]!, $period: String) { setIndicatorValues(values: $values, period: $period) { errors { message } } }"
 
 
 async def _api(base: str, token: str, query: str, variables: dict) -> dict:
@@ -51,11 +53,16 @@ async def _prepare(base: str, tokens: dict[str, str], client) -> dict:
     town = await region_code(client, "西天尾镇")
     stem = f"p{time.monotonic_ns()}"
     columns = [{"path": "name"}, {"define": {"key": f"pages_sandbags_{stem}", "label": "沙袋（袋）", "entity": "VILLAGE", "type": "INTEGER",
-                                             "unit": "袋", "minValue": 0, "legalBasis": "《防汛条例》第十五条"}}]
+                                             "unit": "袋", "minValue": 0, "periodicity": "MONTH", "legalBasis": "《防汛条例》第十五条"}}]
     filed = await _api(base, tokens["yingji"], FILE, {"input": request_input(town, columns, title=f"防汛沙袋储备{stem[-4:]}")})
     task_request = filed["fileRequest"]["request"]
     assert (await _api(base, tokens["xitianwei"], REVIEW, {"id": task_request["id"], "d": "APPROVE"}))["reviewRequest"]["errors"] == []
     tasks = (await _api(base, tokens["yingji"], TASKS, {"id": task_request["id"]}))["dataRequest"]["tasks"]
+    own_task = next(t["id"] for t in tasks if t["villageName"] == "东星社区")
+    # Last month's count, kept in the hub: the page offers it (沿用上期).
+    village = (await _api(base, tokens["dongxing"], ROWS, {"id": own_task}))["villageTask"]["rows"][0]["entityId"]
+    last_month = [{"key": f"pages_sandbags_{stem}", "entityId": village, "value": "90", "version": 0}]
+    assert (await _api(base, tokens["dongxing"], SET_VALUES, {"values": last_month, "period": "2026-10"}))["setIndicatorValues"]["errors"] == []
     columns = [{"path": "name"}, {"define": {"key": f"pages_pumps_{stem}", "label": "抽水泵（台）", "entity": "VILLAGE", "type": "INTEGER",
                                              "unit": "台", "minValue": 0, "legalBasis": "《防汛条例》第十五条"}}]
     pending = await _api(base, tokens["yingji"], FILE, {"input": request_input(town, columns, title=f"抽水泵储备{stem[-4:]}")})
@@ -63,7 +70,7 @@ async def _prepare(base: str, tokens: dict[str, str], client) -> dict:
     older = await _api(base, tokens["xitianwei"], OPEN, {"r": town, "input": {"kind": "RAINSTORM_FLOOD", "name": f"暴雨演练{stem[-4:]}", "startedOn": "2026-11-14"}})
     event = await _api(base, tokens["xitianwei"], OPEN, {"r": town, "input": {"kind": "TYPHOON", "name": f"台风演练{stem[-4:]}", "startedOn": "2026-11-15"}})
     return {
-        "own_task": next(t["id"] for t in tasks if t["villageName"] == "东星社区"),
+        "own_task": own_task,
         "other_task": next(t["id"] for t in tasks if t["villageName"] != "东星社区"),
         "pending_title": f"抽水泵储备{stem[-4:]}",
         "pending_id": pending["fileRequest"]["request"]["id"],
@@ -112,7 +119,8 @@ async def test_cadre_reports_and_the_coordinator_sees_it_live(live_server, token
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            phone = await browser.new_context(viewport={"width": 360, "height": 640}, is_mobile=True, has_touch=True, locale="zh-CN")
+            phone = await browser.new_context(
+                viewport={"width": 360, "height": 640}, is_mobile=True, has_touch=True, locale="zh-CN", accept_downloads=True)
             desk = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
             for context in (phone, desk):
                 await context.route("**/*", lambda route, request: route.continue_() if urlsplit(request.url).hostname in LOOPBACK_HOSTS else route.abort())
@@ -148,11 +156,21 @@ async def test_cadre_reports_and_the_coordinator_sees_it_live(live_server, token
 
             await cadre.goto(f"{base}/app/cun/#inbox")
             await cadre.locator(f"a[href='#task/{setup['own_task']}']").click()
-            cell = cadre.locator("#view form input").first  # the open column; the row's label is its base information
+            base_cells = cadre.locator("#view form fieldset dl.base").first  # the base column, from the hub, read-only
+            await expect(base_cells).to_contain_text("名称")
+            await expect(base_cells).to_contain_text("东星社区")
+            async with cadre.expect_download() as downloading:  # the task's fill sheet, with the cookie session
+                await cadre.get_by_role("link", name="下载填报表（Excel）").click()
+            sheet = tmp_path / "fill-sheet.xlsx"
+            await (await downloading.value).save_as(sheet)
+            assert "东星社区" in [c.value for row in load_workbook(sheet).active.iter_rows() for c in row]
+            cell = cadre.locator("#view form input").first  # the open column
             await cell.fill("-5")
             await cadre.get_by_role("button", name="保存").click()
-            await expect(cadre.locator("#status")).not_to_have_text("正在发送…")
+            await expect(cadre.locator("#view .field-error").first).to_contain_text("超出范围")  # under its cell
             await shot(cadre, "05-cadre-task-invalid")
+            await cadre.get_by_role("button", name="沿用上期（90）").click()  # last month's value, offered
+            await expect(cell).to_have_value("90")
             await cell.fill("120")
             await cadre.reload()  # the draft survives a reload
             await expect(cadre.locator("#view form input").first).to_have_value("120")

@@ -63,6 +63,41 @@ async function inbox() {
         task.sentBackReason ? el("span", { class: "error" }, `退回原因：${task.sentBackReason}`) : null)))));
 }
 
+// The cells a send-back named (its latest round, while the task is sent back): marked for the cadre to fix.
+function flaggedCells(task) {
+  if (task.status !== "SENT_BACK") return new Set();
+  const last = task.rounds.filter((round) => round.sentBackAt).at(-1);
+  return new Set((last?.sentBackCells || []).map((cell) => `${cell.entityId}|${cell.key}`));
+}
+
+function cellLabel(cell) {
+  return cell.unit && !cell.label.includes(`（${cell.unit}）`) ? `${cell.label}（${cell.unit}）` : cell.label;
+}
+
+// One open cell: its input, the last period's value offered (a button puts it in), the hub's refusal under it.
+function cellField(row, cell, editable, flagged) {
+  const input = el("input", {
+    name: `${row.entityId}|${cell.key}|${cell.version}`, value: cell.value ?? "", inputmode: "decimal", disabled: !editable,
+  });
+  const offer = cell.lastPeriodValue != null && editable
+    ? el("button", {
+      type: "button", class: "secondary small", title: `上期填的是 ${cell.lastPeriodValue}`,
+      onclick: () => { input.value = cell.lastPeriodValue; input.dispatchEvent(new Event("input", { bubbles: true })); },
+    }, `沿用上期（${cell.lastPeriodValue}）`)
+    : null;
+  return el("label", { class: flagged ? "cell flagged" : "cell", "data-cell": `${row.entityId}|${cell.key}` },
+    cellLabel(cell) + (flagged ? "（退回要求修改）" : ""),
+    el("span", { class: "with-offer" }, input, offer),
+    el("span", { class: "field-error", "data-field": `${row.entityId}|${cell.key}` }));
+}
+
+// The base columns: what the hub holds, filled in, read-only.
+function baseCells(row) {
+  if (!row.base.length) return null;
+  return el("dl", { class: "base" }, row.base.flatMap((cell) => [
+    el("dt", {}, cell.header), el("dd", { class: cell.granted ? "" : "meta" }, cell.value ?? "—")]));
+}
+
 async function task(id) {
   const { villageTask: task } = await gql("Task", { id });
   if (!task) {
@@ -70,18 +105,14 @@ async function task(id) {
     return;
   }
   const editable = task.status !== "SUBMITTED" && task.status !== "ACCEPTED";
+  const flagged = flaggedCells(task);
   const form = el("form", { class: "card" });
   const draftName = `task-${task.id}`;
   for (const row of task.rows) {
     form.append(el("fieldset", {},
       el("legend", {}, row.label),
-      row.cells.map((cell) => el("label", {},
-        cell.unit && !cell.label.includes(`（${cell.unit}）`) ? `${cell.label}（${cell.unit}）` : cell.label,
-        el("input", {
-          name: `${row.entityId}|${cell.key}|${cell.version}`, value: cell.value ?? "", inputmode: "decimal",
-          disabled: !editable, placeholder: cell.lastPeriodValue != null ? `上期 ${cell.lastPeriodValue}` : "",
-        }),
-        el("span", { class: "field-error", "data-field": `${row.entityId}|${cell.key}` })))));
+      baseCells(row),
+      row.cells.map((cell) => cellField(row, cell, editable, flagged.has(`${row.entityId}|${cell.key}`)))));
   }
   if (editable) {
     keepDraft(form, draftName);
@@ -99,7 +130,10 @@ async function task(id) {
     el("h2", {}, task.title),
     el("p", { class: "meta" }, `${task.villageName} · ${task.departmentName} · 截止 ${task.deadline} · ${STATUS[task.status]}`),
     el("p", {}, task.purpose),
-    task.sentBackReason ? el("p", { class: "notice error" }, `退回原因：${task.sentBackReason}`) : null,
+    task.status === "SENT_BACK" && task.sentBackReason
+      ? el("p", { class: "notice error", id: "sent-back" }, `退回原因：${task.sentBackReason}${flagged.size ? `（标出的 ${flagged.size} 格要改）` : ""}`)
+      : null,
+    editable ? el("a", { href: task.fillSheetPath, class: "download", download: true }, "下载填报表（Excel）") : null,
     form);
 }
 
@@ -118,9 +152,11 @@ async function save(task, form, draftName) {
     drafts.clear(draftName);
     say("已保存");
   } catch (error) {
+    // A refusal names its value by position (values[0].value): shown under that cell.
     for (const field of error.fields || []) {
-      const span = [...form.querySelectorAll(".field-error")].find((s) => field.field.includes(s.dataset.field.split("|")[1]));
-      if (span) span.textContent = field.message;
+      const sent = values[Number(/^values\[(\d+)\]/.exec(field.field)?.[1])];
+      const span = sent && form.querySelector(`.field-error[data-field="${sent.entityId}|${sent.key}"]`);
+      if (span) span.textContent = field.message.replace(/^[^：]*：/, ""); // the cell names itself
     }
     throw error;
   }
