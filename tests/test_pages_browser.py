@@ -71,6 +71,7 @@ async def _prepare(base: str, tokens: dict[str, str], client) -> dict:
     event = await _api(base, tokens["xitianwei"], OPEN, {"r": town, "input": {"kind": "TYPHOON", "name": f"台风演练{stem[-4:]}", "startedOn": "2026-11-15"}})
     return {
         "own_task": own_task,
+        "task_request": task_request["id"],
         "other_task": next(t["id"] for t in tasks if t["villageName"] != "东星社区"),
         "pending_title": f"抽水泵储备{stem[-4:]}",
         "pending_id": pending["fileRequest"]["request"]["id"],
@@ -195,6 +196,42 @@ async def test_cadre_reports_and_the_coordinator_sees_it_live(live_server, token
             await expect(coordinator.get_by_text("● 实时")).to_be_visible()
             await shot(coordinator, "07-coordinator-desk")
 
+            # The village's progress: 已报送; the coordinator sends it back naming the cell, with a reason.
+            dispatched = coordinator.locator(f"#dispatched tr[data-request='{setup['task_request']}']")
+            await dispatched.get_by_role("button", name="各村进度").click()
+            village = coordinator.locator(f"table.progress tr[data-task='{setup['own_task']}']")
+            await expect(village).to_contain_text("已报送")
+            await expect(coordinator.locator("#dispatched .figure", has_text="已报送").first).to_contain_text("1")
+            await village.get_by_role("button", name="退回").click()
+            send_back = coordinator.locator("tr.send-back form")
+            await send_back.get_by_label("东星社区 · 沙袋（袋）：120 袋").check()
+            await send_back.get_by_label("退回原因").fill("沙袋数与仓库台账不符，请核对")
+            await shot(coordinator, "08-coordinator-sends-back")
+            await send_back.get_by_role("button", name="确认退回").click()
+            await expect(village).to_contain_text("已退回")
+            await expect(village).to_contain_text("沙袋数与仓库台账不符，请核对")
+
+            # The cadre sees the reason and the named cell, corrects it and hands it in again.
+            await cadre.reload()  # on #inbox since handing in: read afresh
+            await expect(cadre.locator(f"a[href='#task/{setup['own_task']}']")).to_contain_text("退回原因：沙袋数与仓库台账不符，请核对")
+            await cadre.locator(f"a[href='#task/{setup['own_task']}']").click()
+            await expect(cadre.locator("#sent-back")).to_have_text("退回原因：沙袋数与仓库台账不符，请核对（标出的 1 格要改）")
+            flagged = cadre.locator("label.flagged")
+            await expect(flagged).to_contain_text("沙袋（袋）（退回要求修改）")
+            await shot(cadre, "09-cadre-sent-back")
+            await flagged.locator("input").fill("100")
+            await cadre.get_by_role("button", name="报送").click()
+            await expect(cadre.locator("#status")).to_contain_text("已报送")
+
+            # Handed in again: accepted.
+            await dispatched.get_by_role("button", name="各村进度").click()  # closes the panel
+            await dispatched.get_by_role("button", name="各村进度").click()  # and opens it read afresh
+            await expect(village).to_contain_text("（第 2 次）")
+            await village.get_by_role("button", name="验收").click()
+            await expect(village).to_contain_text("已验收")
+            await expect(village.get_by_role("button")).to_have_count(0)
+            await shot(coordinator, "10-coordinator-accepted")
+
             # The cadre reports damage; a file that is not an image is refused, then a photo is sent on retry.
             await cadre.goto(f"{base}/app/cun/#event")
             await expect(cadre.locator("#damage")).to_be_visible()
@@ -207,34 +244,34 @@ async def test_cadre_reports_and_the_coordinator_sees_it_live(live_server, token
             await (await chooser.value).set_files(not_an_image)
             await cadre.get_by_role("button", name="报送灾情").click()
             await expect(cadre.locator("#status.error")).to_have_text("只收 JPEG 或 PNG 照片：这个文件不是（按文件内容判断，与文件名无关）")
-            await shot(cadre, "08-cadre-photo-not-an-image")
+            await shot(cadre, "11-cadre-photo-not-an-image")
             assert (await _count(engine, DamageReport), await _count(engine, Photo)) == (reports, photos)  # nothing written
             async with cadre.expect_file_chooser() as chooser:
                 await cadre.locator("#damage input[type=file]").click()
             await (await chooser.value).set_files(photo)
             await cadre.get_by_role("button", name="重新报送灾情").click()
             await expect(cadre.locator("#status")).to_have_text("灾情已报送，等待乡镇审核")
-            await shot(cadre, "09-cadre-damage-reported")
+            await shot(cadre, "12-cadre-damage-reported")
             assert (await _count(engine, DamageReport), await _count(engine, Photo)) == (reports + 1, photos + 1)
 
             row = coordinator.locator("#board tr[data-village]", has_text="东星社区")
             await expect(row).to_contain_text("初报（待审核）", timeout=15_000)
             await expect(row).to_contain_text("35")
             await expect(row.locator("img.thumb")).to_have_count(1)
-            await shot(coordinator, "10-coordinator-board-live")
+            await shot(coordinator, "13-coordinator-board-live")
 
             request = coordinator.locator(f"article[data-request='{setup['pending_id']}']")
             await request.get_by_role("button", name="通过").click()
             await expect(coordinator.locator("#status")).to_contain_text("已通过")
             await expect(request).to_have_count(0)
             await expect(coordinator.locator(".figure", has_text="待审核")).to_contain_text("0")
-            await shot(coordinator, "11-coordinator-approved")
+            await shot(coordinator, "14-coordinator-approved")
 
             await cadre.get_by_role("button", name="退出").click()
             await expect(cadre).to_have_url(f"{base}/app/")
             await cadre.goto(f"{base}/app/cun/")
             await expect(cadre.locator("#why")).to_have_text("请先登录")
-            await shot(cadre, "12-cadre-signed-out")
+            await shot(cadre, "15-cadre-signed-out")
         finally:
             await browser.close()
     assert errors == []
@@ -265,7 +302,7 @@ async def test_analyst_files_a_request_by_chinese_labels_and_downloads_a_templat
             await analyst.click("#sign-in button")
             await expect(analyst).to_have_url(f"{base}/app/desk/")
             await expect(analyst.locator("#who")).to_have_text("吴国栋 · 应急管理局")
-            await analyst.screenshot(path=ARTIFACTS / "13-analyst-desk.png", full_page=True)
+            await analyst.screenshot(path=ARTIFACTS / "16-analyst-desk.png", full_page=True)
 
             form = analyst.locator("section", has_text="发起填报任务")
             await form.get_by_label("任务名称").fill(title)
@@ -281,7 +318,7 @@ async def test_analyst_files_a_request_by_chinese_labels_and_downloads_a_templat
             await expect(analyst.locator("#status")).to_contain_text(f"已发起：{title}")
             mine = analyst.locator("section", has_text="我的填报任务").locator("tr", has_text=title)
             await expect(mine).to_contain_text("数据中心已答复")  # the hub holds these columns: answered at once
-            await analyst.screenshot(path=ARTIFACTS / "14-analyst-filed.png", full_page=True)
+            await analyst.screenshot(path=ARTIFACTS / "17-analyst-filed.png", full_page=True)
 
             template = analyst.locator("section", has_text="我的表样").locator("li", has_text=TEMPLATE_TITLE)
             await expect(template.get_by_label("乡镇（街道）统计用区划代码")).to_have_value("350304100000")  # its default
@@ -292,7 +329,7 @@ async def test_analyst_files_a_request_by_chinese_labels_and_downloads_a_templat
             await download.save_as(saved)
             assert download.suggested_filename.endswith(".xlsx")
             assert load_workbook(saved).active["A1"].value == TEMPLATE_TITLE
-            await analyst.screenshot(path=ARTIFACTS / "15-analyst-templates.png", full_page=True)
+            await analyst.screenshot(path=ARTIFACTS / "18-analyst-templates.png", full_page=True)
         finally:
             await browser.close()
     assert errors == []
