@@ -236,6 +236,8 @@ async def test_cadre_reports_and_the_coordinator_sees_it_live(live_server, token
             await cadre.goto(f"{base}/app/cun/#event")
             await expect(cadre.locator("#damage")).to_be_visible()
             await expect(cadre.locator("select[name=event]")).to_have_value(setup["event"])
+            kinds = cadre.locator("#damage select[name=kind] option")
+            await expect(kinds).to_have_text(["初报"])  # nothing reported yet in this event: 初报 only
             reports, photos = await _count(engine, DamageReport), await _count(engine, Photo)
             await cadre.locator("#damage input[name=affectedPopulation]").fill("35")
             await cadre.locator("#damage input[name=relocatedPopulation]").fill("12")
@@ -251,6 +253,7 @@ async def test_cadre_reports_and_the_coordinator_sees_it_live(live_server, token
             await (await chooser.value).set_files(photo)
             await cadre.get_by_role("button", name="重新报送灾情").click()
             await expect(cadre.locator("#status")).to_have_text("灾情已报送，等待乡镇审核")
+            await expect(kinds).to_have_text(["续报", "核报"])  # after the 初报, as the hub counts it
             await shot(cadre, "12-cadre-damage-reported")
             assert (await _count(engine, DamageReport), await _count(engine, Photo)) == (reports + 1, photos + 1)
 

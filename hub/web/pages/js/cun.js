@@ -197,13 +197,13 @@ async function eventPage() {
   }
   const { floodPoints } = await gql("FloodPoints", { region: me.jurisdictionCode });
   const forms = el("div");
-  const reportOn = (event) => show(forms,
-    damageForm(event),
+  const reportOn = async (event) => show(forms,
+    await damageForm(event),
     floodPoints.nodes.length ? el("h3", {}, "易涝点现场情况") : null,
     floodPoints.nodes.map((point) => floodForm(event, point)));
-  const [chooser, newest] = eventChooser(events.nodes, reportOn);
+  const [chooser, newest] = eventChooser(events.nodes, (event) => reportOn(event).catch((error) => say(problem(error), "error")));
   show(view, chooser, forms);
-  reportOn(newest);
+  await reportOn(newest);
 }
 
 function photoInput() {
@@ -226,17 +226,30 @@ async function sendPhoto(form, owner, id, draftName) {
   drafts.clear(draftName);
 }
 
-function damageForm(event) {
+// The kinds this village may report next, as the hub counts its reports of the event: 初报 first, then 续报 or 核报.
+async function nextKinds(event) {
+  const { event: found } = await gql("ReportKinds", { id: event.id });
+  return found?.board.find((row) => row.village?.code === me.jurisdictionCode)?.nextKinds ?? [];
+}
+
+async function damageForm(event) {
   const draftName = `damage-${event.id}`;
   let reportId = drafts.load(`${draftName}-sent`);
+  const kinds = await nextKinds(event);
+  if (!reportId && !kinds.length) {
+    return el("div", { class: "card", id: "damage" }, el("h3", {}, "本村灾情"),
+      el("p", { class: "summary done" }, "本事件已报核报，不能再报；如需更正，请乡镇退回核报"));
+  }
+  const kind = el("select", { name: "kind" }, kinds.map((value) => el("option", { value }, REPORT_KIND[value])));
   const form = el("form", { class: "card", id: "damage" },
     el("h3", {}, "本村灾情"),
-    el("label", {}, "报告类别", el("select", { name: "kind" }, Object.entries(REPORT_KIND).map(([value, label]) => el("option", { value }, label)))),
+    el("label", {}, "报告类别", kind),
     DAMAGE_FIELDS.map(([name, label, step]) => el("label", {}, label,
       el("input", { name, type: "number", min: "0", step: step || "1", value: "0", required: true, inputmode: step ? "decimal" : "numeric" }))),
     el("label", {}, "情况说明", el("textarea", { name: "notes", rows: "2" })),
     photoInput());
   keepDraft(form, draftName);
+  if (!kinds.includes(kind.value)) kind.value = kinds[0]; // a draft's kind the village has since reported
   form.append(sendButton("报送灾情", async () => {
     await checkChosenPhoto(form);
     if (!reportId) {
@@ -251,7 +264,7 @@ function damageForm(event) {
     drafts.clear(`${draftName}-sent`);
     drafts.clear(draftName);
     reportId = null;
-    form.reset();
+    form.replaceWith(await damageForm(event)); // the next report's kinds: 续报 after the 初报
     say("灾情已报送，等待乡镇审核");
   }));
   return form;
