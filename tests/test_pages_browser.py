@@ -37,6 +37,7 @@ ARTIFACTS = Path("var/artifacts/pages").resolve()
 CADRE_PASSWORD = "Shequ-baosong-88"
 COORDINATOR_PASSWORD = "Zhen-xietong-66"
 ANALYST_PASSWORD = "Fangxun-fenxi-77"
+GRID_PASSWORD = "Wangge-zoufang-55"
 TEMPLATE_TITLE = "易涝点清单"  # one of 应急管理局's shipped templates (templates/yilao-qingdan.yaml)
 TASKS = "query($id: ID!) { dataRequest(id: $id) { tasks { id villageName } } }"
 ROWS = "query($id: ID!) { villageTask(id: $id) { rows { entityId } } }"
@@ -108,6 +109,7 @@ async def test_cadre_reports_and_the_coordinator_sees_it_live(live_server, token
     base = live_server.rstrip("/")
     for username in ("dongxing", "xitianwei"):
         await passwords.set_password(engine, username, FIRST_PASSWORD, must_change=True)
+    await passwords.set_password(engine, "dongxing-wangge", GRID_PASSWORD, must_change=False)
     setup = await _prepare(base, tokens, client)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     print(f"\nscreenshots in {ARTIFACTS}")
@@ -210,6 +212,29 @@ async def test_cadre_reports_and_the_coordinator_sees_it_live(live_server, token
             await send_back.get_by_role("button", name="确认退回").click()
             await expect(village).to_contain_text("已退回")
             await expect(village).to_contain_text("沙袋数与仓库台账不符，请核对")
+
+            # The village's grid worker may help fill the task but not hand it in; they record a visit.
+            grid = await (await browser.new_context(viewport={"width": 360, "height": 640}, is_mobile=True, locale="zh-CN")).new_page()
+            grid.on("pageerror", lambda error: errors.append(str(error)))
+            await grid.goto(f"{base}/app/")
+            await grid.fill("input[name=username]", "dongxing-wangge")
+            await grid.fill("input[name=password]", GRID_PASSWORD)
+            await grid.click("#sign-in button")
+            await expect(grid).to_have_url(f"{base}/app/cun/")
+            await grid.locator(f"a[href='#task/{setup['own_task']}']").click()
+            await expect(grid.locator("#no-submit")).to_have_text("网格员可以填写，但不能报送村级任务，由村（社区）干部报送")
+            await expect(grid.get_by_role("button", name="保存")).to_be_visible()
+            await expect(grid.get_by_role("button", name="报送")).to_have_count(0)
+            await shot(grid, "09a-grid-worker-task")
+            await grid.get_by_role("link", name="走访").click()
+            visit = grid.locator("#view form").first
+            await visit.get_by_label("这次走访所见").fill("身体尚好，家中备有三天口粮")
+            await visit.get_by_role("button", name="记录走访").click()
+            await expect(grid.locator("#status")).to_contain_text("已记录对")
+            await expect(grid.locator("#view form").first).to_contain_text("身体尚好，家中备有三天口粮")
+            await shot(grid, "09b-grid-worker-visit")
+            await grid.get_by_role("link", name="灾情").click()
+            await expect(grid.locator("#damage-by-cadre")).to_have_text("本村灾情由村（社区）干部报送；网格员报送易涝点现场情况")
 
             # The cadre sees the reason and the named cell, corrects it and hands it in again.
             await cadre.reload()  # on #inbox since handing in: read afresh

@@ -118,12 +118,15 @@ async function task(id) {
     keepDraft(form, draftName);
     form.append(
       sendButton("保存", async () => save(task, form, draftName)),
-      sendButton("报送", async () => {
-        await save(task, form, draftName);
-        await gql("SubmitTask", { taskId: task.id });
-        say(`已报送：${task.title}`);
-        location.hash = "#inbox";
-      }));
+      // Who may not hand it in (a grid worker) saves only, and is told why in the hub's words.
+      task.submitRefusal
+        ? el("p", { class: "notice", id: "no-submit" }, task.submitRefusal.message.replace(/^[^：]*：/, ""))
+        : sendButton("报送", async () => {
+          await save(task, form, draftName);
+          await gql("SubmitTask", { taskId: task.id });
+          say(`已报送：${task.title}`);
+          location.hash = "#inbox";
+        }));
   }
   show(view,
     el("a", { href: "#inbox", class: "back" }, "← 待报送"),
@@ -197,8 +200,9 @@ async function eventPage() {
   }
   const { floodPoints } = await gql("FloodPoints", { region: me.jurisdictionCode });
   const forms = el("div");
+  // The village's damage report is the committee's (the policy lets only the cadre write it); a grid worker reports flood points.
   const reportOn = async (event) => show(forms,
-    await damageForm(event),
+    me.role === "VILLAGE_CADRE" ? await damageForm(event) : el("p", { class: "summary", id: "damage-by-cadre" }, "本村灾情由村（社区）干部报送；网格员报送易涝点现场情况"),
     floodPoints.nodes.length ? el("h3", {}, "易涝点现场情况") : null,
     floodPoints.nodes.map((point) => floodForm(event, point)));
   const [chooser, newest] = eventChooser(events.nodes, (event) => reportOn(event).catch((error) => say(problem(error), "error")));
