@@ -183,6 +183,10 @@ class BoardRow:
     def counted_report(self) -> Any:
         return domain.latest_counted(self.reports).get(self.village_id)
 
+    @property
+    def next_kinds(self) -> list[Any]:
+        return domain.next_kinds(self.reports)
+
 
 async def board(ctx: Context, event_id: int) -> list[BoardRow]:
     villages = ctx.loader(EVENT_VILLAGES).load(event_id)

@@ -208,6 +208,7 @@ class VillageReportStatus:
     last_reported_at: dt.datetime | None = strawberry.field(description="最近一次报告时间")
     latest_report: DamageReport | None = strawberry.field(description="最新一次报告（不论审核状态）")
     counted_report: DamageReport | None = strawberry.field(description="计入汇总的报告（最新一次通过审核的）")
+    next_kinds: list[ReportKind] = strawberry.field(description="下一次可报的报告类型：先报初报，之后续报或核报；报过核报后为空（被退回的报告不算）")
 
     @strawberry.field(description="村（社区）")
     def village(self, info: Info) -> Annotated[Region, strawberry.lazy("schema.regions")] | None:

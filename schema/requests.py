@@ -175,6 +175,14 @@ class VillageTask:
     async def rows(self, info: Info) -> list[TaskRow]:
         return await task_rows(info.context, self, view=info.schema)
 
+    @strawberry.field(description="本人不能报送这项任务的原因（如网格员只能填写）；为空表示本人可以报送")
+    def submit_refusal(self, info: Info) -> FieldError | None:
+        try:
+            domain.check_may_submit(info.context)
+        except domain.Refused as refused:
+            return field_errors([refused.problem])[0]
+        return None
+
     @strawberry.field(description="本任务填报表（xlsx）的下载路径：填好后上传到 POST /fill-sheets")
     def fill_sheet_path(self) -> str:
         return fill_sheet_path(self.id)

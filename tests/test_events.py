@@ -185,6 +185,33 @@ async def test_sent_back_with_a_reason_then_corrected(as_user, engine):
     assert corrected["errors"] == [] and (corrected["damageReport"]["kind"], corrected["damageReport"]["sequence"]) == ("INITIAL", 2)
 
 
+NEXT_KINDS = "query($id: ID!) { event(id: $id) { board { village { code } nextKinds } } }"
+
+
+async def test_the_board_offers_the_kinds_a_village_may_report_next(as_user, engine):
+    """The pages offer what the hub would take: 初报 first, 续报 or 核报 after it, nothing after the 核报; a sent-back report is not counted."""
+    event = await open_event(as_user, engine)
+    dongxing = await code_of(engine, "东星社区")
+
+    async def offered() -> list[str]:
+        async with as_user("dongxing") as cadre:
+            (row,) = (await graphql(cadre, NEXT_KINDS, {"id": event["id"]}))["event"]["board"]  # the cadre's own village only
+        assert row["village"]["code"] == dongxing
+        return row["nextKinds"]
+
+    assert await offered() == ["INITIAL"]
+    async with as_user("dongxing") as cadre:
+        first = (await submit(cadre, event["id"], dongxing, figures()))["damageReport"]
+    assert await offered() == ["FOLLOW_UP", "FINAL"]
+    async with as_user("xitianwei") as town_centre:
+        await graphql(town_centre, REVIEW, {"id": first["id"], "d": "SEND_BACK", "reason": "受灾人口请核减"})
+    assert await offered() == ["INITIAL"]
+    async with as_user("dongxing") as cadre:
+        assert (await submit(cadre, event["id"], dongxing, figures()))["errors"] == []
+        assert (await submit(cadre, event["id"], dongxing, figures(kind="FINAL")))["errors"] == []
+    assert await offered() == []
+
+
 async def test_a_closed_event_freezes_its_reports(as_user, engine):
     event = await open_event(as_user, engine)
     dongxing = await code_of(engine, "东星社区")

@@ -37,8 +37,11 @@ ARTIFACTS = Path("var/artifacts/pages").resolve()
 CADRE_PASSWORD = "Shequ-baosong-88"
 COORDINATOR_PASSWORD = "Zhen-xietong-66"
 ANALYST_PASSWORD = "Fangxun-fenxi-77"
+GRID_PASSWORD = "Wangge-zoufang-55"
 TEMPLATE_TITLE = "易涝点清单"  # one of 应急管理局's shipped templates (templates/yilao-qingdan.yaml)
 TASKS = "query($id: ID!) { dataRequest(id: $id) { tasks { id villageName } } }"
+ROWS = "query($id: ID!) { villageTask(id: $id) { rows { entityId } } }"
+SET_VALUES = "mutation($values: [IndicatorValueInput!]!, $period: String) { setIndicatorValues(values: $values, period: $period) { errors { message } } }"
 
 
 async def _api(base: str, token: str, query: str, variables: dict) -> dict:
@@ -51,11 +54,16 @@ async def _prepare(base: str, tokens: dict[str, str], client) -> dict:
     town = await region_code(client, "西天尾镇")
     stem = f"p{time.monotonic_ns()}"
     columns = [{"path": "name"}, {"define": {"key": f"pages_sandbags_{stem}", "label": "沙袋（袋）", "entity": "VILLAGE", "type": "INTEGER",
-                                             "unit": "袋", "minValue": 0, "legalBasis": "《防汛条例》第十五条"}}]
+                                             "unit": "袋", "minValue": 0, "periodicity": "MONTH", "legalBasis": "《防汛条例》第十五条"}}]
     filed = await _api(base, tokens["yingji"], FILE, {"input": request_input(town, columns, title=f"防汛沙袋储备{stem[-4:]}")})
     task_request = filed["fileRequest"]["request"]
     assert (await _api(base, tokens["xitianwei"], REVIEW, {"id": task_request["id"], "d": "APPROVE"}))["reviewRequest"]["errors"] == []
     tasks = (await _api(base, tokens["yingji"], TASKS, {"id": task_request["id"]}))["dataRequest"]["tasks"]
+    own_task = next(t["id"] for t in tasks if t["villageName"] == "东星社区")
+    # Last month's count, kept in the hub: the page offers it (沿用上期).
+    village = (await _api(base, tokens["dongxing"], ROWS, {"id": own_task}))["villageTask"]["rows"][0]["entityId"]
+    last_month = [{"key": f"pages_sandbags_{stem}", "entityId": village, "value": "90", "version": 0}]
+    assert (await _api(base, tokens["dongxing"], SET_VALUES, {"values": last_month, "period": "2026-10"}))["setIndicatorValues"]["errors"] == []
     columns = [{"path": "name"}, {"define": {"key": f"pages_pumps_{stem}", "label": "抽水泵（台）", "entity": "VILLAGE", "type": "INTEGER",
                                              "unit": "台", "minValue": 0, "legalBasis": "《防汛条例》第十五条"}}]
     pending = await _api(base, tokens["yingji"], FILE, {"input": request_input(town, columns, title=f"抽水泵储备{stem[-4:]}")})
@@ -63,7 +71,8 @@ async def _prepare(base: str, tokens: dict[str, str], client) -> dict:
     older = await _api(base, tokens["xitianwei"], OPEN, {"r": town, "input": {"kind": "RAINSTORM_FLOOD", "name": f"暴雨演练{stem[-4:]}", "startedOn": "2026-11-14"}})
     event = await _api(base, tokens["xitianwei"], OPEN, {"r": town, "input": {"kind": "TYPHOON", "name": f"台风演练{stem[-4:]}", "startedOn": "2026-11-15"}})
     return {
-        "own_task": next(t["id"] for t in tasks if t["villageName"] == "东星社区"),
+        "own_task": own_task,
+        "task_request": task_request["id"],
         "other_task": next(t["id"] for t in tasks if t["villageName"] != "东星社区"),
         "pending_title": f"抽水泵储备{stem[-4:]}",
         "pending_id": pending["fileRequest"]["request"]["id"],
@@ -100,6 +109,7 @@ async def test_cadre_reports_and_the_coordinator_sees_it_live(live_server, token
     base = live_server.rstrip("/")
     for username in ("dongxing", "xitianwei"):
         await passwords.set_password(engine, username, FIRST_PASSWORD, must_change=True)
+    await passwords.set_password(engine, "dongxing-wangge", GRID_PASSWORD, must_change=False)
     setup = await _prepare(base, tokens, client)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     print(f"\nscreenshots in {ARTIFACTS}")
@@ -112,7 +122,8 @@ async def test_cadre_reports_and_the_coordinator_sees_it_live(live_server, token
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            phone = await browser.new_context(viewport={"width": 360, "height": 640}, is_mobile=True, has_touch=True, locale="zh-CN")
+            phone = await browser.new_context(
+                viewport={"width": 360, "height": 640}, is_mobile=True, has_touch=True, locale="zh-CN", accept_downloads=True)
             desk = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
             for context in (phone, desk):
                 await context.route("**/*", lambda route, request: route.continue_() if urlsplit(request.url).hostname in LOOPBACK_HOSTS else route.abort())
@@ -148,11 +159,21 @@ async def test_cadre_reports_and_the_coordinator_sees_it_live(live_server, token
 
             await cadre.goto(f"{base}/app/cun/#inbox")
             await cadre.locator(f"a[href='#task/{setup['own_task']}']").click()
-            cell = cadre.locator("#view form input").first  # the open column; the row's label is its base information
+            base_cells = cadre.locator("#view form fieldset dl.base").first  # the base column, from the hub, read-only
+            await expect(base_cells).to_contain_text("名称")
+            await expect(base_cells).to_contain_text("东星社区")
+            async with cadre.expect_download() as downloading:  # the task's fill sheet, with the cookie session
+                await cadre.get_by_role("link", name="下载填报表（Excel）").click()
+            sheet = tmp_path / "fill-sheet.xlsx"
+            await (await downloading.value).save_as(sheet)
+            assert "东星社区" in [c.value for row in load_workbook(sheet).active.iter_rows() for c in row]
+            cell = cadre.locator("#view form input").first  # the open column
             await cell.fill("-5")
             await cadre.get_by_role("button", name="保存").click()
-            await expect(cadre.locator("#status")).not_to_have_text("正在发送…")
+            await expect(cadre.locator("#view .field-error").first).to_contain_text("超出范围")  # under its cell
             await shot(cadre, "05-cadre-task-invalid")
+            await cadre.get_by_role("button", name="沿用上期（90）").click()  # last month's value, offered
+            await expect(cell).to_have_value("90")
             await cell.fill("120")
             await cadre.reload()  # the draft survives a reload
             await expect(cadre.locator("#view form input").first).to_have_value("120")
@@ -177,10 +198,71 @@ async def test_cadre_reports_and_the_coordinator_sees_it_live(live_server, token
             await expect(coordinator.get_by_text("● 实时")).to_be_visible()
             await shot(coordinator, "07-coordinator-desk")
 
+            # The village's progress: 已报送; the coordinator sends it back naming the cell, with a reason.
+            dispatched = coordinator.locator(f"#dispatched tr[data-request='{setup['task_request']}']")
+            await dispatched.get_by_role("button", name="各村进度").click()
+            village = coordinator.locator(f"table.progress tr[data-task='{setup['own_task']}']")
+            await expect(village).to_contain_text("已报送")
+            await expect(coordinator.locator("#dispatched .figure", has_text="已报送").first).to_contain_text("1")
+            await village.get_by_role("button", name="退回").click()
+            send_back = coordinator.locator("tr.send-back form")
+            await send_back.get_by_label("东星社区 · 沙袋（袋）：120 袋").check()
+            await send_back.get_by_label("退回原因").fill("沙袋数与仓库台账不符，请核对")
+            await shot(coordinator, "08-coordinator-sends-back")
+            await send_back.get_by_role("button", name="确认退回").click()
+            await expect(village).to_contain_text("已退回")
+            await expect(village).to_contain_text("沙袋数与仓库台账不符，请核对")
+
+            # The village's grid worker may help fill the task but not hand it in; they record a visit.
+            grid = await (await browser.new_context(viewport={"width": 360, "height": 640}, is_mobile=True, locale="zh-CN")).new_page()
+            grid.on("pageerror", lambda error: errors.append(str(error)))
+            await grid.goto(f"{base}/app/")
+            await grid.fill("input[name=username]", "dongxing-wangge")
+            await grid.fill("input[name=password]", GRID_PASSWORD)
+            await grid.click("#sign-in button")
+            await expect(grid).to_have_url(f"{base}/app/cun/")
+            await grid.locator(f"a[href='#task/{setup['own_task']}']").click()
+            await expect(grid.locator("#no-submit")).to_have_text("网格员可以填写，但不能报送村级任务，由村（社区）干部报送")
+            await expect(grid.get_by_role("button", name="保存")).to_be_visible()
+            await expect(grid.get_by_role("button", name="报送")).to_have_count(0)
+            await shot(grid, "09a-grid-worker-task")
+            await grid.get_by_role("link", name="走访").click()
+            visit = grid.locator("#view form").first
+            await visit.get_by_label("这次走访所见").fill("身体尚好，家中备有三天口粮")
+            await visit.get_by_role("button", name="记录走访").click()
+            await expect(grid.locator("#status")).to_contain_text("已记录对")
+            await expect(grid.locator("#view form").first).to_contain_text("身体尚好，家中备有三天口粮")
+            await shot(grid, "09b-grid-worker-visit")
+            await grid.get_by_role("link", name="灾情").click()
+            await expect(grid.locator("#damage-by-cadre")).to_have_text("本村灾情由村（社区）干部报送；网格员报送易涝点现场情况")
+
+            # The cadre sees the reason and the named cell, corrects it and hands it in again.
+            await cadre.reload()  # on #inbox since handing in: read afresh
+            await expect(cadre.locator(f"a[href='#task/{setup['own_task']}']")).to_contain_text("退回原因：沙袋数与仓库台账不符，请核对")
+            await cadre.locator(f"a[href='#task/{setup['own_task']}']").click()
+            await expect(cadre.locator("#sent-back")).to_have_text("退回原因：沙袋数与仓库台账不符，请核对（标出的 1 格要改）")
+            flagged = cadre.locator("label.flagged")
+            await expect(flagged).to_contain_text("沙袋（袋）（退回要求修改）")
+            await shot(cadre, "09-cadre-sent-back")
+            await flagged.locator("input").fill("100")
+            await cadre.get_by_role("button", name="报送").click()
+            await expect(cadre.locator("#status")).to_contain_text("已报送")
+
+            # Handed in again: accepted.
+            await dispatched.get_by_role("button", name="各村进度").click()  # closes the panel
+            await dispatched.get_by_role("button", name="各村进度").click()  # and opens it read afresh
+            await expect(village).to_contain_text("（第 2 次）")
+            await village.get_by_role("button", name="验收").click()
+            await expect(village).to_contain_text("已验收")
+            await expect(village.get_by_role("button")).to_have_count(0)
+            await shot(coordinator, "10-coordinator-accepted")
+
             # The cadre reports damage; a file that is not an image is refused, then a photo is sent on retry.
             await cadre.goto(f"{base}/app/cun/#event")
             await expect(cadre.locator("#damage")).to_be_visible()
             await expect(cadre.locator("select[name=event]")).to_have_value(setup["event"])
+            kinds = cadre.locator("#damage select[name=kind] option")
+            await expect(kinds).to_have_text(["初报"])  # nothing reported yet in this event: 初报 only
             reports, photos = await _count(engine, DamageReport), await _count(engine, Photo)
             await cadre.locator("#damage input[name=affectedPopulation]").fill("35")
             await cadre.locator("#damage input[name=relocatedPopulation]").fill("12")
@@ -189,34 +271,35 @@ async def test_cadre_reports_and_the_coordinator_sees_it_live(live_server, token
             await (await chooser.value).set_files(not_an_image)
             await cadre.get_by_role("button", name="报送灾情").click()
             await expect(cadre.locator("#status.error")).to_have_text("只收 JPEG 或 PNG 照片：这个文件不是（按文件内容判断，与文件名无关）")
-            await shot(cadre, "08-cadre-photo-not-an-image")
+            await shot(cadre, "11-cadre-photo-not-an-image")
             assert (await _count(engine, DamageReport), await _count(engine, Photo)) == (reports, photos)  # nothing written
             async with cadre.expect_file_chooser() as chooser:
                 await cadre.locator("#damage input[type=file]").click()
             await (await chooser.value).set_files(photo)
             await cadre.get_by_role("button", name="重新报送灾情").click()
             await expect(cadre.locator("#status")).to_have_text("灾情已报送，等待乡镇审核")
-            await shot(cadre, "09-cadre-damage-reported")
+            await expect(kinds).to_have_text(["续报", "核报"])  # after the 初报, as the hub counts it
+            await shot(cadre, "12-cadre-damage-reported")
             assert (await _count(engine, DamageReport), await _count(engine, Photo)) == (reports + 1, photos + 1)
 
             row = coordinator.locator("#board tr[data-village]", has_text="东星社区")
             await expect(row).to_contain_text("初报（待审核）", timeout=15_000)
             await expect(row).to_contain_text("35")
             await expect(row.locator("img.thumb")).to_have_count(1)
-            await shot(coordinator, "10-coordinator-board-live")
+            await shot(coordinator, "13-coordinator-board-live")
 
             request = coordinator.locator(f"article[data-request='{setup['pending_id']}']")
             await request.get_by_role("button", name="通过").click()
             await expect(coordinator.locator("#status")).to_contain_text("已通过")
             await expect(request).to_have_count(0)
             await expect(coordinator.locator(".figure", has_text="待审核")).to_contain_text("0")
-            await shot(coordinator, "11-coordinator-approved")
+            await shot(coordinator, "14-coordinator-approved")
 
             await cadre.get_by_role("button", name="退出").click()
             await expect(cadre).to_have_url(f"{base}/app/")
             await cadre.goto(f"{base}/app/cun/")
             await expect(cadre.locator("#why")).to_have_text("请先登录")
-            await shot(cadre, "12-cadre-signed-out")
+            await shot(cadre, "15-cadre-signed-out")
         finally:
             await browser.close()
     assert errors == []
@@ -247,7 +330,7 @@ async def test_analyst_files_a_request_by_chinese_labels_and_downloads_a_templat
             await analyst.click("#sign-in button")
             await expect(analyst).to_have_url(f"{base}/app/desk/")
             await expect(analyst.locator("#who")).to_have_text("吴国栋 · 应急管理局")
-            await analyst.screenshot(path=ARTIFACTS / "13-analyst-desk.png", full_page=True)
+            await analyst.screenshot(path=ARTIFACTS / "16-analyst-desk.png", full_page=True)
 
             form = analyst.locator("section", has_text="发起填报任务")
             await form.get_by_label("任务名称").fill(title)
@@ -263,7 +346,7 @@ async def test_analyst_files_a_request_by_chinese_labels_and_downloads_a_templat
             await expect(analyst.locator("#status")).to_contain_text(f"已发起：{title}")
             mine = analyst.locator("section", has_text="我的填报任务").locator("tr", has_text=title)
             await expect(mine).to_contain_text("数据中心已答复")  # the hub holds these columns: answered at once
-            await analyst.screenshot(path=ARTIFACTS / "14-analyst-filed.png", full_page=True)
+            await analyst.screenshot(path=ARTIFACTS / "17-analyst-filed.png", full_page=True)
 
             template = analyst.locator("section", has_text="我的表样").locator("li", has_text=TEMPLATE_TITLE)
             await expect(template.get_by_label("乡镇（街道）统计用区划代码")).to_have_value("350304100000")  # its default
@@ -274,7 +357,7 @@ async def test_analyst_files_a_request_by_chinese_labels_and_downloads_a_templat
             await download.save_as(saved)
             assert download.suggested_filename.endswith(".xlsx")
             assert load_workbook(saved).active["A1"].value == TEMPLATE_TITLE
-            await analyst.screenshot(path=ARTIFACTS / "15-analyst-templates.png", full_page=True)
+            await analyst.screenshot(path=ARTIFACTS / "18-analyst-templates.png", full_page=True)
         finally:
             await browser.close()
     assert errors == []

@@ -167,6 +167,11 @@ def kind_problem(kind: ReportKind, earlier: list[Any]) -> FieldProblem | None:
     return None
 
 
+def next_kinds(earlier: list[Any]) -> list[ReportKind]:
+    """The kinds a village may report next, given its reports so far: those `kind_problem` lets through."""
+    return [kind for kind in ReportKind if kind_problem(kind, earlier) is None]
+
+
 async def event_row(connection: AsyncConnection, ctx: Context, event_id: int, covered: bool = False) -> Any:
     stmt = select(events).where(events.c.id == event_id)
     if ctx.scope is not None:

@@ -246,14 +246,19 @@ def check_fillable(ctx: Context, task: Any) -> None:
         raise Refused("taskId", "TASK_CLOSED", f"任务状态是“{task.status.label}”，不能再填写；被退回后才能修改")
 
 
+def check_may_submit(ctx: Context) -> None:
+    """Only the village cadre hands a task in: the committee answers for what it hands in (a grid worker helps fill)."""
+    if ctx.caller.role is not Role.VILLAGE_CADRE:
+        raise Refused("taskId", "FORBIDDEN", f"{ctx.caller.role.label}可以填写，但不能报送村级任务，由村（社区）干部报送")
+
+
 async def submit(ctx: Context, task_id: int, missing: Any) -> list[FieldProblem]:
     """The village hands in its task; `missing(connection, task)` names the cells still empty."""
     try:
         async with ctx.engine.begin() as connection:
             task = await task_in_reach(connection, ctx, task_id)
             check_fillable(ctx, task)
-            if ctx.caller.role is not Role.VILLAGE_CADRE:  # the committee answers for what it hands in
-                raise Refused("taskId", "FORBIDDEN", f"{ctx.caller.role.label}可以填写，但不能报送村级任务，由村（社区）干部报送")
+            check_may_submit(ctx)
             empty = await missing(connection, task)
             if empty:
                 raise Refused("taskId", "INCOMPLETE", f"还有 {len(empty)} 个单元格没有填写：{'、'.join(empty[:5])}{' 等' if len(empty) > 5 else ''}")

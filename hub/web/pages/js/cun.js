@@ -63,6 +63,41 @@ async function inbox() {
         task.sentBackReason ? el("span", { class: "error" }, `退回原因：${task.sentBackReason}`) : null)))));
 }
 
+// The cells a send-back named (its latest round, while the task is sent back): marked for the cadre to fix.
+function flaggedCells(task) {
+  if (task.status !== "SENT_BACK") return new Set();
+  const last = task.rounds.filter((round) => round.sentBackAt).at(-1);
+  return new Set((last?.sentBackCells || []).map((cell) => `${cell.entityId}|${cell.key}`));
+}
+
+function cellLabel(cell) {
+  return cell.unit && !cell.label.includes(`（${cell.unit}）`) ? `${cell.label}（${cell.unit}）` : cell.label;
+}
+
+// One open cell: its input, the last period's value offered (a button puts it in), the hub's refusal under it.
+function cellField(row, cell, editable, flagged) {
+  const input = el("input", {
+    name: `${row.entityId}|${cell.key}|${cell.version}`, value: cell.value ?? "", inputmode: "decimal", disabled: !editable,
+  });
+  const offer = cell.lastPeriodValue != null && editable
+    ? el("button", {
+      type: "button", class: "secondary small", title: `上期填的是 ${cell.lastPeriodValue}`,
+      onclick: () => { input.value = cell.lastPeriodValue; input.dispatchEvent(new Event("input", { bubbles: true })); },
+    }, `沿用上期（${cell.lastPeriodValue}）`)
+    : null;
+  return el("label", { class: flagged ? "cell flagged" : "cell", "data-cell": `${row.entityId}|${cell.key}` },
+    cellLabel(cell) + (flagged ? "（退回要求修改）" : ""),
+    el("span", { class: "with-offer" }, input, offer),
+    el("span", { class: "field-error", "data-field": `${row.entityId}|${cell.key}` }));
+}
+
+// The base columns: what the hub holds, filled in, read-only.
+function baseCells(row) {
+  if (!row.base.length) return null;
+  return el("dl", { class: "base" }, row.base.flatMap((cell) => [
+    el("dt", {}, cell.header), el("dd", { class: cell.granted ? "" : "meta" }, cell.value ?? "—")]));
+}
+
 async function task(id) {
   const { villageTask: task } = await gql("Task", { id });
   if (!task) {
@@ -70,36 +105,38 @@ async function task(id) {
     return;
   }
   const editable = task.status !== "SUBMITTED" && task.status !== "ACCEPTED";
+  const flagged = flaggedCells(task);
   const form = el("form", { class: "card" });
   const draftName = `task-${task.id}`;
   for (const row of task.rows) {
     form.append(el("fieldset", {},
       el("legend", {}, row.label),
-      row.cells.map((cell) => el("label", {},
-        cell.unit && !cell.label.includes(`（${cell.unit}）`) ? `${cell.label}（${cell.unit}）` : cell.label,
-        el("input", {
-          name: `${row.entityId}|${cell.key}|${cell.version}`, value: cell.value ?? "", inputmode: "decimal",
-          disabled: !editable, placeholder: cell.lastPeriodValue != null ? `上期 ${cell.lastPeriodValue}` : "",
-        }),
-        el("span", { class: "field-error", "data-field": `${row.entityId}|${cell.key}` })))));
+      baseCells(row),
+      row.cells.map((cell) => cellField(row, cell, editable, flagged.has(`${row.entityId}|${cell.key}`)))));
   }
   if (editable) {
     keepDraft(form, draftName);
     form.append(
       sendButton("保存", async () => save(task, form, draftName)),
-      sendButton("报送", async () => {
-        await save(task, form, draftName);
-        await gql("SubmitTask", { taskId: task.id });
-        say(`已报送：${task.title}`);
-        location.hash = "#inbox";
-      }));
+      // Who may not hand it in (a grid worker) saves only, and is told why in the hub's words.
+      task.submitRefusal
+        ? el("p", { class: "notice", id: "no-submit" }, task.submitRefusal.message.replace(/^[^：]*：/, ""))
+        : sendButton("报送", async () => {
+          await save(task, form, draftName);
+          await gql("SubmitTask", { taskId: task.id });
+          say(`已报送：${task.title}`);
+          location.hash = "#inbox";
+        }));
   }
   show(view,
     el("a", { href: "#inbox", class: "back" }, "← 待报送"),
     el("h2", {}, task.title),
     el("p", { class: "meta" }, `${task.villageName} · ${task.departmentName} · 截止 ${task.deadline} · ${STATUS[task.status]}`),
     el("p", {}, task.purpose),
-    task.sentBackReason ? el("p", { class: "notice error" }, `退回原因：${task.sentBackReason}`) : null,
+    task.status === "SENT_BACK" && task.sentBackReason
+      ? el("p", { class: "notice error", id: "sent-back" }, `退回原因：${task.sentBackReason}${flagged.size ? `（标出的 ${flagged.size} 格要改）` : ""}`)
+      : null,
+    editable ? el("a", { href: task.fillSheetPath, class: "download", download: true }, "下载填报表（Excel）") : null,
     form);
 }
 
@@ -118,9 +155,11 @@ async function save(task, form, draftName) {
     drafts.clear(draftName);
     say("已保存");
   } catch (error) {
+    // A refusal names its value by position (values[0].value): shown under that cell.
     for (const field of error.fields || []) {
-      const span = [...form.querySelectorAll(".field-error")].find((s) => field.field.includes(s.dataset.field.split("|")[1]));
-      if (span) span.textContent = field.message;
+      const sent = values[Number(/^values\[(\d+)\]/.exec(field.field)?.[1])];
+      const span = sent && form.querySelector(`.field-error[data-field="${sent.entityId}|${sent.key}"]`);
+      if (span) span.textContent = field.message.replace(/^[^：]*：/, ""); // the cell names itself
     }
     throw error;
   }
@@ -161,13 +200,14 @@ async function eventPage() {
   }
   const { floodPoints } = await gql("FloodPoints", { region: me.jurisdictionCode });
   const forms = el("div");
-  const reportOn = (event) => show(forms,
-    damageForm(event),
+  // The village's damage report is the committee's (the policy lets only the cadre write it); a grid worker reports flood points.
+  const reportOn = async (event) => show(forms,
+    me.role === "VILLAGE_CADRE" ? await damageForm(event) : el("p", { class: "summary", id: "damage-by-cadre" }, "本村灾情由村（社区）干部报送；网格员报送易涝点现场情况"),
     floodPoints.nodes.length ? el("h3", {}, "易涝点现场情况") : null,
     floodPoints.nodes.map((point) => floodForm(event, point)));
-  const [chooser, newest] = eventChooser(events.nodes, reportOn);
+  const [chooser, newest] = eventChooser(events.nodes, (event) => reportOn(event).catch((error) => say(problem(error), "error")));
   show(view, chooser, forms);
-  reportOn(newest);
+  await reportOn(newest);
 }
 
 function photoInput() {
@@ -190,17 +230,30 @@ async function sendPhoto(form, owner, id, draftName) {
   drafts.clear(draftName);
 }
 
-function damageForm(event) {
+// The kinds this village may report next, as the hub counts its reports of the event: 初报 first, then 续报 or 核报.
+async function nextKinds(event) {
+  const { event: found } = await gql("ReportKinds", { id: event.id });
+  return found?.board.find((row) => row.village?.code === me.jurisdictionCode)?.nextKinds ?? [];
+}
+
+async function damageForm(event) {
   const draftName = `damage-${event.id}`;
   let reportId = drafts.load(`${draftName}-sent`);
+  const kinds = await nextKinds(event);
+  if (!reportId && !kinds.length) {
+    return el("div", { class: "card", id: "damage" }, el("h3", {}, "本村灾情"),
+      el("p", { class: "summary done" }, "本事件已报核报，不能再报；如需更正，请乡镇退回核报"));
+  }
+  const kind = el("select", { name: "kind" }, kinds.map((value) => el("option", { value }, REPORT_KIND[value])));
   const form = el("form", { class: "card", id: "damage" },
     el("h3", {}, "本村灾情"),
-    el("label", {}, "报告类别", el("select", { name: "kind" }, Object.entries(REPORT_KIND).map(([value, label]) => el("option", { value }, label)))),
+    el("label", {}, "报告类别", kind),
     DAMAGE_FIELDS.map(([name, label, step]) => el("label", {}, label,
       el("input", { name, type: "number", min: "0", step: step || "1", value: "0", required: true, inputmode: step ? "decimal" : "numeric" }))),
     el("label", {}, "情况说明", el("textarea", { name: "notes", rows: "2" })),
     photoInput());
   keepDraft(form, draftName);
+  if (!kinds.includes(kind.value)) kind.value = kinds[0]; // a draft's kind the village has since reported
   form.append(sendButton("报送灾情", async () => {
     await checkChosenPhoto(form);
     if (!reportId) {
@@ -215,7 +268,7 @@ function damageForm(event) {
     drafts.clear(`${draftName}-sent`);
     drafts.clear(draftName);
     reportId = null;
-    form.reset();
+    form.replaceWith(await damageForm(event)); // the next report's kinds: 续报 after the 初报
     say("灾情已报送，等待乡镇审核");
   }));
   return form;

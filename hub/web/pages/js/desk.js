@@ -11,6 +11,7 @@ const REQUEST_STATUS = {
   APPROVED: "已下发", REJECTED: "不予下发", RETURNED: "已退回修改",
 };
 const REVIEW = { SUBMITTED: "待审核", PASSED: "已通过", SENT_BACK: "已退回" };
+const TASK_STATUS = { NOT_STARTED: "未开始", IN_PROGRESS: "填报中", SUBMITTED: "已报送", SENT_BACK: "已退回", ACCEPTED: "已验收" };
 const REPORT_KIND = { INITIAL: "初报", FOLLOW_UP: "续报", FINAL: "核报" };
 const ENTITIES = [["VILLAGE", "Region", "村（社区）"], ["HOUSEHOLD", "Household", "户"], ["PERSON", "Person", "人员"], ["ENTERPRISE", "Enterprise", "企业"]];
 
@@ -22,6 +23,103 @@ function say(message, kind = "ok") {
 
 function section(title, ...content) {
   return el("section", { class: "card" }, el("h2", {}, title), ...content);
+}
+
+function failure(error) {
+  return error instanceof HubError ? error.message : "出错了";
+}
+
+function figures(pairs) {
+  return el("div", { class: "figures" }, pairs.map(([label, value]) => el("div", { class: "figure" }, el("b", {}, String(value)), label)));
+}
+
+// --- a request's villages: progress, accept, send back (the town for its villages, the department for its requests) ---
+
+async function progressPanel(target, requestId) {
+  const { dataRequest: request } = await gql("RequestProgress", { id: requestId });
+  const p = request.progress;
+  const reload = () => progressPanel(target, requestId).catch((e) => say(failure(e), "error"));
+  show(target,
+    figures([["未开始", p.notStarted], ["填报中", p.inProgress], ["已报送", p.submitted], ["已退回", p.sentBack],
+      ["已验收", p.accepted], ["已逾期", p.overdue], ["报送率", `${Math.round(p.reportingRate * 100)}%`]]),
+    el("table", { class: "progress", "data-request": request.id },
+      el("thead", {}, el("tr", {}, ["村（社区）", "状态", "报送", "退回原因", ""].map((h) => el("th", {}, h)))),
+      el("tbody", {}, request.tasks.map((task) => taskRow(task, reload)))));
+}
+
+function taskRow(task, reload) {
+  const actions = el("td", { class: "actions" });
+  const row = el("tr", { "data-task": task.id, "data-village": task.villageName },
+    el("td", {}, task.villageName),
+    el("td", { class: task.overdue ? "overdue" : "" }, TASK_STATUS[task.status] + (task.overdue ? "（已逾期）" : "")),
+    el("td", {}, task.submittedAt ? `${task.submittedAt}（第 ${task.round} 次）` : ""),
+    el("td", {}, task.status === "SENT_BACK" ? task.sentBackReason || "" : ""),
+    actions);
+  if (task.status === "SUBMITTED") {
+    actions.append(
+      el("button", { type: "button", onclick: async () => {
+        try {
+          await gql("AcceptTask", { taskId: task.id });
+          say(`${task.villageName}：已验收`);
+          await reload();
+        } catch (error) { say(failure(error), "error"); }
+      } }, "验收"),
+      el("button", { type: "button", class: "secondary", onclick: () => sendBackForm(task, row, reload).catch((e) => say(failure(e), "error")) }, "退回"));
+  }
+  return row;
+}
+
+// Sending back names what to fix: a reason, and the cells (rows and columns) ticked from the village's submission.
+async function sendBackForm(task, row, reload) {
+  const { villageTask } = await gql("TaskCells", { id: task.id });
+  if (row.nextElementSibling?.classList.contains("send-back")) row.nextElementSibling.remove();
+  const error = el("p", { class: "error" });
+  const form = el("form", { class: "send-back-form" },
+    el("p", { class: "meta" }, `退回 ${task.villageName} 的报送：勾选要改的格，写明原因`),
+    el("div", { class: "columns" }, villageTask.rows.flatMap((r) => r.cells.map((cell) => el("label", {},
+      el("input", { type: "checkbox", value: `${r.entityId}|${cell.key}` }),
+      `${r.label} · ${cell.label}：${cell.value ?? "（空）"}${cell.value != null && cell.unit ? ` ${cell.unit}` : ""}`)))),
+    el("label", {}, "退回原因", el("input", { name: "reason", required: true, placeholder: "如：沙袋数与仓库台账不符，请核对" })),
+    error,
+    el("div", { class: "actions" },
+      el("button", { type: "submit" }, "确认退回"),
+      el("button", { type: "button", class: "secondary", onclick: () => detail.remove() }, "取消")));
+  const detail = el("tr", { class: "send-back" }, el("td", { colspan: "5" }, form));
+  row.after(detail);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const cells = [...form.querySelectorAll("input[type=checkbox]:checked")].map((box) => {
+      const [entityId, key] = box.value.split("|");
+      return { entityId, key };
+    });
+    try {
+      await gql("SendBackTask", { taskId: task.id, reason: form.elements.reason.value.trim(), cells });
+      say(`${task.villageName}：已退回${cells.length ? `，指出 ${cells.length} 格要改` : ""}`);
+      await reload();
+    } catch (failed) {
+      error.textContent = failure(failed);
+    }
+  });
+}
+
+// A list of requests sent to villages; each opens its villages' progress below it.
+function requestTable(requests, columns) {
+  return el("table", {},
+    el("thead", {}, el("tr", {}, [...columns.map(([header]) => header), "进度"].map((h) => el("th", {}, h)))),
+    el("tbody", {}, requests.map((r) => {
+      const cells = columns.map(([, value]) => el("td", {}, value(r)));
+      const summary = r.progress.total ? `${r.progress.submitted + r.progress.accepted}/${r.progress.total} 已报，逾期 ${r.progress.overdue}` : "—";
+      const row = el("tr", { "data-request": r.id }, cells, el("td", {}, summary,
+        r.progress.total ? el("button", { type: "button", class: "secondary small", onclick: () => toggle() }, "各村进度") : null));
+      const toggle = () => {
+        const next = row.nextElementSibling;
+        if (next?.classList.contains("villages")) return next.remove();
+        const panel = el("td", { colspan: String(columns.length + 1) }, el("p", { class: "meta" }, "读取中…"));
+        row.after(el("tr", { class: "villages" }, panel));
+        progressPanel(panel, r.id).catch((e) => show(panel, el("p", { class: "error" }, failure(e))));
+      };
+      return row;
+    })));
 }
 
 // --- town coordinator ---
@@ -37,7 +135,7 @@ async function reviewQueue(target, decided) {
         say(`“${request.title}”：${{ APPROVE: "已通过，下发到各村", REJECT: "不予下发", RETURN: "已退回修改" }[decision]}`);
         await Promise.all([reviewQueue(target, decided), decided()]);
       } catch (error) {
-        say(error instanceof HubError ? error.message : "出错了", "error");
+        say(failure(error), "error");
       }
     };
     return el("article", { class: "card", "data-request": request.id },
@@ -97,19 +195,27 @@ async function eventBoard(target) {
 
 async function statistics(target) {
   const { requestStatistics: s } = await gql("TownStatistics", { townCode: me.jurisdictionCode });
-  const figure = (label, value) => el("div", { class: "figure" }, el("b", {}, String(value)), label);
-  show(target, el("div", { class: "figures" },
-    figure("收到", s.received), figure("待审核", s.inReview), figure("通过", s.approved),
-    figure("不予下发", s.rejected), figure("退回", s.returned), figure("数据中心答复", s.answeredFromHub)));
+  show(target, figures([["收到", s.received], ["待审核", s.inReview], ["通过", s.approved],
+    ["不予下发", s.rejected], ["退回", s.returned], ["数据中心答复", s.answeredFromHub]]));
+}
+
+async function dispatched(target) {
+  const { dataRequests } = await gql("Dispatched");
+  dataRequests.sort((a, b) => b.filedAt.localeCompare(a.filedAt)); // the newest filed first
+  if (!dataRequests.length) return show(target, el("p", { class: "summary done" }, "没有下发到各村的任务"));
+  show(target, requestTable(dataRequests, [["任务", (r) => r.title], ["部门", (r) => r.departmentName], ["截止", (r) => r.deadline]]));
 }
 
 async function coordinator() {
   const queue = el("div");
   const board = el("div");
   const stats = el("div");
+  const sent = el("div");
+  const refresh = () => Promise.all([statistics(stats), dispatched(sent)]);
   show(view, el("div", { class: "grid" },
-    section("待审核的填报任务", queue), section("灾情看板", board), section("统计", stats)));
-  await Promise.all([reviewQueue(queue, () => statistics(stats)), eventBoard(board), statistics(stats)].map((p) => p.catch((e) => say(e.message, "error"))));
+    section("待审核的填报任务", queue), section("灾情看板", board), section("统计", stats)),
+  el("section", { class: "card", id: "dispatched" }, el("h2", {}, "下发任务的各村进度"), sent));
+  await Promise.all([reviewQueue(queue, refresh), eventBoard(board), refresh()].map((p) => p.catch((e) => say(e.message, "error"))));
 }
 
 // --- department analyst ---
@@ -150,7 +256,7 @@ async function newRequest(target, filed) {
       fill();
       await filed();
     } catch (error) {
-      form.querySelector(".error").textContent = error instanceof HubError ? error.message : "出错了";
+      form.querySelector(".error").textContent = failure(error);
     }
   });
   show(target, form);
@@ -159,11 +265,7 @@ async function newRequest(target, filed) {
 async function myRequests(target) {
   const { dataRequests } = await gql("MyRequests");
   dataRequests.sort((a, b) => b.filedAt.localeCompare(a.filedAt)); // the newest filed first
-  show(target, el("table", {},
-    el("thead", {}, el("tr", {}, ["任务", "状态", "截止", "进度"].map((h) => el("th", {}, h)))),
-    el("tbody", {}, dataRequests.map((r) => el("tr", {},
-      el("td", {}, r.title), el("td", {}, REQUEST_STATUS[r.status]), el("td", {}, r.deadline),
-      el("td", {}, r.progress.total ? `${r.progress.submitted + r.progress.accepted}/${r.progress.total} 已报，逾期 ${r.progress.overdue}` : "—"))))));
+  show(target, requestTable(dataRequests, [["任务", (r) => r.title], ["状态", (r) => REQUEST_STATUS[r.status]], ["截止", (r) => r.deadline]]));
 }
 
 async function templates(target) {
@@ -188,8 +290,8 @@ function templateItem(template) {
     try {
       const { template: found } = await gql("TemplateLink", { id: template.id, variables });
       el("a", { href: found.downloadLink, download: `${template.title}.xlsx` }).click();
-    } catch (failure) {
-      error.textContent = failure instanceof HubError ? failure.message : "出错了";
+    } catch (failed) {
+      error.textContent = failure(failed);
     }
   });
   return el("li", {}, form);
