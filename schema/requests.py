@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from hub.access.jurisdiction import Subtree
 from hub.data.models import ChangeSource, RequestStatus, Role, TaskStatus
+from hub.domain import history
 from hub.domain import indicators as library_domain
 from hub.domain import requests as domain
 from hub.domain.context import Context
@@ -469,8 +470,9 @@ async def fill_task(ctx: Context, task_id: int, changes: list[library_domain.Val
         except domain.Refused as refused:
             return IndicatorValuesPayload(values=[], errors=field_errors([refused.problem]))
 
-    async def task_checks(connection: Any) -> list[Any]:
-        """In the values' own transaction: the task is still open, and every cell is one of its cells."""
+    async def task_checks(connection: Any) -> tuple[list[Any], history.TaskFill | None]:
+        """In the values' own transaction: the task is still open, and every cell is one of its cells; the changes are
+        its next round's (submissions so far + 1)."""
         try:
             task = await domain.task_in_reach(connection, ctx, task_id)
             domain.check_fillable(ctx, task)
@@ -482,8 +484,8 @@ async def fill_task(ctx: Context, task_id: int, changes: list[library_domain.Val
             if task.status is not TaskStatus.IN_PROGRESS:
                 await domain.move_task(connection, ctx, task, TaskStatus.IN_PROGRESS)
         except domain.Refused as refused:
-            return [refused.problem]
-        return []
+            return [refused.problem], None
+        return [], history.TaskFill(task.id, task.round + 1)
 
     return await write(ctx, changes, period, source, task_checks)
 

@@ -8,7 +8,14 @@ import itertools
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from hub.data.models import DataRequest, Indicator, RequestReview, VillageTask
+from hub.data.models import (
+    Change,
+    ChangeSource,
+    DataRequest,
+    Indicator,
+    RequestReview,
+    VillageTask,
+)
 from tests.conftest import graphql
 from tests.test_fill_sheets import upload
 from tests.test_queries import region_code
@@ -270,6 +277,34 @@ async def test_sent_back_naming_a_cell_corrected_resubmitted_and_accepted_then_l
 
 SET = """mutation($values: [IndicatorValueInput!]!, $period: String) { setIndicatorValues(values: $values, period: $period) {
   values { value version } errors { field code message } } }"""
+
+
+async def test_a_round_lists_its_own_fills_not_a_direct_write_to_the_same_cell_at_the_same_time(as_user, client, engine):
+    """Each change a task's fill makes names its task and round in the change history; a round lists exactly those."""
+    _, task_id, key = await one_village_request(as_user, client, title="急救包（同时直接改）")
+    async with as_user("dongxing") as cadre:
+        (task,) = [t for t in (await graphql(cadre, INBOX))["inbox"]["tasks"] if t["id"] == task_id]
+        entity = task["rows"][0]["entityId"]
+        assert (await graphql(cadre, FILL, {"t": task_id, "values": [{"key": key, "entityId": entity, "value": "50", "version": 0}]}))["fillTask"]["errors"] == []
+        # The same village's same cell, written directly while the task is being filled: not the task's change.
+        direct = (await graphql(cadre, SET, {"period": "2026-11", "values": [{"key": key, "entityId": entity, "value": "52", "version": 1}]}))["setIndicatorValues"]
+        assert direct["errors"] == []
+        assert (await graphql(cadre, SUBMIT, {"t": task_id}))["submitTask"]["errors"] == []
+    async with as_user("xitianwei") as town:
+        assert (await graphql(town, CHECK, {"t": task_id, "reason": "急救包（个）：请按库存台账重填"}))["sendBackTask"]["errors"] == []
+    async with as_user("dongxing") as cadre:  # round 2 by the task's fill sheet
+        workbook = load_workbook(io.BytesIO((await cadre.get(f"/tasks/{task_id}/fill-sheet.xlsx")).content))
+        workbook.active["C4"] = 48
+        assert (await upload(cadre, workbook))[1]["changedCells"] == 1
+        assert (await graphql(cadre, SUBMIT, {"t": task_id}))["submitTask"]["errors"] == []
+    rounds = (await graphql(client, ROUNDS, {"t": task_id}))["villageTask"]["rounds"]
+    assert [[(c["oldValue"], c["newValue"]) for c in r["changes"]] for r in rounds] == [[(None, "50")], [("52", "48")]]
+    async with engine.connect() as connection:
+        kept = (await connection.execute(select(Change.source, Change.task_id, Change.task_round, Change.new_value).where(
+            Change.entity == "IndicatorValue", Change.field == key).order_by(Change.id))).all()
+    assert [tuple(k) for k in kept] == [
+        (ChangeSource.TASK, int(task_id), 1, "50"), (ChangeSource.API, None, None, "52"), (ChangeSource.FILL_SHEET, int(task_id), 2, "48"),
+    ]
 
 
 async def test_once_collected_an_indicator_is_held_and_handed_in_values_are_locked(as_user, client):

@@ -344,8 +344,8 @@ class Round:
 
 
 async def rounds(ctx: Context, task: Any) -> list[Round]:
-    """The task's submissions, from its transitions; each with the changes to its cells since the one before
-    (from the change history: the first round's since the task was made). Three statements however many rounds."""
+    """The task's submissions, from its transitions; each with the changes its fills made (the change history rows
+    that name this task and round: a direct write to the same cell is not the task's). Two statements however many rounds."""
     steps = await ctx.read(select(transitions).where(transitions.c.task_id == task.id).order_by(transitions.c.id))
     found: list[Round] = []
     for step in steps:
@@ -358,22 +358,20 @@ async def rounds(ctx: Context, task: Any) -> list[Round]:
             found[-1].accepted_at, found[-1].accepted_by = step.at, step.username
     if not found:
         return found
-    request = (await ctx.read(select(requests.c.columns, requests.c.period).where(requests.c.id == task.request_id)))[0]
     lib = await library.library(ctx)
-    by_id = {i.id: i for i in (lib.by_key[k] for k in indicator_keys(request))}
-    periods = {library.check_period(i, request.period) for i in by_id.values()}
+    by_id = {i.id: i for i in lib.by_key.values()}
     values, changes = library.values, Change.__table__
     stmt = (
-        select(changes.c.at, changes.c.old_value, changes.c.new_value, changes.c.username, values.c.entity_id, values.c.indicator_id)
+        select(changes.c.task_round, changes.c.at, changes.c.old_value, changes.c.new_value, changes.c.username, values.c.entity_id, values.c.indicator_id)
         .join(values, (changes.c.entity == "IndicatorValue") & (changes.c.record_id == values.c.id))
-        .where(values.c.village_id == task.village_id, values.c.indicator_id.in_(list(by_id)), values.c.period.in_(periods),
-               changes.c.at > steps[0].at, changes.c.at <= found[-1].submitted_at)
+        .where(changes.c.task_id == task.id, changes.c.task_round <= len(found))  # the round being filled is not yet a round
         .order_by(changes.c.id)
     )
     for change in await ctx.read(stmt):
-        into = next(r for r in found if change.at <= r.submitted_at)
         indicator = by_id[change.indicator_id]
-        into.changes.append(RoundChange(change.entity_id, indicator.key, indicator.name, change.old_value, change.new_value, change.username, change.at))
+        found[change.task_round - 1].changes.append(
+            RoundChange(change.entity_id, indicator.key, indicator.name, change.old_value, change.new_value, change.username, change.at)
+        )
     return found
 
 
