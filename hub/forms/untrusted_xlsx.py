@@ -196,7 +196,7 @@ def first_sheet(source: bytes, limits: Limits = FORM_LIMITS) -> Any:
         with zipfile.ZipFile(io.BytesIO(source)) as archive:
             if "[Content_Types].xml" not in archive.namelist():
                 raise _not_xlsx()
-            _check_archive(archive, limits)
+            check_archive(archive, limits)
     except (zipfile.BadZipFile, OSError, ValueError):
         raise _not_xlsx() from None
     try:
