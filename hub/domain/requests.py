@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,15 +71,17 @@ ROWS = {
 }
 
 
-def row_query(entity: IndicatorEntity, subtree: Subtree, filters: list[str]) -> Select:
-    """(record id, village id, label) of a request's rows: records of the region matching every filter (boolean columns)."""
+def row_query(entity: IndicatorEntity, villages: Subtree | Sequence[int], filters: list[str]) -> Select:
+    """(record id, village id, label) of a request's rows: records of the region (or of these villages) matching every
+    filter (boolean columns)."""
     rows = ROWS[entity]
     stmt = select(rows.table.c.id, rows.village, rows.label)
     if entity is IndicatorEntity.PERSON:
         stmt = stmt.join(households, persons.c.household_id == households.c.id)
     if entity is IndicatorEntity.VILLAGE:
         stmt = stmt.where(regions.c.level == RegionLevel.VILLAGE)
-    stmt = stmt.where(rows.village.in_(subtree.region_ids()), *(rows.table.c[f].is_(True) for f in filters))
+    within = villages.region_ids() if isinstance(villages, Subtree) else list(villages)
+    stmt = stmt.where(rows.village.in_(within), *(rows.table.c[f].is_(True) for f in filters))
     return stmt.order_by(rows.table.c.id)
 
 
@@ -173,7 +176,7 @@ async def _make_tasks(connection: AsyncConnection, ctx: Context, request_id: int
     region = (await connection.execute(select(regions.c.code, regions.c.level).where(regions.c.id == request.region_id))).one()
     # The request's region and the town: whichever is narrower bounds the rows.
     narrower = region if len(region.code.rstrip("0")) > len(town.code.rstrip("0")) else town
-    rows = row_query(request.entity, Subtree.of(narrower.code, narrower.level), _filters(request)).subquery()
+    rows = row_query(request.entity, Subtree.of(narrower.code, narrower.level), filters_of(request)).subquery()
     per_village = (await connection.execute(select(rows.c[1], func.count()).group_by(rows.c[1]))).all()
     per_row = len(indicator_keys(request))
     now = dt.datetime.now(dt.UTC)
@@ -185,7 +188,7 @@ async def _make_tasks(connection: AsyncConnection, ctx: Context, request_id: int
         await record(connection, ctx, request_id, None, TaskStatus.NOT_STARTED.value, task_id=task)
 
 
-def _filters(request: Any) -> list[str]:
+def filters_of(request: Any) -> list[str]:
     return [f for f in request.filters.split(",") if f]
 
 
@@ -378,28 +381,31 @@ async def rounds(ctx: Context, task: Any) -> list[Round]:
 # --- Statistics ---------------------------------------------------------------------------
 
 
-async def town_statistics(ctx: Context, town_id: int, since: dt.date | None, until: dt.date | None) -> dict[str, int]:
-    """Received, decided and answered-from-hub counts of one town, with its burden figures (cells from the hub vs entered)."""
+async def town_statistics(ctx: Context, town_id: int, since: dt.date | None, until: dt.date | None) -> dict[str, Any]:
+    """Received, decided and answered-from-hub counts of one town, with its burden figures (cells from the hub vs
+    entered by its villages), in all and per requesting department (`departments`, by department key)."""
     when = _filed_within(since, until)
-    stmt = select(reviews.c.status, func.count(), func.sum(reviews.c.hub_cells)).join(requests, requests.c.id == reviews.c.request_id).where(
-        reviews.c.town_id == town_id, *when
-    ).group_by(reviews.c.status)
-    counts = {status: (count, cells or 0) for status, count, cells in await ctx.read(stmt)}
+    stmt = select(requests.c.department, reviews.c.status, func.count(), func.sum(reviews.c.hub_cells)).join(
+        requests, requests.c.id == reviews.c.request_id).where(reviews.c.town_id == town_id, *when).group_by(requests.c.department, reviews.c.status)
     villages = select(regions.c.id).where(regions.c.parent_id == town_id)
-    entered = select(func.coalesce(func.sum(tasks.c.cells), 0)).join(requests, requests.c.id == tasks.c.request_id).where(
+    entered = select(requests.c.department, func.sum(tasks.c.cells)).join(requests, requests.c.id == tasks.c.request_id).where(
         tasks.c.village_id.in_(villages), tasks.c.status.in_(DONE), *when
-    )
-    status = {s: counts.get(s, (0, 0))[0] for s in RequestStatus}
-    return {
-        "received": sum(status[s] for s in (RequestStatus.IN_REVIEW, RequestStatus.APPROVED, RequestStatus.REJECTED, RequestStatus.RETURNED)),
-        "in_review": status[RequestStatus.IN_REVIEW],
-        "approved": status[RequestStatus.APPROVED],
-        "rejected": status[RequestStatus.REJECTED],
-        "returned": status[RequestStatus.RETURNED],
-        "answered_from_hub": status[RequestStatus.ANSWERED_FROM_HUB],
-        "cells_from_hub": counts.get(RequestStatus.ANSWERED_FROM_HUB, (0, 0))[1],
-        "cells_entered": await ctx.scalar(entered),
-    }
+    ).group_by(requests.c.department)
+    per: dict[str, dict[str, int]] = {}
+    for department, status, count, cells in await ctx.read(stmt):
+        figures = per.setdefault(department, _town_figures())
+        figures[status.value.lower()] += count
+        figures["cells_from_hub"] += (cells or 0) if status is RequestStatus.ANSWERED_FROM_HUB else 0
+    for department, cells in await ctx.read(entered):
+        per.setdefault(department, _town_figures())["cells_entered"] += cells or 0
+    for figures in per.values():
+        figures["received"] = sum(figures[s] for s in ("in_review", "approved", "rejected", "returned"))
+    total = {name: sum(f[name] for f in per.values()) for name in _town_figures()}
+    return total | {"departments": [{"department": d} | figures for d, figures in sorted(per.items())]}
+
+
+def _town_figures() -> dict[str, int]:
+    return dict.fromkeys(("received", "in_review", "approved", "rejected", "returned", "answered_from_hub", "cells_from_hub", "cells_entered"), 0)
 
 
 async def department_statistics(ctx: Context, department: str, since: dt.date | None, until: dt.date | None) -> dict[str, int]:
