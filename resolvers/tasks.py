@@ -1,8 +1,9 @@
 """A village task's base columns (基础栏目) as the caller reads them: pre-filled from the hub, read-only.
 
 The request names its base columns by GraphQL path on its rows' type. They are read
-through the caller's own view of the schema — one operation listing the village's rows,
-paged, each level batched — so grants and masking are the schema's, never this module's:
+through the caller's own view of the schema — one operation listing the rows of a batch of
+tasks (under their villages' narrowest common region), paged, each level batched — so grants
+and masking are the schema's, never this module's:
 a path the view lacks is not granted, a masked field comes back masked.
 """
 
