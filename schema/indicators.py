@@ -164,20 +164,21 @@ class Mutation:
     ) -> IndicatorValuesPayload:
         changes = value_changes(values)
 
-        async def not_handed_in(connection: Any) -> list[Any]:
-            return await requests_domain.check_not_locked(connection, info.context, changes, period)
+        async def not_handed_in(connection: Any) -> tuple[list[Any], None]:
+            return await requests_domain.check_not_locked(connection, info.context, changes, period), None
 
         return await write(info.context, changes, period, ChangeSource.API, not_handed_in)
 
 
 async def write(ctx: Any, changes: list[domain.ValueChange], period: str | None, source: ChangeSource, before: Any = None) -> IndicatorValuesPayload:
-    """Write values all or nothing; `before(connection)` runs first in the same transaction (a task's checks)."""
+    """Write values all or nothing; `before(connection)` runs first in the same transaction (a task's checks) and
+    answers its problems and, for a task's fill, the task and round its changes belong to (`history.TaskFill`)."""
     lib = await domain.library(ctx)
     async with ctx.engine.begin() as connection:
-        problems = await before(connection) if before else []
+        problems, task = await before(connection) if before else ([], None)
         written = []
         if not problems:
-            written, problems = await domain.write_values(connection, ctx, lib, changes, period, source)
+            written, problems = await domain.write_values(connection, ctx, lib, changes, period, source, task)
         if problems:
             await connection.rollback()
             return IndicatorValuesPayload(values=[], errors=field_errors(problems))

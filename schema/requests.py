@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
-from hub.access.jurisdiction import Subtree
+from hub import clock
 from hub.data.models import ChangeSource, RequestStatus, Role, TaskStatus
+from hub.domain import history
 from hub.domain import indicators as library_domain
 from hub.domain import requests as domain
 from hub.domain.context import Context
@@ -173,7 +176,7 @@ class VillageTask:
 
     @strawberry.field(description="要填的行：基础栏目预先填好（只读），只开放指标栏目；上期的值一并给出")
     async def rows(self, info: Info) -> list[TaskRow]:
-        return await task_rows(info.context, self, view=info.schema)
+        return await info.context.load(TaskRows(info.schema), (int(self.id), self.request_id, self.village_id))
 
     @strawberry.field(description="本人不能报送这项任务的原因（如网格员只能填写）；为空表示本人可以报送")
     def submit_refusal(self, info: Info) -> FieldError | None:
@@ -339,40 +342,84 @@ def fill_sheet_path(task_id: Any) -> str:
 
 
 async def task_rows(ctx: Context, task: Any, read: Any = None, view: Any = None) -> list[TaskRow]:
-    """The task's rows and cells; with the caller's `view` (their schema), the base columns as they read them too.
+    """One task's rows and cells (see `tasks_rows`); `read` reads inside a transaction already open."""
+    return (await tasks_rows(ctx, [task], read, view))[0]
 
-    A fixed number of statements however many rows: the rows, their values, and one listing of the base columns.
+
+async def tasks_rows(ctx: Context, tasks: Sequence[Any], read: Any = None, view: Any = None) -> list[list[TaskRow]]:
+    """Each task's rows and cells; with the caller's `view` (their schema), the base columns as they read them too.
+
+    A fixed number of statements however many tasks and rows: their requests, their villages, the rows of each kind
+    (entity and filters), the values, and one listing of the base columns per kind of rows.
     """
     read = read or ctx.read
-    request = (await read(select(domain.requests).where(r.id == task.request_id)))[0]
-    village = (await read(select(domain.regions.c.code, domain.regions.c.level).where(domain.regions.c.id == task.village_id)))[0]
-    columns = [] if view is None else tasks_resolvers.base_columns(view._schema, request)
-    base = {} if view is None else await tasks_resolvers.base_values(ctx, view, request, village.code, columns)
-    rows = await read(domain.row_query(request.entity, Subtree.of(village.code, village.level), [f for f in request.filters.split(",") if f]))
+    requests = {row.id: row for row in await read(select(domain.requests).where(r.id.in_(sorted({task.request_id for task in tasks}))))}
+    regions = domain.regions
+    villages = {row.id: row.code for row in await read(select(regions.c.id, regions.c.code).where(regions.c.id.in_(sorted({task.village_id for task in tasks}))))}
+    kinds: dict[tuple[Any, tuple[str, ...]], list[Any]] = {}  # (entity, filters) -> its tasks
+    for task in tasks:
+        request = requests[task.request_id]
+        kinds.setdefault((request.entity, tuple(domain.filters_of(request))), []).append(task)
+    rows: dict[tuple[Any, tuple[str, ...], int], list[Any]] = {}  # ... and village -> (record id, village id, label)
+    nodes: dict[tuple[Any, tuple[str, ...]], dict[int, Any]] = {}  # (entity, filters) -> record id -> base node
+    columns = {} if view is None else {request.id: tasks_resolvers.base_columns(view._schema, request) for request in requests.values()}
+    for (entity, filters), alike in kinds.items():
+        for row in await read(domain.row_query(entity, sorted({task.village_id for task in alike}), list(filters))):
+            rows.setdefault((entity, filters, row[1]), []).append(row)
+        shown = {c.column.path: c.column for task in alike for c in columns.get(task.request_id, []) if c.column is not None}
+        if shown:
+            region = tasks_resolvers.common_region({villages[task.village_id] for task in alike})
+            nodes[entity, filters] = await tasks_resolvers.base_nodes(ctx, view, entity, list(filters), region, list(shown.values()))
     lib = await library_domain.library(ctx)
-    by_key = {i.key: i for i in lib.by_key.values()}
-    indicators = [by_key[k] for k in domain.indicator_keys(request)]
-    ids = [row[0] for row in rows]
-    periods = {library_domain.check_period(i, request.period) for i in indicators}
-    previous = {library_domain.previous_period(p, i.periodicity) for i in indicators for p in periods} - {None}
-    values = await read(library_domain.values_statement([i.id for i in indicators], ids, list(periods | previous)))
+    asked = {request.id: [lib.by_key[k] for k in domain.indicator_keys(request)] for request in requests.values()}
+    periods = {(i, library_domain.check_period(i, requests[rid].period)) for rid, indicators in asked.items() for i in indicators}
+    previous = {library_domain.previous_period(p, i.periodicity) for i, p in periods if p} - {None}
+    ids = [row[0] for found in rows.values() for row in found]
+    indicator_ids = sorted({i.id for indicators in asked.values() for i in indicators})
+    values = await read(library_domain.values_statement(indicator_ids, ids, list({p for _, p in periods} | previous))) if indicator_ids and ids else []
     found = {(v.indicator_id, v.entity_id, v.period): v for v in values}
+    today = clock.today()
     result = []
-    for entity_id, _, label in rows:
-        cells = []
-        for indicator in indicators:
-            period = library_domain.check_period(indicator, request.period)
-            now = found.get((indicator.id, entity_id, period))
-            before = library_domain.previous_period(period, indicator.periodicity) if period else None
-            last = found.get((indicator.id, entity_id, before)) if before else None
-            cells.append(TaskCell(key=indicator.key, label=indicator.name, unit=indicator.unit, value=now.value if now else None,
-                                  version=now.version if now else 0, last_period_value=last.value if last else None))
-        shown = base.get(entity_id) or [tasks_resolvers.NOT_GRANTED] * len(columns)  # a row the view cannot name: nothing of it
-        base_cells = [
-            TaskBaseCell(header=c.header, value=v, granted=c.column is not None and entity_id in base) for c, v in zip(columns, shown, strict=True)
-        ]
-        result.append(TaskRow(entity_id=strawberry.ID(str(entity_id)), label=label, base=base_cells, cells=cells))
+    for task in tasks:
+        request = requests[task.request_id]
+        kind = (request.entity, tuple(domain.filters_of(request)))
+        base = nodes.get(kind, {})
+        made = []
+        for entity_id, _, label in rows.get((*kind, task.village_id), []):
+            cells = []
+            for indicator in asked[request.id]:
+                period = library_domain.check_period(indicator, request.period)
+                now = found.get((indicator.id, entity_id, period))
+                before = library_domain.previous_period(period, indicator.periodicity) if period else None
+                last = found.get((indicator.id, entity_id, before)) if before else None
+                cells.append(TaskCell(key=indicator.key, label=indicator.name, unit=indicator.unit, value=now.value if now else None,
+                                      version=now.version if now else 0, last_period_value=last.value if last else None))
+            own = columns.get(request.id, [])
+            node = base.get(entity_id)
+            base_cells = [
+                TaskBaseCell(header=c.header, value=v, granted=c.column is not None and node is not None)
+                for c, v in zip(own, tasks_resolvers.base_values(own, node, today), strict=True)
+            ]
+            made.append(TaskRow(entity_id=strawberry.ID(str(entity_id)), label=label, base=base_cells, cells=cells))
+        result.append(made)
     return result
+
+
+@dataclass(frozen=True)
+class TaskRows:
+    """Tasks' rows as one caller's view reads them: a list of tasks (an inbox, a request's villages) is one batch."""
+
+    view: Any
+
+    async def batch(self, ctx: Context, keys: Sequence[tuple[int, int, int]]) -> list[list[TaskRow]]:
+        return await tasks_rows(ctx, [_TaskKey(*key) for key in keys], view=self.view)
+
+
+@dataclass(frozen=True)
+class _TaskKey:
+    id: int
+    request_id: int
+    village_id: int
 
 
 @strawberry.input(description="所需的一个栏目：已有字段（path 或 label）、指标库中的指标（indicator），或新定义的指标（define），四选一")
@@ -409,6 +456,18 @@ class TransitionPayload:
     errors: list[FieldError] = strawberry.field(description="错误；为空表示成功（有错误时状态不变）")
 
 
+@strawberry.type(description="一个部门向本镇（街道）发起的填报任务及其负担：数据中心答复与各村报送的单元格数")
+class DepartmentBurden:
+    department: str = strawberry.field(description="发起部门")
+    department_name: str = strawberry.field(resolver=department_name, description="发起部门名称")
+    received: int = strawberry.field(description="收到（须审核）的任务数")
+    approved: int = strawberry.field(description="通过")
+    rejected: int = strawberry.field(description="不予下发")
+    answered_from_hub: int = strawberry.field(description="由数据中心直接答复（未到乡镇和村）")
+    cells_from_hub: int = strawberry.field(description="数据中心答复的单元格数")
+    cells_entered: int = strawberry.field(description="各村报送的单元格数")
+
+
 @strawberry.type(description="乡镇（街道）某段时间的填报任务统计")
 class TownStatistics:
     town_name: str = strawberry.field(description="乡镇（街道）")
@@ -420,6 +479,7 @@ class TownStatistics:
     answered_from_hub: int = strawberry.field(description="由数据中心直接答复（未到乡镇和村）")
     cells_from_hub: int = strawberry.field(description="数据中心答复的单元格数")
     cells_entered: int = strawberry.field(description="各村报送的单元格数")
+    departments: list[DepartmentBurden] = strawberry.field(description="按发起部门：收到的任务数与负担（单元格数）")
 
 
 @strawberry.type(description="本部门某段时间的填报任务统计与减负情况")
@@ -477,8 +537,9 @@ async def fill_task(ctx: Context, task_id: int, changes: list[library_domain.Val
         except domain.Refused as refused:
             return IndicatorValuesPayload(values=[], errors=field_errors([refused.problem]))
 
-    async def task_checks(connection: Any) -> list[Any]:
-        """In the values' own transaction: the task is still open, and every cell is one of its cells."""
+    async def task_checks(connection: Any) -> tuple[list[Any], history.TaskFill | None]:
+        """In the values' own transaction: the task is still open, and every cell is one of its cells; the changes are
+        its next round's (submissions so far + 1)."""
         try:
             task = await domain.task_in_reach(connection, ctx, task_id)
             domain.check_fillable(ctx, task)
@@ -490,8 +551,8 @@ async def fill_task(ctx: Context, task_id: int, changes: list[library_domain.Val
             if task.status is not TaskStatus.IN_PROGRESS:
                 await domain.move_task(connection, ctx, task, TaskStatus.IN_PROGRESS)
         except domain.Refused as refused:
-            return [refused.problem]
-        return []
+            return [refused.problem], None
+        return [], history.TaskFill(task.id, task.round + 1)
 
     return await write(ctx, changes, period, source, task_checks)
 
@@ -534,7 +595,12 @@ class Query:
         if town is None or ctx.caller.role not in (Role.TOWN_COORDINATOR, Role.ADMIN) or town.level.value != "TOWN":
             raise UserInputError(f"townCode：找不到统计用区划代码为 {town_code} 的乡镇（街道）", field="townCode")
         counts = await domain.town_statistics(ctx, town.id, since, until)
-        return TownStatistics(town_name=town.name, **counts)
+        departments = [
+            DepartmentBurden(department=d["department"], received=d["received"], approved=d["approved"], rejected=d["rejected"],
+                             answered_from_hub=d["answered_from_hub"], cells_from_hub=d["cells_from_hub"], cells_entered=d["cells_entered"])
+            for d in counts.pop("departments")
+        ]
+        return TownStatistics(town_name=town.name, departments=departments, **counts)
 
 
     @strawberry.field(description="本部门填报任务统计：发起、数据中心答复、审核结果；减负（数据中心答复与各村填报的单元格数）")

@@ -8,10 +8,18 @@ import itertools
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from hub.data.models import DataRequest, Indicator, RequestReview, VillageTask
+from hub.data.models import (
+    Change,
+    ChangeSource,
+    DataRequest,
+    Indicator,
+    RequestReview,
+    VillageTask,
+)
 from tests.conftest import graphql
 from tests.test_fill_sheets import upload
 from tests.test_queries import region_code
+from tests.test_sql_batching import request_statements
 
 FILE = """mutation($input: RequestInput!) { fileRequest(input: $input) {
   request { id status hubCells villageCount template { id downloadPath } }
@@ -153,16 +161,31 @@ async def test_flood_supplies_go_through_the_town_to_17_villages_and_come_back(a
 
 
 STATISTICS = """query($c: String!, $since: Date, $until: Date) { requestStatistics(townCode: $c, since: $since, until: $until) {
-  townName received approved rejected returned inReview answeredFromHub cellsFromHub cellsEntered } }"""
+  townName received approved rejected returned inReview answeredFromHub cellsFromHub cellsEntered
+  departments { department departmentName received approved rejected answeredFromHub cellsFromHub cellsEntered } } }"""
+
+
+def burden(department: str, name: str, received: int, approved: int, rejected: int, from_hub: int, cells_from_hub: int, entered: int) -> dict:
+    return {"department": department, "departmentName": name, "received": received, "approved": approved, "rejected": rejected,
+            "answeredFromHub": from_hub, "cellsFromHub": cells_from_hub, "cellsEntered": entered}
 
 
 async def test_statistics_of_xitianwei_on_the_demo_data(as_user, client):
     town_code = await region_code(client, "西天尾镇")
     async with as_user("xitianwei") as town:
         stats = (await graphql(town, STATISTICS, {"c": town_code, "since": "2024-05-01", "until": "2026-10-31"}))["requestStatistics"]
+    # Cells the villages entered: 39 older requests accepted in all 17 villages (防汛物资储备情况 asks two cells a
+    # village, the rest one), and the three latest handed in by 6, 7 and 8 villages (one cell each).
+    departments = [
+        burden("minzheng", "民政局", 8, 7, 1, 2, 64 + 40, 7 * 17),
+        burden("nongye", "农业农村局", 8, 7, 1, 0, 0, 6 * 17 + 7),
+        burden("renshe", "人社局", 8, 7, 1, 0, 0, 6 * 17 + 6),
+        burden("weijian", "卫健委", 7, 7, 0, 0, 0, 7 * 17),
+        burden("yingji", "应急管理局", 14, 14, 0, 2, 120 + 96, 7 * 2 * 17 + 6 * 17 + 8),
+    ]
     assert stats == {"townName": "西天尾镇", "received": 45, "approved": 42, "rejected": 3, "returned": 0, "inReview": 0,
-                     "answeredFromHub": 4, "cellsFromHub": 64 + 40 + 120 + 96, "cellsEntered": stats["cellsEntered"]}
-    assert stats["cellsEntered"] > 0
+                     "answeredFromHub": 4, "cellsFromHub": 64 + 40 + 120 + 96, "cellsEntered": 803, "departments": departments}
+    assert sum(d["cellsEntered"] for d in departments) == 803
     async with as_user("dongxing") as cadre, as_user("minzheng") as department:
         for caller in (cadre, department):  # the town's figures are the town's (and the admin's)
             response = await caller.post("/graphql", json={"query": STATISTICS, "variables": {"c": town_code}})
@@ -272,6 +295,34 @@ SET = """mutation($values: [IndicatorValueInput!]!, $period: String) { setIndica
   values { value version } errors { field code message } } }"""
 
 
+async def test_a_round_lists_its_own_fills_not_a_direct_write_to_the_same_cell_at_the_same_time(as_user, client, engine):
+    """Each change a task's fill makes names its task and round in the change history; a round lists exactly those."""
+    _, task_id, key = await one_village_request(as_user, client, title="急救包（同时直接改）")
+    async with as_user("dongxing") as cadre:
+        (task,) = [t for t in (await graphql(cadre, INBOX))["inbox"]["tasks"] if t["id"] == task_id]
+        entity = task["rows"][0]["entityId"]
+        assert (await graphql(cadre, FILL, {"t": task_id, "values": [{"key": key, "entityId": entity, "value": "50", "version": 0}]}))["fillTask"]["errors"] == []
+        # The same village's same cell, written directly while the task is being filled: not the task's change.
+        direct = (await graphql(cadre, SET, {"period": "2026-11", "values": [{"key": key, "entityId": entity, "value": "52", "version": 1}]}))["setIndicatorValues"]
+        assert direct["errors"] == []
+        assert (await graphql(cadre, SUBMIT, {"t": task_id}))["submitTask"]["errors"] == []
+    async with as_user("xitianwei") as town:
+        assert (await graphql(town, CHECK, {"t": task_id, "reason": "急救包（个）：请按库存台账重填"}))["sendBackTask"]["errors"] == []
+    async with as_user("dongxing") as cadre:  # round 2 by the task's fill sheet
+        workbook = load_workbook(io.BytesIO((await cadre.get(f"/tasks/{task_id}/fill-sheet.xlsx")).content))
+        workbook.active["C4"] = 48
+        assert (await upload(cadre, workbook))[1]["changedCells"] == 1
+        assert (await graphql(cadre, SUBMIT, {"t": task_id}))["submitTask"]["errors"] == []
+    rounds = (await graphql(client, ROUNDS, {"t": task_id}))["villageTask"]["rounds"]
+    assert [[(c["oldValue"], c["newValue"]) for c in r["changes"]] for r in rounds] == [[(None, "50")], [("52", "48")]]
+    async with engine.connect() as connection:
+        kept = (await connection.execute(select(Change.source, Change.task_id, Change.task_round, Change.new_value).where(
+            Change.entity == "IndicatorValue", Change.field == key).order_by(Change.id))).all()
+    assert [tuple(k) for k in kept] == [
+        (ChangeSource.TASK, int(task_id), 1, "50"), (ChangeSource.API, None, None, "52"), (ChangeSource.FILL_SHEET, int(task_id), 2, "48"),
+    ]
+
+
 async def test_once_collected_an_indicator_is_held_and_handed_in_values_are_locked(as_user, client):
     _, task_id, key = await one_village_request(as_user, client, title="急救包（首次采集）")
     dongxing = await region_code(client, "东星社区")
@@ -315,8 +366,7 @@ async def test_department_burden_figures_on_the_demo_data(as_user):
         stats = (await graphql(civil_affairs, query))["departmentRequestStatistics"]
     # 民政局's demo requests: 7 志愿服务队伍情况 approved, 1 rejected, 2 answered by the hub (64 + 40 cells).
     assert stats == {"filed": 10, "answeredFromHub": 2, "needsGrant": 0, "inReview": 0, "approved": 7, "rejected": 1, "returned": 0,
-                     "cellsFromHub": 104, "cellsEntered": stats["cellsEntered"]}
-    assert stats["cellsEntered"] > 0
+                     "cellsFromHub": 104, "cellsEntered": 7 * 17}  # one cell a village, every village accepted
 
 
 async def test_demo_progress_and_a_list_of_requests_costs_the_same_statements_however_long(as_user, sql_counter):
@@ -336,3 +386,51 @@ async def test_demo_progress_and_a_list_of_requests_costs_the_same_statements_ho
     assert all(latest[state] > 0 for state in ("notStarted", "inProgress", "submitted", "sentBack", "accepted"))
     assert latest["overdue"] == latest["notStarted"] + latest["inProgress"] + latest["sentBack"]
     assert all(r["progress"]["accepted"] == 17 for r in demo[:39])
+
+
+async def test_reporting_and_on_time_rates_per_request_on_the_demo_data(as_user):
+    """Per request: handed in (submitted or accepted) / villages, and handed in by the deadline / villages."""
+    query = "{ dataRequests(status: APPROVED) { title deadline progress { total submitted accepted reportingRate onTimeRate } } }"
+    async with as_user("xitianwei") as town:
+        demo = [r for r in (await graphql(town, query))["dataRequests"] if r["progress"]["total"] == 17][:42]
+    # The older 39: every village accepted, two of 17 a day or two after the deadline.
+    assert {(r["progress"]["reportingRate"], r["progress"]["onTimeRate"]) for r in demo[:39]} == {(1.0, 15 / 17)}
+    assert [(r["title"], r["progress"]["reportingRate"], r["progress"]["onTimeRate"]) for r in demo[39:]] == [
+        ("农村劳动力技能培训情况", 6 / 17, 4 / 17), ("撂荒耕地整治进展", 7 / 17, 6 / 17), ("汛前隐患排查物资清点", 8 / 17, 8 / 17),
+    ]
+
+
+TASK_ROWS = """query($id: ID!) { dataRequest(id: $id) { tasks { villageName rows { entityId label base { header value granted }
+  cells { key value version lastPeriodValue } } } } }"""
+
+
+async def test_the_rows_of_a_list_of_tasks_cost_the_same_statements_however_many_tasks(as_user, client, sql_counter):
+    """An inbox, and a request's villages, read every task's rows in one batch: the count does not grow with the tasks."""
+
+    async def inbox_statements() -> tuple[int, int]:
+        async with as_user("dongxing") as cadre:
+            await graphql(cadre, INBOX)  # warm: the first request of a session signs in
+            sql_counter.reset()
+            tasks = (await graphql(cadre, INBOX))["inbox"]["tasks"]
+            return len(tasks), len(request_statements(sql_counter))
+
+    await one_village_request(as_user, client, title="急救包（一项）")
+    few_tasks, few = await inbox_statements()
+    for n in range(3):
+        await one_village_request(as_user, client, title=f"急救包（又一项{n}）")
+    many_tasks, many = await inbox_statements()
+    assert (many_tasks, many) == (few_tasks + 3, few), (few_tasks, few, many_tasks, many)
+
+    one, _, _ = await one_village_request(as_user, client, title="急救包（一个村）")
+    async with as_user("xitianwei") as town:
+        demo = next(r["id"] for r in (await graphql(town, "{ dataRequests(status: APPROVED) { id title } }"))["dataRequests"] if r["title"] == "防汛物资储备情况")
+        counts = []
+        for request_id in (one, demo):
+            await graphql(town, TASK_ROWS, {"id": request_id})
+            sql_counter.reset()
+            tasks = (await graphql(town, TASK_ROWS, {"id": request_id}))["dataRequest"]["tasks"]
+            counts.append((len(tasks), len(request_statements(sql_counter))))
+    assert [n for n, _ in counts] == [1, 17] and counts[0][1] == counts[1][1], counts
+    dongxing = next(t for t in tasks if t["villageName"] == "东星社区")["rows"]
+    assert [(b["header"], b["value"], b["granted"]) for b in dongxing[0]["base"]] == [("村（社区）", "东星社区", True)]
+    assert [c["key"] for c in dongxing[0]["cells"]] == ["demo_sandbags", "demo_pumps"]

@@ -172,3 +172,47 @@ async def test_two_filings_defining_the_same_new_indicator_at_once_one_wins_the_
     after = await snapshot(engine)
     assert after[TABLES.index(Indicator)] == before[TABLES.index(Indicator)] + 1  # one definition, one request: the loser wrote nothing
     assert after[TABLES.index(DataRequest)] == before[TABLES.index(DataRequest)] + 1
+
+
+SUBMIT_TASK = "mutation($t: ID!) { submitTask(taskId: $t) { errors { field code message } } }"
+
+
+async def test_values_outside_the_list_or_too_long_and_tasks_not_open_are_refused_with_nothing_written(as_user, client, engine):
+    not_numeric = {"minValue": None, "maxValue": None}
+    _, choice_task, choice = await one_village_request(as_user, client, title="应急广播状态", value_rule=not_numeric | {
+        "label": "应急广播", "type": "CHOICE", "choices": ["正常", "故障"]})
+    _, text_task, text = await one_village_request(as_user, client, title="值班安排", value_rule=not_numeric | {
+        "label": "值班备注", "type": "TEXT", "maxLength": 10})
+    dongxing = await region_code(client, "东星社区")
+    async with as_user("yingji") as emergency:  # filed, not approved: no village has a task to fill
+        waiting = (await graphql(emergency, FILE, {"input": request_input(dongxing, [{"path": "name"}, {"indicator": text}], title="值班安排（待审核）")}))["fileRequest"]
+    assert waiting["request"]["status"] == "IN_REVIEW"
+    before = await snapshot(engine)
+    async with as_user("dongxing") as cadre:
+        inbox = (await graphql(cadre, INBOX))["inbox"]["tasks"]
+        assert "值班安排（待审核）" not in [t["title"] for t in inbox]
+        entity = next(t for t in inbox if t["id"] == choice_task)["rows"][0]["entityId"]
+        refused = [
+            (choice_task, choice, "损坏", ("values[0].value", "INVALID", "values[0].value（应急广播）：不在可选值中（可选：正常、故障），填写的是“损坏”")),
+            (text_task, text, "周一至周五由村委会主任带班值守", ("values[0].value", "INVALID", "values[0].value（值班备注）：最多 10 个字，填写了 15 个字")),
+            ("999999", text, "主任带班", ("taskId", "NOT_FOUND", "taskId：找不到 id 为 999999 的村级任务")),
+        ]
+        for task_id, key, value, expected in refused:
+            payload = (await graphql(cadre, FILL, {"t": task_id, "values": [{"key": key, "entityId": entity, "value": value, "version": 0}]}))["fillTask"]
+            assert errors(payload) == [expected]
+    assert await snapshot(engine) == before
+
+    async with as_user("dongxing") as cadre:  # handed in, then accepted: closed to filling, nothing written
+        assert (await graphql(cadre, FILL, {"t": text_task, "values": [{"key": text, "entityId": entity, "value": "主任带班", "version": 0}]}))["fillTask"]["errors"] == []
+        assert (await graphql(cadre, SUBMIT_TASK, {"t": text_task}))["submitTask"]["errors"] == []
+    for closer, label in ((None, "已报送"), ("yingji", "已验收")):
+        if closer is not None:
+            async with as_user(closer) as department:
+                assert (await graphql(department, "mutation($t: ID!) { acceptTask(taskId: $t) { errors { code } } }", {"t": text_task}))["acceptTask"]["errors"] == []
+        before = await snapshot(engine)
+        async with as_user("dongxing") as cadre:
+            payload = (await graphql(cadre, FILL, {"t": text_task, "values": [{"key": text, "entityId": entity, "value": "主任值守", "version": 1}]}))["fillTask"]
+            assert errors(payload) == [("taskId", "TASK_CLOSED", f"taskId：任务状态是“{label}”，不能再填写；被退回后才能修改")]
+            again = (await graphql(cadre, SUBMIT_TASK, {"t": text_task}))["submitTask"]
+            assert errors(again) == [("taskId", "TASK_CLOSED", f"taskId：任务状态是“{label}”，不能再填写；被退回后才能修改")]
+        assert await snapshot(engine) == before

@@ -438,6 +438,10 @@ class Change(Base):
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), info=label("修改时间"))
     source: Mapped[ChangeSource] = mapped_column(_enum(ChangeSource, "change_source"), info=label("来源"))
     request_id: Mapped[str] = mapped_column(String(64), info=label("请求编号"))
+    # A task's fill (mutation or fill sheet) names its task and round: a round lists exactly these, never a
+    # direct write to the same cell at the same time.
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("village_tasks.id"), index=True, info=label("村级任务"))
+    task_round: Mapped[int | None] = mapped_column(Integer, info=label("报送轮次"))
 
     __table_args__ = (Index("ix_changes_entity_record", "entity", "record_id", "id"),)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -17,6 +18,14 @@ from hub.domain.context import Context
 
 changes = Change.__table__
 _insert_changes = changes.insert()  # built once: building it cost a tenth of a one-field update
+
+
+@dataclass(frozen=True)
+class TaskFill:
+    """The task (and its round: submissions so far + 1) a fill belongs to, kept on each change it makes."""
+
+    task_id: int
+    round: int
 
 
 def as_text(value: Any) -> str | None:
@@ -40,6 +49,7 @@ async def record(
     version: int,
     fields: dict[str, tuple[Any, Any]],  # GraphQL field -> (old, new)
     source: ChangeSource = ChangeSource.API,
+    task: TaskFill | None = None,
 ) -> None:
     rows = [
         {
@@ -55,6 +65,8 @@ async def record(
             "at": dt.datetime.now(dt.UTC),
             "source": source,
             "request_id": ctx.request_id,
+            "task_id": None if task is None else task.task_id,
+            "task_round": None if task is None else task.round,
         }
         for field, (old, new) in fields.items()
         if as_text(old) != as_text(new)

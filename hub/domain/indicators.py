@@ -374,9 +374,10 @@ def may_write(ctx: Context) -> bool:
 
 async def write_values(
     connection: AsyncConnection, ctx: Context, lib: Library, changes: Sequence[ValueChange], period: str | None,
-    source: ChangeSource = ChangeSource.API,
+    source: ChangeSource = ChangeSource.API, task: history.TaskFill | None = None,
 ) -> tuple[list[Any], list[FieldProblem]]:
-    """Check every change, then write them all with their history, or none (the caller rolls back on problems)."""
+    """Check every change, then write them all with their history, or none (the caller rolls back on problems).
+    A task's fill names its `task`: its changes are that task's round's (`requests.rounds`)."""
     problems: list[FieldProblem] = []
     checked: list[tuple[ValueChange, Any, str, str | None]] = []
     if not may_write(ctx):
@@ -406,7 +407,7 @@ async def write_values(
         return [], problems
     written = []
     for change, indicator, kept_period, value in checked:
-        row, problem = await _write_one(connection, ctx, indicator, change, kept_period, value, reach[indicator.entity][change.entity_id], source)
+        row, problem = await _write_one(connection, ctx, indicator, change, kept_period, value, reach[indicator.entity][change.entity_id], source, task)
         if problem is not None:
             return [], [problem]
         written.append(row)
@@ -415,7 +416,7 @@ async def write_values(
 
 async def _write_one(
     connection: AsyncConnection, ctx: Context, indicator: Any, change: ValueChange, period: str, value: str | None,
-    village_id: int, source: ChangeSource,
+    village_id: int, source: ChangeSource, task: history.TaskFill | None,
 ) -> tuple[Any | None, FieldProblem | None]:
     where = (values.c.indicator_id == indicator.id) & (values.c.entity_id == change.entity_id) & (values.c.period == period)
     before = (await connection.execute(select(values).where(where))).one_or_none()
@@ -431,11 +432,11 @@ async def _write_one(
                 ).returning(*values.c))).one()
         except IntegrityError:  # someone saved the first value meanwhile
             return None, _stale(change, 1)
-        await history.record(connection, ctx, "IndicatorValue", row.id, 1, {indicator.key: (None, value)}, source)
+        await history.record(connection, ctx, "IndicatorValue", row.id, 1, {indicator.key: (None, value)}, source, task)
         return row, None
     if before.version != change.version:
         return None, _stale(change, before.version)
-    after = await apply_change(connection, ctx, "IndicatorValue", values, before, change.version, {"value": value}, fields, source)
+    after = await apply_change(connection, ctx, "IndicatorValue", values, before, change.version, {"value": value}, fields, source, task)
     return (after, None) if after is not None else (None, _stale(change, change.version + 1))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,15 +71,17 @@ ROWS = {
 }
 
 
-def row_query(entity: IndicatorEntity, subtree: Subtree, filters: list[str]) -> Select:
-    """(record id, village id, label) of a request's rows: records of the region matching every filter (boolean columns)."""
+def row_query(entity: IndicatorEntity, villages: Subtree | Sequence[int], filters: list[str]) -> Select:
+    """(record id, village id, label) of a request's rows: records of the region (or of these villages) matching every
+    filter (boolean columns)."""
     rows = ROWS[entity]
     stmt = select(rows.table.c.id, rows.village, rows.label)
     if entity is IndicatorEntity.PERSON:
         stmt = stmt.join(households, persons.c.household_id == households.c.id)
     if entity is IndicatorEntity.VILLAGE:
         stmt = stmt.where(regions.c.level == RegionLevel.VILLAGE)
-    stmt = stmt.where(rows.village.in_(subtree.region_ids()), *(rows.table.c[f].is_(True) for f in filters))
+    within = villages.region_ids() if isinstance(villages, Subtree) else list(villages)
+    stmt = stmt.where(rows.village.in_(within), *(rows.table.c[f].is_(True) for f in filters))
     return stmt.order_by(rows.table.c.id)
 
 
@@ -173,7 +176,7 @@ async def _make_tasks(connection: AsyncConnection, ctx: Context, request_id: int
     region = (await connection.execute(select(regions.c.code, regions.c.level).where(regions.c.id == request.region_id))).one()
     # The request's region and the town: whichever is narrower bounds the rows.
     narrower = region if len(region.code.rstrip("0")) > len(town.code.rstrip("0")) else town
-    rows = row_query(request.entity, Subtree.of(narrower.code, narrower.level), _filters(request)).subquery()
+    rows = row_query(request.entity, Subtree.of(narrower.code, narrower.level), filters_of(request)).subquery()
     per_village = (await connection.execute(select(rows.c[1], func.count()).group_by(rows.c[1]))).all()
     per_row = len(indicator_keys(request))
     now = dt.datetime.now(dt.UTC)
@@ -185,7 +188,7 @@ async def _make_tasks(connection: AsyncConnection, ctx: Context, request_id: int
         await record(connection, ctx, request_id, None, TaskStatus.NOT_STARTED.value, task_id=task)
 
 
-def _filters(request: Any) -> list[str]:
+def filters_of(request: Any) -> list[str]:
     return [f for f in request.filters.split(",") if f]
 
 
@@ -349,8 +352,8 @@ class Round:
 
 
 async def rounds(ctx: Context, task: Any) -> list[Round]:
-    """The task's submissions, from its transitions; each with the changes to its cells since the one before
-    (from the change history: the first round's since the task was made). Three statements however many rounds."""
+    """The task's submissions, from its transitions; each with the changes its fills made (the change history rows
+    that name this task and round: a direct write to the same cell is not the task's). Two statements however many rounds."""
     steps = await ctx.read(select(transitions).where(transitions.c.task_id == task.id).order_by(transitions.c.id))
     found: list[Round] = []
     for step in steps:
@@ -363,50 +366,51 @@ async def rounds(ctx: Context, task: Any) -> list[Round]:
             found[-1].accepted_at, found[-1].accepted_by = step.at, step.username
     if not found:
         return found
-    request = (await ctx.read(select(requests.c.columns, requests.c.period).where(requests.c.id == task.request_id)))[0]
     lib = await library.library(ctx)
-    by_id = {i.id: i for i in (lib.by_key[k] for k in indicator_keys(request))}
-    periods = {library.check_period(i, request.period) for i in by_id.values()}
+    by_id = {i.id: i for i in lib.by_key.values()}
     values, changes = library.values, Change.__table__
     stmt = (
-        select(changes.c.at, changes.c.old_value, changes.c.new_value, changes.c.username, values.c.entity_id, values.c.indicator_id)
+        select(changes.c.task_round, changes.c.at, changes.c.old_value, changes.c.new_value, changes.c.username, values.c.entity_id, values.c.indicator_id)
         .join(values, (changes.c.entity == "IndicatorValue") & (changes.c.record_id == values.c.id))
-        .where(values.c.village_id == task.village_id, values.c.indicator_id.in_(list(by_id)), values.c.period.in_(periods),
-               changes.c.at > steps[0].at, changes.c.at <= found[-1].submitted_at)
+        .where(changes.c.task_id == task.id, changes.c.task_round <= len(found))  # the round being filled is not yet a round
         .order_by(changes.c.id)
     )
     for change in await ctx.read(stmt):
-        into = next(r for r in found if change.at <= r.submitted_at)
         indicator = by_id[change.indicator_id]
-        into.changes.append(RoundChange(change.entity_id, indicator.key, indicator.name, change.old_value, change.new_value, change.username, change.at))
+        found[change.task_round - 1].changes.append(
+            RoundChange(change.entity_id, indicator.key, indicator.name, change.old_value, change.new_value, change.username, change.at)
+        )
     return found
 
 
 # --- Statistics ---------------------------------------------------------------------------
 
 
-async def town_statistics(ctx: Context, town_id: int, since: dt.date | None, until: dt.date | None) -> dict[str, int]:
-    """Received, decided and answered-from-hub counts of one town, with its burden figures (cells from the hub vs entered)."""
+async def town_statistics(ctx: Context, town_id: int, since: dt.date | None, until: dt.date | None) -> dict[str, Any]:
+    """Received, decided and answered-from-hub counts of one town, with its burden figures (cells from the hub vs
+    entered by its villages), in all and per requesting department (`departments`, by department key)."""
     when = _filed_within(since, until)
-    stmt = select(reviews.c.status, func.count(), func.sum(reviews.c.hub_cells)).join(requests, requests.c.id == reviews.c.request_id).where(
-        reviews.c.town_id == town_id, *when
-    ).group_by(reviews.c.status)
-    counts = {status: (count, cells or 0) for status, count, cells in await ctx.read(stmt)}
+    stmt = select(requests.c.department, reviews.c.status, func.count(), func.sum(reviews.c.hub_cells)).join(
+        requests, requests.c.id == reviews.c.request_id).where(reviews.c.town_id == town_id, *when).group_by(requests.c.department, reviews.c.status)
     villages = select(regions.c.id).where(regions.c.parent_id == town_id)
-    entered = select(func.coalesce(func.sum(tasks.c.cells), 0)).join(requests, requests.c.id == tasks.c.request_id).where(
+    entered = select(requests.c.department, func.sum(tasks.c.cells)).join(requests, requests.c.id == tasks.c.request_id).where(
         tasks.c.village_id.in_(villages), tasks.c.status.in_(DONE), *when
-    )
-    status = {s: counts.get(s, (0, 0))[0] for s in RequestStatus}
-    return {
-        "received": sum(status[s] for s in (RequestStatus.IN_REVIEW, RequestStatus.APPROVED, RequestStatus.REJECTED, RequestStatus.RETURNED)),
-        "in_review": status[RequestStatus.IN_REVIEW],
-        "approved": status[RequestStatus.APPROVED],
-        "rejected": status[RequestStatus.REJECTED],
-        "returned": status[RequestStatus.RETURNED],
-        "answered_from_hub": status[RequestStatus.ANSWERED_FROM_HUB],
-        "cells_from_hub": counts.get(RequestStatus.ANSWERED_FROM_HUB, (0, 0))[1],
-        "cells_entered": await ctx.scalar(entered),
-    }
+    ).group_by(requests.c.department)
+    per: dict[str, dict[str, int]] = {}
+    for department, status, count, cells in await ctx.read(stmt):
+        figures = per.setdefault(department, _town_figures())
+        figures[status.value.lower()] += count
+        figures["cells_from_hub"] += (cells or 0) if status is RequestStatus.ANSWERED_FROM_HUB else 0
+    for department, cells in await ctx.read(entered):
+        per.setdefault(department, _town_figures())["cells_entered"] += cells or 0
+    for figures in per.values():
+        figures["received"] = sum(figures[s] for s in ("in_review", "approved", "rejected", "returned"))
+    total = {name: sum(f[name] for f in per.values()) for name in _town_figures()}
+    return total | {"departments": [{"department": d} | figures for d, figures in sorted(per.items())]}
+
+
+def _town_figures() -> dict[str, int]:
+    return dict.fromkeys(("received", "in_review", "approved", "rejected", "returned", "answered_from_hub", "cells_from_hub", "cells_entered"), 0)
 
 
 async def department_statistics(ctx: Context, department: str, since: dt.date | None, until: dt.date | None) -> dict[str, int]:

@@ -150,12 +150,13 @@ async def apply_change(
     values: dict[str, Any],
     fields: dict[str, str],  # column -> GraphQL field name, for the history
     source: ChangeSource = ChangeSource.API,
+    task: history.TaskFill | None = None,
 ) -> Any | None:
     """Update one record read earlier if it is still at `version`, with its history: the new row, or None if someone saved first."""
     values, fields = with_dates(table, values, fields)
     after = (await connection.execute(_update_statement(table, tuple(values)), _update_params(before.id, version, values))).one_or_none()
     if after is not None:
-        await _record_history(connection, ctx, type_name, before.id, version, before._mapping, values, fields, source)
+        await _record_history(connection, ctx, type_name, before.id, version, before._mapping, values, fields, source, task)
     return after
 
 
@@ -178,10 +179,11 @@ def _dating_columns(table: Table) -> tuple[tuple[str, str], ...]:
 async def _record_history(
     connection: AsyncConnection, ctx: Context, type_name: str, record_id: int, version: int,
     old: Mapping[str, Any], values: dict[str, Any], fields: dict[str, str], source: ChangeSource = ChangeSource.API,
+    task: history.TaskFill | None = None,
 ) -> None:
     # The history goes in the same transaction: no change without its record, nor the reverse.
     old_new = {fields[column]: (old[column], value) for column, value in values.items()}
-    await history.record(connection, ctx, type_name, record_id, version + 1, old_new, source)
+    await history.record(connection, ctx, type_name, record_id, version + 1, old_new, source, task)
 
 
 def _update_params(record_id: int, version: int, values: dict[str, Any]) -> dict[str, Any]:
