@@ -1,6 +1,6 @@
 """changes made by a task fill name their task and round, so a round lists exactly its own changes
 
-Revision ID: 0010_tasks
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-30
 """
@@ -8,7 +8,7 @@ Create Date: 2026-11-30
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0010_tasks'
+revision = '0010'
 down_revision = '0009'
 branch_labels = None
 depends_on = None
