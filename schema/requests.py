@@ -541,7 +541,7 @@ async def fill_task(ctx: Context, task_id: int, changes: list[library_domain.Val
         """In the values' own transaction: the task is still open, and every cell is one of its cells; the changes are
         its next round's (submissions so far + 1)."""
         try:
-            task = await domain.task_in_reach(connection, ctx, task_id)
+            task = await domain.task_in_reach(connection, ctx, task_id, lock=True)
             domain.check_fillable(ctx, task)
             rows = await task_rows(ctx, task, _reader(connection))
             cells = {(row.entity_id, cell.key) for row in rows for cell in row.cells}

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
+import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select, update
 
+from hub.data.models import TaskStatus, VillageTask
 from tests.conftest import graphql
 from tests.test_fill_sheets import XLSX, upload
 from tests.test_queries import region_code
@@ -177,3 +181,27 @@ async def test_grid_workers_fill_by_mutation_and_sheet_and_the_cadre_submits(as_
     history = await graphql(client, "query($t: ID!) { villageTask(id: $t) { history { toStatus username } } }", {"t": task_id})
     assert [(h["toStatus"], h["username"]) for h in history["villageTask"]["history"]] == [
         ("NOT_STARTED", "xitianwei"), ("IN_PROGRESS", "dongxing-wangge"), ("SUBMITTED", "dongxing")]
+
+
+async def test_a_fill_waits_for_a_submit_holding_the_task_and_then_is_refused(as_user, client, engine):
+    """The task row is locked while a fill writes, so a fill never lands in a round that was just handed in."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: a fill and a submit never interleave")
+    _, task_id, key = await one_village_request(as_user, client, title="急救包（同时报送）")
+    task_table = VillageTask.__table__
+    async with as_user("dongxing") as cadre:
+        entity = (await graphql(cadre, ROWS, {"t": task_id}))["villageTask"]["rows"][0]["entityId"]
+        first = await graphql(cadre, FILL, {"t": task_id, "values": [{"key": key, "entityId": entity, "value": "20", "version": 0}]})
+        assert first["fillTask"]["errors"] == []
+        async with engine.connect() as submitting, submitting.begin():  # a submit, between its check and its commit
+            await submitting.execute(select(task_table.c.id).where(task_table.c.id == int(task_id)).with_for_update())
+            second = asyncio.create_task(graphql(cadre, FILL, {"t": task_id, "values": [{"key": key, "entityId": entity, "value": "21", "version": 1}]}))
+            await asyncio.sleep(0.5)
+            assert not second.done()  # it waits for the task
+            await submitting.execute(
+                update(task_table).where(task_table.c.id == int(task_id)).values(status=TaskStatus.SUBMITTED, version=task_table.c.version + 1)
+            )
+        refused = (await second)["fillTask"]
+        assert refused["errors"] == [{"field": "taskId", "code": "TASK_CLOSED", "message": "taskId：任务状态是“已报送”，不能再填写；被退回后才能修改"}]
+        (row,) = (await graphql(cadre, ROWS, {"t": task_id}))["villageTask"]["rows"]
+        assert [(c["value"], c["version"]) for c in row["cells"]] == [("20", 1)]  # nothing of the refused fill

@@ -214,14 +214,19 @@ def overdue(task: Any, deadline: dt.date) -> bool:
     return task.status not in DONE and deadline < clock.today()
 
 
-async def task_in_reach(connection: AsyncConnection, ctx: Context, task_id: int) -> Any:
-    """The task with its request's deadline, department and region, if its village is in the caller's jurisdiction."""
+async def task_in_reach(connection: AsyncConnection, ctx: Context, task_id: int, *, lock: bool = False) -> Any:
+    """The task with its request's deadline, department and region, if its village is in the caller's jurisdiction.
+
+    `lock`: held until the transaction ends (PostgreSQL), so a submit or send-back waits for a fill in
+    progress, and a fill that waited sees the task as the submit left it."""
     stmt = (
         select(tasks, requests.c.deadline, requests.c.department, requests.c.period, requests.c.entity, requests.c.columns,
                requests.c.region_id, requests.c.filters)
         .join(requests, requests.c.id == tasks.c.request_id)
         .where(tasks.c.id == task_id, *_in_scope(ctx, tasks.c.village_id))
     )
+    if lock:
+        stmt = stmt.with_for_update(of=tasks)
     task = (await connection.execute(stmt)).first()
     if task is None:
         raise Refused("taskId", "NOT_FOUND", f"找不到 id 为 {task_id} 的村级任务")
