@@ -73,8 +73,8 @@ async def test_a_departments_saved_template_is_its_own(as_user, client, engine):
         exported = await civil_affairs.get("/exports/weijian-own-list.xlsx", params={"region": "350304100001"})
         missing = await civil_affairs.get("/exports/no-such-template.xlsx", params={"region": "350304100001"})
     assert "weijian-own-list" not in listed and "dibao-dongtai" in listed and looked_up == {"template": None}
-    assert (exported.status_code, exported.json()) == (404, {"errors": [{"message": "no template `weijian-own-list`"}]})
-    assert (missing.status_code, missing.json()["errors"][0]["message"]) == (404, "no template `no-such-template`")
+    assert (exported.status_code, exported.json()) == (404, {"errors": [{"code": "NOT_FOUND", "message": "没有模板 `weijian-own-list`"}]})
+    assert (missing.status_code, missing.json()["errors"][0]["message"]) == (404, "没有模板 `no-such-template`")
     listed_by_admin = {t["id"] for t in (await graphql(client, "{ templates { id } }"))["templates"]}
     assert "weijian-own-list" in listed_by_admin
 

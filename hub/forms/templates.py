@@ -123,14 +123,14 @@ def template_variables(template: Template, params: dict[str, str]) -> dict[str, 
     names = {v.name for v in template.variables}
     unknown = sorted(set(params) - names)
     if unknown:
-        takes = ", ".join(sorted(names)) or "none"
-        raise TemplateVariableError(f"unknown variable `{unknown[0]}` (template {template.id} takes: {takes})")
+        takes = "、".join(sorted(names)) or "无"
+        raise TemplateVariableError(f"没有变量 `{unknown[0]}`（表样 {template.id} 的变量：{takes}）")
     values: dict[str, Any] = {}
     for variable in template.variables:
         raw = params.get(variable.name)
         if raw is None or raw == "":
             if variable.required:
-                raise TemplateVariableError(f"missing variable `{variable.name}` ({variable.label})")
+                raise TemplateVariableError(f"缺少变量 `{variable.name}`（{variable.label}）")
             if variable.default is not None:
                 values[variable.name] = variable.default
             continue
@@ -139,10 +139,10 @@ def template_variables(template: Template, params: dict[str, str]) -> dict[str, 
             try:
                 values[variable.name] = int(raw)
             except ValueError:
-                raise TemplateVariableError(f"variable `{variable.name}` ({variable.label}) must be an integer, got {raw!r}") from None
+                raise TemplateVariableError(f"变量 `{variable.name}`（{variable.label}）应为整数，收到 {raw!r}") from None
         elif base == "Boolean":
             if raw not in ("true", "false"):
-                raise TemplateVariableError(f"variable `{variable.name}` ({variable.label}) must be true or false, got {raw!r}")
+                raise TemplateVariableError(f"变量 `{variable.name}`（{variable.label}）应为 true 或 false，收到 {raw!r}")
             values[variable.name] = raw == "true"
         else:
             values[variable.name] = raw
