@@ -323,12 +323,12 @@ columns:
 @pytest.mark.parametrize(
     ("change", "line", "message"),
     [
-        (("nodes { name healthStatus }", "nodes { name employer }"), 8, "query does not validate against the view of department weijian: Cannot query field 'employer' on type 'Person'."),
-        (("nodes { name healthStatus }", "nodes { name healthStatus nope }"), 8, "query does not validate against the view of department weijian: Cannot query field 'nope' on type 'Person'."),
-        (("    path: healthStatus", "    path: gender"), 18, "path: `gender` is not selected by the query (no `gender` under `nodes`)"),
-        (("department: weijian", "department: nobody"), 3, "unknown department `nobody` (departments: shuziban, minzheng, weijian, renshe, yingji, zhujian, canlian, shichang, nongye)"),
-        (("rows: persons", "rows: people"), 11, "rows: the query has no root field `people`"),
-        (("  region: {label: 区划}", "  area: {label: 区划}"), 13, "variables: give a label for $region"),
+        (("nodes { name healthStatus }", "nodes { name employer }"), 8, "query 不符合部门 weijian 可见的数据范围：Cannot query field 'employer' on type 'Person'."),
+        (("nodes { name healthStatus }", "nodes { name healthStatus nope }"), 8, "query 不符合部门 weijian 可见的数据范围：Cannot query field 'nope' on type 'Person'."),
+        (("    path: healthStatus", "    path: gender"), 18, "path：query 没有选取 `gender`（`nodes` 下没有 `gender`）"),
+        (("department: weijian", "department: nobody"), 3, "没有部门 `nobody`（可用的部门：shuziban, minzheng, weijian, renshe, yingji, zhujian, canlian, shichang, nongye）"),
+        (("rows: persons", "rows: people"), 11, "rows：query 中没有根字段 `people`"),
+        (("  region: {label: 区划}", "  area: {label: 区划}"), 13, "variables：请给 $region 一个中文名称（label）"),
     ],
 )
 def test_template_mistakes_name_file_and_line(tmp_path, schemas, change, line, message):
