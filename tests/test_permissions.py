@@ -254,7 +254,7 @@ async def test_district_analyst_sees_only_her_district(as_user, client):
         # Outside the jurisdiction is "not found", never "forbidden".
         assert data["person"] is None and data["household"] is None and data["region"] is None
         response = await analyst.post("/graphql", json={"query": f'{{ households(regionCode: "{chengxiang}") {{ totalCount }} }}'})
-        assert response.json()["errors"][0]["message"] == f"regionCode: no region has code {chengxiang}"
+        assert response.json()["errors"][0]["message"] == f"regionCode：没有代码为 {chengxiang} 的地区（或不在您的管辖范围内）"
 
 
 async def test_village_cadre_sees_only_her_village(as_user, client):
