@@ -46,13 +46,13 @@ class EnterpriseFilter:
 
 async def enterprise(ctx: Context, enterprise_id: int | None, credit_code: str | None) -> Any:
     if (enterprise_id is None) == (credit_code is None):
-        raise UserInputError("enterprise: give exactly one of id and creditCode", field="id")
+        raise UserInputError("enterprise：id 和 creditCode 须给出其中一个，且只给一个", field="id")
     if enterprise_id is not None:
         return await ctx.load(ENTERPRISE_BY_ID, enterprise_id)
     try:
         code = validate_credit_code(credit_code)
     except InvalidIdentifier as error:
-        raise UserInputError(f"creditCode: {error}", field="creditCode") from None
+        raise UserInputError(f"creditCode：{error}", field="creditCode") from None
     return await ctx.load(ENTERPRISE_BY_CREDIT_CODE, code)
 
 

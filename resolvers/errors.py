@@ -21,4 +21,4 @@ def int_id(value: str, field: str = "id") -> int:
     """A record id from its GraphQL ID: digits only, within the id column's range."""
     if value.isascii() and value.isdigit() and 1 <= int(value) <= INTEGER_MAX:
         return int(value)
-    raise UserInputError(f"{field}: {value!r} is not a record id", field=field)
+    raise UserInputError(f"{field}：{value!r} 不是记录编号", field=field)

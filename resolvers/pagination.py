@@ -48,7 +48,7 @@ class PageArgs:
             first = settings.default_page_size
         if not 0 <= first <= settings.max_page_size:
             raise UserInputError(
-                f"first must be between 0 and {settings.max_page_size}, got {first}", field="first"
+                f"first 须在 0 到 {settings.max_page_size} 之间，收到 {first}", field="first"
             )
         return cls(first=first, after=None if after is None else decode_cursor(after, sort_column))
 
@@ -72,7 +72,7 @@ def decode_cursor(cursor: str, sort_column: Column) -> Any:
             raise ValueError
         return key
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise UserInputError(f"after: {cursor!r} is not a cursor returned by this list", field="after") from None
+        raise UserInputError(f"after：{cursor!r} 不是这个列表给出的游标", field="after") from None
 
 
 def make_page(rows: Sequence[Any], args: PageArgs, sort_attr: str, count: Callable[[], Awaitable[int]]) -> Page:

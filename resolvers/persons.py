@@ -70,13 +70,13 @@ class PersonFilter:
 
 async def person(ctx: Context, person_id: int | None, id_number: str | None) -> Any:
     if (person_id is None) == (id_number is None):
-        raise UserInputError("person: give exactly one of id and idNumber", field="id")
+        raise UserInputError("person：id 和 idNumber 须给出其中一个，且只给一个", field="id")
     if person_id is not None:
         return await ctx.load(PERSON_BY_ID, person_id)
     try:
         number = parse_id_number(id_number).number
     except InvalidIdentifier as error:
-        raise UserInputError(f"idNumber: {error}", field="idNumber") from None
+        raise UserInputError(f"idNumber：{error}", field="idNumber") from None
     return await ctx.load(PERSON_BY_ID_NUMBER, number)
 
 
@@ -87,7 +87,7 @@ async def list_persons(
         value = filters.get(bound)
         if value is not None and not 0 <= value <= 150:
             name = "minAge" if bound == "min_age" else "maxAge"
-            raise UserInputError(f"{name}: must be between 0 and 150, got {value}", field=name)
+            raise UserInputError(f"{name}：须在 0 到 150 之间，收到 {value}", field=name)
     filter_ = PersonFilter(subtree=await subtree(info.context, region_code), **filters)
     return await root_page(info, "Person", persons.c.id, filter_.clauses(), first, after, person_in)
 

@@ -32,13 +32,13 @@ async def subtree(ctx: Context, code: str | None, field: str = "regionCode") -> 
         return None
     region = await region_by_code(ctx, code, field)
     if region is None:
-        raise UserInputError(f"{field}: no region has code {code}", field=field)
+        raise UserInputError(f"{field}：没有代码为 {code} 的地区（或不在您的管辖范围内）", field=field)
     return Subtree.of(region.code, region.level)
 
 
 async def region_by_code(ctx: Context, code: str, field: str = "code") -> Any:
     if len(code) != 12 or not code.isdigit():
-        raise UserInputError(f"{field}: a region code has 12 digits, got {code!r}", field=field)
+        raise UserInputError(f"{field}：地区代码应为 12 位数字，收到 {code!r}", field=field)
     return await ctx.load(REGION_BY_CODE, code)
 
 
@@ -81,7 +81,7 @@ async def list_regions(
     if parent_code is not None:
         parent = await region_by_code(ctx, parent_code, "parentCode")
         if parent is None:
-            raise UserInputError(f"parentCode: no region has code {parent_code}", field="parentCode")
+            raise UserInputError(f"parentCode：没有代码为 {parent_code} 的地区（或不在您的管辖范围内）", field="parentCode")
         parent_id = parent.id
     filter_ = RegionFilter(level, parent_id, await subtree(ctx, region_code), name_contains)
     return await root_page(info, "Region", regions.c.code, filter_.clauses(), first, after, Subtree.regions)

@@ -43,7 +43,7 @@ def nul_error(document: DocumentNode, variables: dict[str, Any] | None, query: s
         return None
     field, node = finder.found
     return GraphQLError(
-        f"{field}: must not contain the NUL character (U+0000)",
+        f"{field}：不能包含 NUL 字符（U+0000）",
         node,
         extensions={"code": "BAD_USER_INPUT", "field": field},
     )

@@ -69,7 +69,7 @@ def _query_values(variables: object) -> dict[str, str]:
     if variables is None:
         return {}
     if not isinstance(variables, dict):
-        raise UserInputError('variables: give an object of the template\'s variables, e.g. {"region": "350304100001"}', field="variables")
+        raise UserInputError('variables：请以对象给出表样变量，如 {"region": "350304100001"}', field="variables")
     given = {}
     for name, value in variables.items():
         if isinstance(value, bool):
@@ -77,7 +77,7 @@ def _query_values(variables: object) -> dict[str, str]:
         elif isinstance(value, str | int | float):
             given[name] = str(value)
         elif value is not None:
-            raise UserInputError(f"variables: `{name}` must be text, a number or true/false", field="variables")
+            raise UserInputError(f"variables：`{name}` 应为文字、数字或 true/false", field="variables")
     return given
 
 

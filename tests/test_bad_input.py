@@ -41,7 +41,7 @@ async def test_out_of_range_ids_are_bad_input(client, query, field):
     assert status == 200, body
     [error] = body["errors"]
     value = query.split('"')[1]
-    assert error["message"] == f"{field}: {value!r} is not a record id"
+    assert error["message"] == f"{field}：{value!r} 不是记录编号"
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": field}
 
 
@@ -57,14 +57,14 @@ async def test_out_of_range_cursor_keys_are_bad_input(client, query, key):
     cursor = encode_cursor(key)
     status, body = await post(client, query, {"a": cursor})
     assert status == 200, body
-    assert {e["message"] for e in body["errors"]} == {f"after: {cursor!r} is not a cursor returned by this list"}
+    assert {e["message"] for e in body["errors"]} == {f"after：{cursor!r} 不是这个列表给出的游标"}
     assert {tuple(sorted(e["extensions"].items())) for e in body["errors"]} == {(("code", "BAD_USER_INPUT"), ("field", "after"))}
 
 
 async def test_a_nul_inside_a_cursor_is_bad_input(client):
     cursor = encode_cursor("1\x00")
     status, body = await post(client, "query($a: String) { persons(after: $a) { totalCount } }", {"a": cursor})
-    assert body["errors"][0]["message"] == f"after: {cursor!r} is not a cursor returned by this list"
+    assert body["errors"][0]["message"] == f"after：{cursor!r} 不是这个列表给出的游标"
 
 
 NUL_CASES = [
@@ -96,7 +96,7 @@ async def test_nul_characters_are_refused_before_execution(client, engine, query
     assert "data" not in body
     assert body["errors"] == [
         {
-            "message": f"{field}: must not contain the NUL character (U+0000)",
+            "message": f"{field}：不能包含 NUL 字符（U+0000）",
             "locations": body["errors"][0]["locations"],
             "extensions": {"code": "BAD_USER_INPUT", "field": field},
         }

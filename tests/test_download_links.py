@@ -25,7 +25,7 @@ async def test_a_link_whose_signer_is_changed_to_admin_is_refused(app, engine, a
         assert (await browser.get(link)).status_code == 200  # the link as made works
         as_admin = await browser.get(f"{path}?{urlencode({**query, 'signed_by': admin.user_id})}")
         as_admin_elsewhere = await browser.get(f"{path}?{urlencode({**query, 'signed_by': admin.user_id, 'region': '350302000000'})}")
-    refused = {"errors": [{"message": "the download link is not valid: it was changed, or made by another hub"}]}
+    refused = {"errors": [{"code": "FORBIDDEN", "message": "下载链接无效：链接被改动过，或不是本数据中心生成的"}]}
     for answer in (as_admin, as_admin_elsewhere):
         assert (answer.status_code, answer.json()) == (403, refused)
         assert "xlsx" not in answer.headers["content-type"]

@@ -183,12 +183,12 @@ async def test_two_departments_with_different_grants(as_user):
     async with as_user("weijian") as health:
         response = await health.get("/exports/dibao-dongtai.xlsx")
     assert response.status_code == 403
-    assert response.json()["errors"][0]["message"].startswith("template dibao-dongtai needs Household.")
-    assert response.json()["errors"][0]["message"].endswith(", which 卫健委 may not read")
+    assert response.json()["errors"][0]["message"].startswith("表样 dibao-dongtai 需要读取 Household.")
+    assert response.json()["errors"][0]["message"].endswith("，卫健委无权读取")
     async with as_user("shichang") as market:
         response = await market.get("/exports/dibao-jiankang.xlsx")
     assert response.status_code == 403
-    assert "which 市场监管局 may not read" in response.json()["errors"][0]["message"]
+    assert response.json()["errors"][0]["message"].endswith("，市场监管局无权读取")
 
 
 async def test_templates_query_lists_what_the_caller_may_run(as_user):
@@ -253,8 +253,8 @@ async def test_a_malformed_region_code_is_a_bad_request(as_user, code):
 @pytest.mark.parametrize(
     ("path", "params", "status", "message"),
     [
-        ("/exports/nope.xlsx", {}, 404, "no template `nope`"),
-        ("/exports/dibao-dongtai.xlsx", {"regoin": "350304100001"}, 400, "unknown variable `regoin` (template dibao-dongtai takes: region)"),
+        ("/exports/nope.xlsx", {}, 404, "没有模板 `nope`"),
+        ("/exports/dibao-dongtai.xlsx", {"regoin": "350304100001"}, 400, "没有变量 `regoin`（表样 dibao-dongtai 的变量：region）"),
         ("/exports/jiuye-shebao.xlsx", {"minAge": "sixteen"}, 400, None),
     ],
 )
@@ -264,8 +264,9 @@ async def test_bad_requests(as_user, shipped, path, params, status, message):
     assert response.status_code == status
     if message is None:
         variable = next(v for v in shipped["jiuye-shebao"].variables if v.name == "minAge")
-        message = f"variable `minAge` ({variable.label}) must be an integer, got 'sixteen'"
-    assert response.json() == {"errors": [{"message": message}]}
+        message = f"变量 `minAge`（{variable.label}）应为整数，收到 'sixteen'"
+    code = "NOT_FOUND" if status == 404 else "INVALID"
+    assert response.json() == {"errors": [{"code": code, "message": message}]}
 
 
 async def test_no_token_no_file(app):
@@ -322,12 +323,12 @@ columns:
 @pytest.mark.parametrize(
     ("change", "line", "message"),
     [
-        (("nodes { name healthStatus }", "nodes { name employer }"), 8, "query does not validate against the view of department weijian: Cannot query field 'employer' on type 'Person'."),
-        (("nodes { name healthStatus }", "nodes { name healthStatus nope }"), 8, "query does not validate against the view of department weijian: Cannot query field 'nope' on type 'Person'."),
-        (("    path: healthStatus", "    path: gender"), 18, "path: `gender` is not selected by the query (no `gender` under `nodes`)"),
-        (("department: weijian", "department: nobody"), 3, "unknown department `nobody` (departments: shuziban, minzheng, weijian, renshe, yingji, zhujian, canlian, shichang, nongye)"),
-        (("rows: persons", "rows: people"), 11, "rows: the query has no root field `people`"),
-        (("  region: {label: 区划}", "  area: {label: 区划}"), 13, "variables: give a label for $region"),
+        (("nodes { name healthStatus }", "nodes { name employer }"), 8, "query 不符合部门 weijian 可见的数据范围：Cannot query field 'employer' on type 'Person'."),
+        (("nodes { name healthStatus }", "nodes { name healthStatus nope }"), 8, "query 不符合部门 weijian 可见的数据范围：Cannot query field 'nope' on type 'Person'."),
+        (("    path: healthStatus", "    path: gender"), 18, "path：query 没有选取 `gender`（`nodes` 下没有 `gender`）"),
+        (("department: weijian", "department: nobody"), 3, "没有部门 `nobody`（可用的部门：shuziban, minzheng, weijian, renshe, yingji, zhujian, canlian, shichang, nongye）"),
+        (("rows: persons", "rows: people"), 11, "rows：query 中没有根字段 `people`"),
+        (("  region: {label: 区划}", "  area: {label: 区划}"), 13, "variables：请给 $region 一个中文名称（label）"),
     ],
 )
 def test_template_mistakes_name_file_and_line(tmp_path, schemas, change, line, message):
@@ -441,7 +442,7 @@ async def test_a_signed_link_opens_in_a_browser_without_a_token(app, as_user, cl
         fill_link = await link_for(cadre, "dibao-dongtai", {"region": dongxing}, fill=True)
     assert "token" not in link and link.startswith("/exports/dibao-dongtai.xlsx?")
     assert fill_link.startswith("/fill-sheets/dibao-dongtai.xlsx?")
-    assert bad.json()["errors"][0]["message"] == "unknown variable `town` (template dibao-dongtai takes: region)"
+    assert bad.json()["errors"][0]["message"] == "没有变量 `town`（表样 dibao-dongtai 的变量：region）"
     assert hidden == {"template": None}
     query = {k: v[0] for k, v in parse_qs(urlsplit(link).query).items()}
     async with client_as(app, None) as browser:
@@ -453,23 +454,23 @@ async def test_a_signed_link_opens_in_a_browser_without_a_token(app, as_user, cl
         expired = await browser.get(f"/exports/dibao-dongtai.xlsx?{urlencode({**query, 'expires': int(query['expires']) - 10_000})}")
         incomplete = await browser.get(f"/exports/dibao-dongtai.xlsx?{urlencode({k: v for k, v in query.items() if k != 'expires'})}")
         other_form = await browser.get(link.replace("dibao-dongtai", "dibao-shouru"))
-    message = "the download link is not valid: it was changed, or made by another hub"
-    assert (altered.status_code, altered.json()) == (403, {"errors": [{"message": message}]})
+    message = "下载链接无效：链接被改动过，或不是本数据中心生成的"
+    assert (altered.status_code, altered.json()) == (403, {"errors": [{"code": "FORBIDDEN", "message": message}]})
     assert expired.status_code == 403  # the expiry is signed too: moving it breaks the signature
     async with as_user("dongxing") as cadre:  # a link is no way around the jurisdiction
         outside = await link_for(cadre, "dibao-dongtai", {"region": elsewhere})
     async with client_as(app, None) as browser:
         refused = await browser.get(outside)
     assert (refused.status_code, refused.json()) == (404, region_not_found(elsewhere))  # not found, as without a link
-    assert incomplete.json() == {"errors": [{"message": "the download link is incomplete: signed_by, expires and signature go together"}]}
-    assert other_form.json() == {"errors": [{"message": message}]}
+    assert incomplete.json() == {"errors": [{"code": "FORBIDDEN", "message": "下载链接不完整：signed_by、expires 和 signature 三个参数须一起出现"}]}
+    assert other_form.json() == {"errors": [{"code": "FORBIDDEN", "message": message}]}
 
 
 async def test_a_link_asked_with_bad_variables_is_refused_by_name(as_user, client):
     dongxing = await region_code(client, "东星社区")
     cases = [
-        ([dongxing], 'variables: give an object of the template\'s variables, e.g. {"region": "350304100001"}'),
-        ({"region": {"code": dongxing}}, "variables: `region` must be text, a number or true/false"),
+        ([dongxing], 'variables：请以对象给出表样变量，如 {"region": "350304100001"}'),
+        ({"region": {"code": dongxing}}, "variables：`region` 应为文字、数字或 true/false"),
     ]
     async with as_user("minzheng") as civil_affairs:
         for variables, message in cases:
@@ -494,7 +495,7 @@ async def test_signed_links_expire_and_follow_the_user(app, engine, shipped):
     async with client_as(app, None) as browser:
         stale = links.make("/exports/dibao-jiankang.xlsx", {}, weijian.user_id, int(time.time()) - links.seconds - 1)
         assert (await browser.get(stale)).json() == {
-            "errors": [{"message": "the download link has expired: ask the hub for a new one (templates { downloadLink })"}]
+            "errors": [{"code": "FORBIDDEN", "message": "下载链接已过期：请向数据中心重新获取（templates { downloadLink }）"}]
         }
         fresh = links.make("/exports/dibao-jiankang.xlsx", {}, weijian.user_id, int(time.time()))
         assert (await browser.get(fresh)).status_code == 200
@@ -505,4 +506,4 @@ async def test_signed_links_expire_and_follow_the_user(app, engine, shipped):
         finally:
             async with engine.begin() as conn:
                 await conn.execute(update(User).where(User.id == weijian.user_id).values(active=True))
-    assert (gone.status_code, gone.json()) == (403, {"errors": [{"message": "the download link's user is no longer active"}]})
+    assert (gone.status_code, gone.json()) == (403, {"errors": [{"code": "FORBIDDEN", "message": "下载链接所属的用户已停用"}]})

@@ -91,19 +91,19 @@ async def test_page_size_limit(client):
     body = response.json()
     assert response.status_code == 200
     assert body["data"] == {"persons": None} or body["data"] is None
-    assert body["errors"][0]["message"] == "first must be between 0 and 1000, got 5000"
+    assert body["errors"][0]["message"] == "first 须在 0 到 1000 之间，收到 5000"
     assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "first"}
 
 
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ('{ households(regionCode: "350304999000") { totalCount } }', "regionCode: no region has code 350304999000"),
-        ('{ households(regionCode: "3503") { totalCount } }', "regionCode: a region code has 12 digits, got '3503'"),
-        ('{ regions(after: "not-a-cursor") { totalCount } }', "after: 'not-a-cursor' is not a cursor returned by this list"),
-        ('{ person(idNumber: "350304199001011235") { name } }', "idNumber: 校验码应为 1，填写的是 5"),
-        ("{ person { name } }", "person: give exactly one of id and idNumber"),
-        ('{ persons(minAge: 200) { totalCount } }', "minAge: must be between 0 and 150, got 200"),
+        ('{ households(regionCode: "350304999000") { totalCount } }', "regionCode：没有代码为 350304999000 的地区（或不在您的管辖范围内）"),
+        ('{ households(regionCode: "3503") { totalCount } }', "regionCode：地区代码应为 12 位数字，收到 '3503'"),
+        ('{ regions(after: "not-a-cursor") { totalCount } }', "after：'not-a-cursor' 不是这个列表给出的游标"),
+        ('{ person(idNumber: "350304199001011235") { name } }', "idNumber：校验码应为 1，填写的是 5"),
+        ("{ person { name } }", "person：id 和 idNumber 须给出其中一个，且只给一个"),
+        ('{ persons(minAge: 200) { totalCount } }', "minAge：须在 0 到 150 之间，收到 200"),
     ],
 )
 async def test_bad_arguments_name_the_field(client, query, message):

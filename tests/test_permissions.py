@@ -254,7 +254,7 @@ async def test_district_analyst_sees_only_her_district(as_user, client):
         # Outside the jurisdiction is "not found", never "forbidden".
         assert data["person"] is None and data["household"] is None and data["region"] is None
         response = await analyst.post("/graphql", json={"query": f'{{ households(regionCode: "{chengxiang}") {{ totalCount }} }}'})
-        assert response.json()["errors"][0]["message"] == f"regionCode: no region has code {chengxiang}"
+        assert response.json()["errors"][0]["message"] == f"regionCode：没有代码为 {chengxiang} 的地区（或不在您的管辖范围内）"
 
 
 async def test_village_cadre_sees_only_her_village(as_user, client):
@@ -290,13 +290,13 @@ async def test_no_token_is_401_but_graphiql_still_loads(app):
         response = await anonymous.post("/graphql", json={"query": "{ regions { totalCount } }"})
         assert response.status_code == 401
         assert response.headers["www-authenticate"] == "Bearer"
-        assert response.json()["errors"][0]["message"].startswith("missing token: send the header `Authorization: Bearer <token>`")
+        assert response.json()["errors"][0]["message"].startswith("缺少令牌：请在请求头中发送 `Authorization: Bearer <令牌>`")
         page = await anonymous.get("/graphql", headers={"accept": "text/html"})
         assert page.status_code in (200, 503)  # 503 only when GraphiQL's assets are not installed
     async with client_as(app, "hub_not-a-real-token") as stranger:
         response = await stranger.post("/graphql", json={"query": "{ regions { totalCount } }"})
         assert response.status_code == 401
-        assert response.json() == {"errors": [{"message": "invalid, expired or revoked token", "extensions": {"code": "UNAUTHENTICATED"}}]}
+        assert response.json() == {"errors": [{"message": "令牌无效、已过期或已被吊销", "extensions": {"code": "UNAUTHENTICATED"}}]}
 
 
 # --- writes ------------------------------------------------------------------------

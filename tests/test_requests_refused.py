@@ -145,7 +145,7 @@ async def test_other_departments_see_no_request_task_or_result_of_another(as_use
         assert accept["acceptTask"]["errors"] == [{"code": "NOT_FOUND", "message": f"taskId：找不到 id 为 {task_id} 的村级任务"}]
         # The result's template is its department's own: for another department it does not exist.
         response = await other.get(template["downloadPath"], params={"region": dongxing})
-        assert (response.status_code, response.json()) == (404, {"errors": [{"message": f"no template `{template['id']}`"}]})
+        assert (response.status_code, response.json()) == (404, {"errors": [{"code": "NOT_FOUND", "message": f"没有模板 `{template['id']}`"}]})
         value = await other.post("/graphql", json={"query": "query($c: String!, $k: String!) { region(code: $c) { indicator(key: $k, period: \"2026-11\") } }", "variables": {"c": dongxing, "k": key}})
         assert value.json()["errors"][0]["message"] == f"key：没有可读取的指标“{key}”（指标不存在或本部门未获授权）"
     async with as_user("dongxing") as cadre:  # a cadre may not file: the view has no fileRequest

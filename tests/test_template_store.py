@@ -40,7 +40,7 @@ async def test_save_update_export_delete(as_user, engine):
                 {
                     "field": "version",
                     "code": "CONFLICT",
-                    "message": "version: template `weijian-health-list` is at version 2, not 1; reload it and apply your change again",
+                    "message": "version：表样 `weijian-health-list` 现在是第 2 版，不是第 1 版；请重新读取后再改一次",
                     "currentVersion": 2,
                 }
             ],
@@ -48,7 +48,7 @@ async def test_save_update_export_delete(as_user, engine):
     async with as_user("minzheng") as civil_affairs:
         refused = await graphql(civil_affairs, DELETE, {"id": "weijian-health-list", "v": 2})
         assert refused["deleteTemplate"]["errors"] == [
-            {"field": "department", "code": "FORBIDDEN", "message": "department: only weijian's analysts may change its templates, not 民政局", "currentVersion": None}
+            {"field": "department", "code": "FORBIDDEN", "message": "department：只有 weijian 的部门分析员能修改其表样，民政局不能", "currentVersion": None}
         ]
     assert await saved_rows(engine, "weijian-health-list") == 2
     async with as_user("weijian") as health:
@@ -73,8 +73,8 @@ async def test_a_departments_saved_template_is_its_own(as_user, client, engine):
         exported = await civil_affairs.get("/exports/weijian-own-list.xlsx", params={"region": "350304100001"})
         missing = await civil_affairs.get("/exports/no-such-template.xlsx", params={"region": "350304100001"})
     assert "weijian-own-list" not in listed and "dibao-dongtai" in listed and looked_up == {"template": None}
-    assert (exported.status_code, exported.json()) == (404, {"errors": [{"message": "no template `weijian-own-list`"}]})
-    assert (missing.status_code, missing.json()["errors"][0]["message"]) == (404, "no template `no-such-template`")
+    assert (exported.status_code, exported.json()) == (404, {"errors": [{"code": "NOT_FOUND", "message": "没有模板 `weijian-own-list`"}]})
+    assert (missing.status_code, missing.json()["errors"][0]["message"]) == (404, "没有模板 `no-such-template`")
     listed_by_admin = {t["id"] for t in (await graphql(client, "{ templates { id } }"))["templates"]}
     assert "weijian-own-list" in listed_by_admin
 
@@ -86,17 +86,17 @@ async def test_refused_saves_write_nothing(as_user, engine):
         definition = GOOD.format(id="broken-form").replace("department: weijian", "department: minzheng")
         broken = await graphql(civil_affairs, SAVE, {"d": definition.replace("healthStatus", "chronicDiseases")})
     assert other["saveTemplate"]["errors"] == [
-        {"field": "department", "code": "FORBIDDEN", "message": "department: only weijian's analysts may change its templates, not 民政局", "currentVersion": None}
+        {"field": "department", "code": "FORBIDDEN", "message": "department：只有 weijian 的部门分析员能修改其表样，民政局不能", "currentVersion": None}
     ]
     assert shipped["saveTemplate"]["errors"] == [
-        {"field": "id", "code": "FORBIDDEN", "message": "id: `dibao-dongtai` is a shipped template (templates/dibao-dongtai.yaml); choose another id", "currentVersion": None}
+        {"field": "id", "code": "FORBIDDEN", "message": "id：`dibao-dongtai` 是随仓库发布的表样（templates/dibao-dongtai.yaml），请换一个编号", "currentVersion": None}
     ]
     # minzheng may not read Person.chronicDiseases: the query does not validate in its view
     assert broken["saveTemplate"]["errors"] == [
         {
             "field": "definition",
             "code": "INVALID",
-            "message": "definition: line 8: query does not validate against the view of department minzheng: Cannot query field 'chronicDiseases' on type 'Person'.",
+            "message": "definition：第 8 行：query 不符合部门 minzheng 可见的数据范围：Cannot query field 'chronicDiseases' on type 'Person'.",
             "currentVersion": None,
         }
     ]
@@ -123,7 +123,7 @@ async def test_a_hidden_field_is_refused_in_the_same_words_as_a_missing_one(as_u
             {
                 "field": "definition",
                 "code": "INVALID",
-                "message": f"definition: line 8: query does not validate against the view of department minzheng: Cannot query field '{name}' on type 'Person'.",
+                "message": f"definition：第 8 行：query 不符合部门 minzheng 可见的数据范围：Cannot query field '{name}' on type 'Person'.",
                 "currentVersion": None,
             }
         ]
@@ -139,6 +139,6 @@ async def test_another_departments_view_is_not_an_oracle(as_user, engine):
             for name in ("chronicDiseases", "nothing")
         ]
     assert answers == [
-        [{"field": "department", "code": "FORBIDDEN", "message": "department: only weijian's analysts may change its templates, not 民政局", "currentVersion": None}]
+        [{"field": "department", "code": "FORBIDDEN", "message": "department：只有 weijian 的部门分析员能修改其表样，民政局不能", "currentVersion": None}]
     ] * 2
     assert await saved_rows(engine, "weijian-probe") == 0

@@ -70,9 +70,9 @@ class DownloadLinks:
         try:
             user_id, expires = int(query["signed_by"]), int(query["expires"])
         except (KeyError, ValueError):
-            raise LinkError("the download link is incomplete: signed_by, expires and signature go together") from None
+            raise LinkError("下载链接不完整：signed_by、expires 和 signature 三个参数须一起出现") from None
         if not hmac.compare_digest(self._signature(path, variables, user_id, expires), query.get("signature", "")):
-            raise LinkError("the download link is not valid: it was changed, or made by another hub")
+            raise LinkError("下载链接无效：链接被改动过，或不是本数据中心生成的")
         if expires < now:
-            raise LinkError("the download link has expired: ask the hub for a new one (templates { downloadLink })")
+            raise LinkError("下载链接已过期：请向数据中心重新获取（templates { downloadLink }）")
         return user_id, variables

@@ -59,7 +59,7 @@ class CallerView(Protocol):
 
 
 class FillSheetError(Exception):
-    def __init__(self, status: int, message: str, code: str | None = None) -> None:
+    def __init__(self, status: int, message: str, code: str = "INVALID") -> None:
         super().__init__(message)
         self.status = status
         self.code = code

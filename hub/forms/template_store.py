@@ -9,6 +9,7 @@ its templates; shipped files are changed through the repository.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -97,8 +98,8 @@ class TemplateStore:
                 return None, [problem]
             template = parse_template(root, self.full, self.departments)
         except DataFileError as error:
-            # "definition:12: …" reads as "line 12: …" to whoever typed the YAML
-            message = str(error).replace("definition:", "definition: line ", 1)
+            # "definition:12: …" reads as "第 12 行：…" to whoever typed the YAML
+            message = re.sub(r"^definition:(\d+): ", r"definition：第 \1 行：", str(error), count=1)
             return None, [Problem("definition", "INVALID", message)]
         current, problem = await self._check_version(template.id, version, allow_new=True)
         if problem:
@@ -111,7 +112,7 @@ class TemplateStore:
     async def delete(self, caller: Caller, template_id: str, version: int) -> list[Problem]:
         existing = (await self.all()).get(template_id)
         if existing is None:
-            return [Problem("id", "NOT_FOUND", f"id: no template `{template_id}`")]
+            return [Problem("id", "NOT_FOUND", f"id：没有模板 `{template_id}`")]
         problem = self._owner_problem(caller, template_id, existing.department)
         if problem:
             return [problem]
@@ -124,11 +125,11 @@ class TemplateStore:
     def _owner_problem(self, caller: Caller, template_id: str, department: str) -> Problem | None:
         if template_id in self.files:
             return Problem(
-                "id", "FORBIDDEN", f"id: `{template_id}` is a shipped template (templates/{template_id}.yaml); choose another id"
+                "id", "FORBIDDEN", f"id：`{template_id}` 是随仓库发布的表样（templates/{template_id}.yaml），请换一个编号"
             )
         if caller.role not in (Role.DEPARTMENT_ANALYST, Role.ADMIN) or caller.department != department:
             return Problem(
-                "department", "FORBIDDEN", f"department: only {department}'s analysts may change its templates, not {caller.org_unit}"
+                "department", "FORBIDDEN", f"department：只有 {department} 的部门分析员能修改其表样，{caller.org_unit}不能"
             )
         return None
 
@@ -139,12 +140,12 @@ class TemplateStore:
             ).scalar_one() or 0
         expected = version or 0
         if current == 0 and not allow_new:
-            return 0, Problem("id", "NOT_FOUND", f"id: no template `{template_id}`")
+            return 0, Problem("id", "NOT_FOUND", f"id：没有模板 `{template_id}`")
         if expected != current:
             return current, Problem(
                 "version",
                 "CONFLICT",
-                f"version: template `{template_id}` is at version {current}, not {expected}; reload it and apply your change again",
+                f"version：表样 `{template_id}` 现在是第 {current} 版，不是第 {expected} 版；请重新读取后再改一次",
                 current,
             )
         return current, None
@@ -167,6 +168,6 @@ class TemplateStore:
                     )
                 )
         except IntegrityError:
-            message = f"version: template `{template_id}` was changed by someone else just now; reload it and apply your change again"
+            message = f"version：表样 `{template_id}` 刚被他人修改；请重新读取后再改一次"
             return Problem("version", "CONFLICT", message)
         return None

@@ -66,14 +66,13 @@ REGION_NAME = "query($code: String!) { region(code: $code) { name } }"
 
 
 class ExportError(Exception):
-    def __init__(self, status: int, message: str, code: str | None = None) -> None:
+    def __init__(self, status: int, message: str, code: str) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
 
     def body(self) -> bytes:
-        error = {"message": str(self)} if self.code is None else {"code": self.code, "message": str(self)}
-        return orjson.dumps({"errors": [error]})
+        return orjson.dumps({"errors": [{"code": self.code, "message": str(self)}]})
 
 
 def region_not_found(code: str) -> ExportError:
@@ -116,7 +115,7 @@ def fill_plan_for(template: Template, schema: HubSchema, caller: Caller, full: G
     except FillSheetError as error:
         raise ExportError(error.status, str(error), error.code) from None
     if validate(schema._schema, fill_plan.document):  # the caller must read each record's id and version
-        raise ExportError(403, f"template {template.id}: {caller.org_unit} cannot read the versions a fill sheet needs", "FORBIDDEN")
+        raise ExportError(403, f"表样 {template.id}：{caller.org_unit}不能读取填报表所需的记录版本", "FORBIDDEN")
     return fill_plan
 
 
@@ -125,11 +124,11 @@ def _refusal(template: Template, message: str, caller: Caller) -> str:
     who = caller.org_unit
     if match := _UNKNOWN_FIELD.search(message):
         field, type_name = match.groups()
-        return f"template {template.id} needs {type_name}.{field}, which {who} may not read"
+        return f"表样 {template.id} 需要读取 {type_name}.{field}，{who}无权读取"
     if match := _UNKNOWN_ARGUMENT.search(message):
         argument, type_name, field = match.groups()
-        return f"template {template.id} filters {type_name}.{field} by `{argument}`, which {who} may not read in full"
-    return f"template {template.id} cannot run for {who}: {message}"
+        return f"表样 {template.id} 按 `{argument}` 筛选 {type_name}.{field}，{who}无权完整读取"
+    return f"表样 {template.id} 不能为{who}运行：{message}"
 
 
 class ExportEndpoint(Endpoint):
@@ -145,16 +144,16 @@ class ExportEndpoint(Endpoint):
             try:
                 caller, schema = await sign_in(request, self.authenticate, self.schemas, self.sessions)
             except SignInError as refused:
-                raise ExportError(refused.status, str(refused)) from None
+                raise ExportError(refused.status, str(refused), refused.code) from None
             return caller, schema, query
         try:
             user_id, variables = self.services.links.verify(request.url.path, query, int(time.time()))
         except LinkError as error:
-            raise ExportError(403, str(error)) from None
+            raise ExportError(403, str(error), "FORBIDDEN") from None
         caller = await self.services.caller_by_id(user_id)
         schema = None if caller is None else self.schemas.for_caller(caller.role, caller.department)
         if schema is None:
-            raise ExportError(403, "the download link's user is no longer active")
+            raise ExportError(403, "下载链接所属的用户已停用", "FORBIDDEN")
         return caller, schema, variables
 
     async def _region_name(self, request, request_id, caller, schema, template: Template, variables) -> str | None:
@@ -186,12 +185,12 @@ class ExportEndpoint(Endpoint):
             caller, schema, params = await self._sign_in(request)
             template = await self.templates.get_for(request.path_params["template"], caller)
             if template is None:  # another department's saved template is not found either
-                raise ExportError(404, f"no template `{request.path_params['template']}`")
+                raise ExportError(404, f"没有模板 `{request.path_params['template']}`", "NOT_FOUND")
             check_runnable(template, schema, caller)
             try:
                 variables = template_variables(template, params)
             except TemplateVariableError as error:
-                raise ExportError(400, str(error)) from None
+                raise ExportError(400, str(error), "INVALID") from None
             query, fill_key = template.query, None
             if self.fill:
                 fill_plan = fill_plan_for(template, schema, caller, self.schemas.full._schema)
@@ -275,14 +274,15 @@ class Export:
         await self.endpoint.record_access(self.caller, self.context, "ok")
 
 
-def _execution_error(error) -> tuple[int, str]:
+def _execution_error(error) -> tuple[int, str, str]:
     original = error.original_error
     if isinstance(original, UserInputError):
         # A region code the caller cannot see is outside their jurisdiction (or does not exist): not found, never forbidden.
-        status = 404 if original.field in ("regionCode", "parentCode", "code") else 400
-        return status, str(original)
+        if original.field in ("regionCode", "parentCode", "code"):
+            return 404, str(original), "NOT_FOUND"
+        return 400, str(original), "INVALID"
     if original is None:
-        return 400, error.message  # variable coercion: names the variable
+        return 400, error.message, "INVALID"  # variable coercion: names the variable
     raise original
 
 

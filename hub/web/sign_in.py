@@ -19,10 +19,10 @@ if TYPE_CHECKING:
     from hub.web.sessions import BrowserSessions
 
 MISSING_TOKEN = (
-    "missing token: send the header `Authorization: Bearer <token>` "
-    "(an administrator issues tokens with `hub token issue USERNAME`)"
+    "缺少令牌：请在请求头中发送 `Authorization: Bearer <令牌>`"
+    "（令牌由管理员用 `hub token issue 用户名` 签发）"
 )
-BAD_TOKEN = "invalid, expired or revoked token"
+BAD_TOKEN = "令牌无效、已过期或已被吊销"
 SESSION_EXPIRED = "登录已过期，请重新登录"
 NOT_SIGNED_IN = "请先登录"
 CSRF_REFUSED = "请求缺少有效的防伪令牌（CSRF），未执行；请刷新页面后重试"
@@ -97,7 +97,7 @@ async def sign_in(
             raise SignInError(401, BAD_TOKEN, "UNAUTHENTICATED", {"www-authenticate": 'Bearer error="invalid_token"'})
     schema = schemas.for_caller(caller.role, caller.department)
     if schema is None:
-        message = f"{caller.org_unit} (department {caller.department}) has no grants in the policy"
+        message = f"{caller.org_unit}（部门 {caller.department}）在权限策略中没有任何授权"
         raise SignInError(403, message, "FORBIDDEN", {})
     return caller, schema
 
@@ -114,7 +114,7 @@ async def sign_in_or_link(request: Request, services: Services) -> tuple[Caller,
     caller = await services.caller_by_id(user_id)
     schema = None if caller is None else services.schemas.for_caller(caller.role, caller.department)
     if schema is None:
-        raise SignInError(403, "the link's user is no longer active", "FORBIDDEN", {})
+        raise SignInError(403, "链接所属的用户已停用", "FORBIDDEN", {})
     return caller, schema
 
 

@@ -126,7 +126,7 @@ class FillSheetUpload(UploadEndpoint):
             else:
                 template, report = await self._template_upload(context, schema, template_id, rows)
         except (FillSheetError, ExportError) as error:
-            raise UploadError(error.status, str(error), error.code or "INVALID") from None
+            raise UploadError(error.status, str(error), error.code) from None
         if report.problems and request.query_params.get("report") == "xlsx":
             marked = await off_loop(mark_problems, data, template, report)
             headers = {"content-disposition": f"attachment; filename=\"{template.id}-problems.xlsx\""}
