@@ -141,9 +141,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         token = asyncio.run(_prepare_demo(settings))
         install_assets(settings)
         print_demo_sign_in(token)
+        from hub.demo.accounts import FIRST_PASSWORD
+
+        console.print(f"Demo people: sign in at http://{args.host}:{args.port}/app/ as any demo user "
+                      f"(first password {FIRST_PASSWORD}, changed at the first sign-in).", highlight=False, markup=False)
     if args.workers < 1:
         raise SystemExit(f"--workers must be at least 1, got {args.workers}")
     logging.getLogger("hub").info("GraphiQL: http://%s:%s/graphql", args.host, args.port)  # a log line: JSON when asked
+    logging.getLogger("hub").info("Pages for people: http://%s:%s/app/", args.host, args.port)
     # keep hub.logs' handlers (log_config=None): HUB_LOG_FORMAT=json applies to uvicorn's lines too
     options = dict(host=args.host, port=args.port, log_level="info", access_log=False, log_config=None)
     if args.workers == 1:
