@@ -87,7 +87,8 @@ def check_new_password(username: str, password: str) -> None:
 
 
 async def set_password(engine: Bind, username: str, password: str, must_change: bool = True) -> None:
-    """Set a password someone else chose (an administrator): by default it must be changed at the next sign-in."""
+    """Set a password someone else chose (an administrator): by default it must be changed at the next sign-in.
+    The user's open sessions end."""
     try:
         check_new_password(username, password)
     except SignInRefused as weak:
@@ -99,6 +100,9 @@ async def set_password(engine: Bind, username: str, password: str, must_change: 
         )
         if changed.rowcount == 0:
             raise AccountError(f"unknown user {username!r}")
+        # A reset is often because the old password leaked: whoever signed in with it is signed out.
+        owner = select(User.id).where(User.username == username).scalar_subquery()
+        await conn.execute(update(WebSession).where(WebSession.user_id == owner, WebSession.ended_at.is_(None)).values(ended_at=clock.now()))
 
 
 def _keys(username: str, address: str) -> list[str]:
