@@ -209,6 +209,8 @@ async def _file(ctx: Context, full: GraphQLSchema, view: GraphQLSchema, given: F
         raise Problems([_invalid("input.regionCode", f"找不到统计用区划代码为 {given.region_code} 的区划", "NOT_FOUND")])
     rows = domain.ROWS[entity]
     list_field = view.query_type.fields.get(rows.list_field)
+    if list_field is None:  # its rows would reach the department by name (TaskRow.label), and its template cannot list them
+        raise Problems([_invalid("input.entity", f"本部门未获授权读取{entity.label}名单，不能就{entity.label}发起填报任务：请先向数据中心申请授权", "NOT_GRANTED")])
     usable = {name for name, arg in (list_field.args.items() if list_field else []) if get_named_type(arg.type).name == "Boolean"}
     for i, name in enumerate(given.filters):
         column = _snake(name)

@@ -21,7 +21,8 @@ from hub.forms import document_files
 from tests.conftest import graphql
 from tests.support.document_files import pdf, xlsx
 from tests.test_documents import GRANT, LEDGER, READ_LOG, errors_of, uploaded
-from tests.test_requests import FILE, one_village_request, request_input
+from tests.test_queries import region_code
+from tests.test_requests import FILE, one_village_request, request_input, table_counts
 from tests.test_sign_in import PASSWORD, _error, browser, ready, sign_in
 
 HEADER = """query($id: ID!, $row: Int!) { document(id: $id) { file { sheet(index: 0) { header(headerRow: $row) } } } }"""
@@ -258,3 +259,18 @@ async def test_a_town_coordinator_gets_no_statistics_of_another_town(as_user, cl
     assert [e["extensions"]["code"] for e in outside["errors"]] == [e["extensions"]["code"] for e in missing["errors"]]
     assert outside["errors"][0]["message"].replace(other, "N") == missing["errors"][0]["message"].replace("350399999000", "N")
 
+
+
+async def test_a_department_cannot_file_a_request_on_rows_it_cannot_list(as_user, client, schemas, engine):
+    """市场监管局 has no persons: a request on persons would name them to it (each task row's label is a person's
+    name) — it used to fail with an internal error after the request was written, waiting in the town's queue."""
+    assert "persons" not in schemas.departments["shichang"]._schema.query_type.fields
+    dongxing = await region_code(client, "东星社区")
+    before = await table_counts(engine)
+    async with as_user("shichang") as market:
+        filed = (await graphql(market, FILE, {"input": request_input(dongxing, [{"define": {
+            "key": "probe_stalls", "label": "经营摊位（个）", "entity": "PERSON", "type": "INTEGER", "periodicity": "MONTH",
+            "legalBasis": "测试依据"}}], entity="PERSON", title="个体摊位（名单探查）")}))["fileRequest"]
+    assert filed["errors"] == [{"field": "input.entity", "code": "NOT_GRANTED",
+                                "message": "input.entity：本部门未获授权读取人员名单，不能就人员发起填报任务：请先向数据中心申请授权"}]
+    assert await table_counts(engine) == before
