@@ -274,3 +274,22 @@ async def test_a_department_cannot_file_a_request_on_rows_it_cannot_list(as_user
     assert filed["errors"] == [{"field": "input.entity", "code": "NOT_GRANTED",
                                 "message": "input.entity：本部门未获授权读取人员名单，不能就人员发起填报任务：请先向数据中心申请授权"}]
     assert await table_counts(engine) == before
+
+
+async def test_a_masked_id_number_cannot_be_rebuilt_by_asking_villages_for_what_the_hub_holds(as_user, client, engine):
+    """卫健委 reads ID numbers masked (the stars are the birth date) and may not read birth dates: a new indicator
+    “出生日期” would have the villages type in exactly what the mask hides. The hub holds it: the request must name
+    the field, and then waits for a grant like any held, ungranted column."""
+    dongxing = await region_code(client, "东星社区")
+    before = await table_counts(engine)
+    async with as_user("weijian") as health:
+        for label in ("出生日期", "出生日期（年月日）", " 出生 日期 "):
+            filed = (await graphql(health, FILE, {"input": request_input(dongxing, [{"path": "idNumber"}, {"define": {
+                "key": "probe_born", "label": label, "entity": "PERSON", "type": "DATE", "periodicity": "MONTH",
+                "legalBasis": "测试依据"}}], entity="PERSON", title="出生日期（掩码探查）")}))["fileRequest"]
+            assert filed["errors"] == [{"field": "input.columns[1].define.label", "code": "HELD", "message":
+                "input.columns[1].define.label：数据中心已有“出生日期”（Person.birthDate）：请用 path 引用该字段（birthDate），不必新定义指标"}], label
+        named = (await graphql(health, FILE, {"input": request_input(dongxing, [{"path": "idNumber"}, {"path": "birthDate"}],
+                                                                     entity="PERSON", title="出生日期（掩码探查）")}))["fileRequest"]
+    assert named["request"]["status"] == "NEEDS_GRANT"
+    assert await table_counts(engine) == tuple(n + (i == 0) for i, n in enumerate(before))  # that one request, no indicator
