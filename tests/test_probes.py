@@ -293,3 +293,17 @@ async def test_a_masked_id_number_cannot_be_rebuilt_by_asking_villages_for_what_
                                                                      entity="PERSON", title="出生日期（掩码探查）")}))["fileRequest"]
     assert named["request"]["status"] == "NEEDS_GRANT"
     assert await table_counts(engine) == tuple(n + (i == 0) for i, n in enumerate(before))  # that one request, no indicator
+
+
+async def test_an_open_session_cannot_guess_the_password_without_limit(app, engine):
+    """Whoever finds a browser signed in must not learn the password (to use elsewhere) by trying it as the current one."""
+    await accounts.add_user(engine, "probe-guess", "被猜的人", "数字办", Role.ADMIN, "350300000000")
+    async with browser(app) as client:
+        csrf = {"x-csrf-token": await ready(engine, client, "probe-guess")}
+        guesses = [_error(await client.post("/app/api/password", json={"current": f"guess-{n}", "new": "Brand-new-pass-1"}, headers=csrf))
+                   for n in range(5)]
+        assert guesses == [(400, "WRONG_PASSWORD", "当前密码不正确")] * 5
+        right = await client.post("/app/api/password", json={"current": PASSWORD, "new": "Brand-new-pass-1"}, headers=csrf)
+        assert _error(right)[:2] == (429, "SIGN_IN_LOCKED")
+    async with browser(app) as elsewhere:
+        assert _error(await sign_in(elsewhere, "probe-guess", PASSWORD))[:2] == (429, "SIGN_IN_LOCKED")

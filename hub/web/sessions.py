@@ -159,10 +159,10 @@ class BrowserSessions:
         if isinstance(body, Response):
             return body
         try:
-            await passwords.change_password(self.engine, session, str(body.get("current") or ""), str(body.get("new") or ""))
+            await passwords.change_password(self.engine, self.policy, session, str(body.get("current") or ""), str(body.get("new") or ""))
         except SignInRefused as refused:
-            await self.log(request, "changePassword", "refused", session.caller)
-            return _error(400, refused.code, str(refused))
+            await self.log(request, "changePassword", "locked" if refused.code == "SIGN_IN_LOCKED" else "refused", session.caller)
+            return _error(429 if refused.code == "SIGN_IN_LOCKED" else 400, refused.code, str(refused))
         await self.log(request, "changePassword", "ok", session.caller)
         return _json({"changed": True})
 
