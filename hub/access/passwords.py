@@ -199,18 +199,23 @@ async def end_session(engine: AsyncEngine, session: Session) -> None:
         await conn.execute(update(WebSession).where(WebSession.id == session.id).values(ended_at=clock.now()))
 
 
-async def change_password(engine: AsyncEngine, policy: SessionPolicy, session: Session, current: str, new: str) -> None:
-    """The signed-in person's own change: the current password, then a new one; other sessions end.
+async def confirm_password(engine: AsyncEngine, policy: SessionPolicy, session: Session, password: str) -> None:
+    """The signed-in person proves they know their password (to change it, to make a token), or SignInRefused.
 
-    A wrong current password counts as a failed sign-in of the account: whoever holds an open session
-    cannot guess the password here without limit."""
+    A wrong one counts as a failed sign-in of the account: whoever holds an open session cannot guess
+    the password here without limit."""
     keys = _keys(session.caller.username, "")[:1]
     await _refuse_if_locked(engine, keys)
     async with engine.connect() as conn:
         stored = await conn.scalar(select(User.password_hash).where(User.id == session.caller.user_id))
-    if not await asyncio.to_thread(_verify, stored, current):
+    if not await asyncio.to_thread(_verify, stored, password):
         await _count_failures(engine, keys, policy)
         raise SignInRefused("WRONG_PASSWORD", "当前密码不正确")
+
+
+async def change_password(engine: AsyncEngine, policy: SessionPolicy, session: Session, current: str, new: str) -> None:
+    """The signed-in person's own change: the current password, then a new one; other sessions end."""
+    await confirm_password(engine, policy, session, current)
     if new == current:
         raise SignInRefused("WEAK_PASSWORD", "新密码不能与当前密码相同")
     check_new_password(session.caller.username, new)
