@@ -342,3 +342,23 @@ async def test_a_blank_with_formulas_becomes_a_form_with_text_never_formulas(as_
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     shown = {c.value for c in cells}
     assert {hostile[0], hostile[1]} <= shown  # kept, as text
+
+
+# --- the PostgreSQL fast read path ---------------------------------------------------------------------------
+
+
+async def test_masked_fields_and_enums_read_alike_on_either_path(as_user):
+    """On PostgreSQL reads skip SQLAlchemy's result layer: masked values and enums must come out as on SQLite —
+    what 卫健委 reads is the full value masked, whichever path read it, by id or in a list."""
+    from hub.access.masking import mask_id_number, mask_phone
+
+    query = """query($c: String!) { persons(regionCode: $c, first: 30) { nodes { id idNumber phone gender healthStatus } } }"""
+    one = "query($id: ID!) { person(id: $id) { id idNumber phone gender healthStatus } }"
+    async with as_user("admin") as admin:
+        full = (await graphql(admin, query, {"c": "350304100001"}))["persons"]["nodes"]
+    async with as_user("weijian") as health:
+        listed = (await graphql(health, query, {"c": "350304100001"}))["persons"]["nodes"]
+        single = [(await graphql(health, one, {"id": p["id"]}))["person"] for p in full[:3]]
+    expected = [p | {"idNumber": mask_id_number(p["idNumber"]), "phone": mask_phone(p["phone"])} for p in full]
+    assert listed == expected and single == expected[:3]
+    assert all("*" in p["idNumber"] for p in listed) and {p["gender"] for p in listed} <= {"MALE", "FEMALE"}
