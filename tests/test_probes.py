@@ -22,7 +22,14 @@ from tests.conftest import graphql
 from tests.support.document_files import pdf, xlsx
 from tests.test_documents import GRANT, LEDGER, READ_LOG, errors_of, uploaded
 from tests.test_queries import region_code
-from tests.test_requests import FILE, one_village_request, request_input, table_counts
+from tests.test_requests import (
+    FILE,
+    REVIEW,
+    TASK_ROWS,
+    one_village_request,
+    request_input,
+    table_counts,
+)
 from tests.test_sign_in import PASSWORD, _error, browser, ready, sign_in
 
 HEADER = """query($id: ID!, $row: Int!) { document(id: $id) { file { sheet(index: 0) { header(headerRow: $row) } } } }"""
@@ -122,6 +129,19 @@ async def test_a_grantee_of_one_document_or_one_region_reaches_no_other(as_user,
                                 {"id": in_village["id"]}))["document"]["file"]
         assert opened == {"mayDownload": False, "downloadUrl": None}
         assert (await grantee.get(f"/documents/{in_village['id']}/versions/1/file")).status_code == 403
+
+
+
+async def test_a_village_cannot_file_a_document_under_a_region_outside_its_own(as_user, client, app):
+    other = (await graphql(client, '{ regions(nameContains: "溪白村") { nodes { code } } }'))["regions"]["nodes"][0]["code"]
+    before = app.state.blobs.count()
+    async with as_user("dongxing") as cadre:
+        answers = [(await cadre.post("/documents", params={"title": "探查", "category": "OTHER", "year": "2024", "regionCode": code,
+                                                            "fileName": "a.pdf"}, content=pdf(1))) for code in (other, "350399999999")]
+    assert [(a.status_code, a.json()["errors"][0]["code"]) for a in answers] == [(422, "NOT_FOUND")] * 2
+    assert [a.json()["errors"][0]["message"].replace(code, "N") for a, code in zip(answers, (other, "350399999999"), strict=True)] == [
+        "regionCode（涉及区划）：找不到代码为 N 的区划"] * 2
+    assert app.state.blobs.count() == before
 
 
 def test_a_file_name_cannot_inject_a_header_or_disguise_its_type():
@@ -307,6 +327,30 @@ async def test_an_open_session_cannot_guess_the_password_without_limit(app, engi
         assert _error(right)[:2] == (429, "SIGN_IN_LOCKED")
     async with browser(app) as elsewhere:
         assert _error(await sign_in(elsewhere, "probe-guess", PASSWORD))[:2] == (429, "SIGN_IN_LOCKED")
+
+
+
+async def test_the_base_columns_of_a_departments_request_read_as_its_view_reads_them(as_user, client):
+    """卫健委 names ID numbers (masked for it) as a base column: its task rows, and its progress, show them masked."""
+    from hub.access.masking import mask_id_number
+
+    dongxing = await region_code(client, "东星社区")
+    async with as_user("weijian") as health:
+        filed = (await graphql(health, FILE, {"input": request_input(dongxing, [{"path": "name"}, {"path": "idNumber"}, {"define": {
+            "key": "probe_checkups", "label": "体检次数（探查）", "entity": "PERSON", "type": "INTEGER", "periodicity": "MONTH",
+            "legalBasis": "测试依据"}}], entity="PERSON", title="体检次数（基础栏目探查）")}))["fileRequest"]
+        assert filed["errors"] == [] and filed["request"]["status"] == "IN_REVIEW", filed
+    async with as_user("xitianwei") as town:
+        assert (await graphql(town, REVIEW, {"id": filed["request"]["id"], "d": "APPROVE"}))["reviewRequest"]["errors"] == []
+    async with as_user("weijian") as health:
+        (task,) = (await graphql(health, TASK_ROWS, {"id": filed["request"]["id"]}))["dataRequest"]["tasks"]
+    async with as_user("admin") as admin:
+        full = {p["id"]: p["idNumber"] for p in (await graphql(admin, """query($c: String!) {
+          persons(regionCode: $c, first: 500) { nodes { id idNumber } } }""", {"c": dongxing}))["persons"]["nodes"]}
+    assert len(task["rows"]) > 10
+    for row in task["rows"]:
+        (_, (header, value, granted)) = [(b["header"], b["value"], b["granted"]) for b in row["base"]]
+        assert (header, value, granted) == ("公民身份号码", mask_id_number(full[row["entityId"]]), True)
 
 
 # --- form onboarding ---------------------------------------------------------------------------------------
