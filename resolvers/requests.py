@@ -40,6 +40,7 @@ from hub.domain import indicators as library_domain
 from hub.domain import requests as domain
 from hub.domain.context import Context
 from hub.domain.write_path import FieldProblem, field_message
+from hub.forms import column_matching
 from resolvers.regions import region_by_code
 
 HELD_GRANTED, HELD_NOT_GRANTED, NOT_HELD = "HELD_GRANTED", "HELD_NOT_GRANTED", "NOT_HELD"
@@ -162,7 +163,18 @@ async def _classify_column(
         raise Problems(problems)
     if row["entity"] is not entity:
         raise Problems([_invalid(f"{where}.define.entity", f"新指标描述的是{row['entity'].label}，这项任务填报的是{entity.label}")])
+    if held_field := _held_under(full, entity, row["name"]):
+        # Collected anew, a field the hub holds would bypass its grant (a birth date rebuilds a masked ID number):
+        # named by path, it is classified as held, and waits for a grant if the department has none.
+        raise Problems([_invalid(f"{where}.define.label", f"数据中心已有“{held_field.label}”（{held_field.ref}）：请用 path 引用该字段（{held_field.dotted}），不必新定义指标", "HELD")])
     return Classified(row["name"], NOT_HELD, "新定义的指标，须由村（社区）填报", indicator=row, new=row)
+
+
+def _held_under(full: GraphQLSchema, entity: IndicatorEntity, label: str) -> column_matching.Candidate | None:
+    """The field of the rows (or of a record one step away) that a new indicator's label names, by its label or a synonym."""
+    wanted = column_matching.normalise(label)
+    found = column_matching.candidates(full, domain.ROWS[entity].list_field, column_matching.vocabulary())
+    return next((c for c in found if wanted in c.names), None)
 
 
 def _first_hidden(full: GraphQLSchema, view: GraphQLSchema, type_name: str, path: list[str]) -> str:
@@ -209,6 +221,8 @@ async def _file(ctx: Context, full: GraphQLSchema, view: GraphQLSchema, given: F
         raise Problems([_invalid("input.regionCode", f"找不到统计用区划代码为 {given.region_code} 的区划", "NOT_FOUND")])
     rows = domain.ROWS[entity]
     list_field = view.query_type.fields.get(rows.list_field)
+    if list_field is None:  # its rows would reach the department by name (TaskRow.label), and its template cannot list them
+        raise Problems([_invalid("input.entity", f"本部门未获授权读取{entity.label}名单，不能就{entity.label}发起填报任务：请先向数据中心申请授权", "NOT_GRANTED")])
     usable = {name for name, arg in (list_field.args.items() if list_field else []) if get_named_type(arg.type).name == "Boolean"}
     for i, name in enumerate(given.filters):
         column = _snake(name)

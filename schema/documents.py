@@ -110,8 +110,11 @@ class Sheet:
     column_count: int = strawberry.field(description="列数")
 
     @strawberry.field(description="表头（所在行的各格文字）")
-    def header(self, header_row: HeaderRow = 1) -> list[str]:
-        return resolvers.header_of(self.sheet, header_row)  # type: ignore[attr-defined]
+    async def header(self, info: Info, header_row: HeaderRow = 1) -> list[str]:
+        header = resolvers.header_of(self.sheet, header_row)  # type: ignore[attr-defined]
+        # Any row can be named the header: reading one is a view like any page of rows.
+        await self.opened.log(info.context, f"工作表“{self.name}”第 {header_row} 行（表头）")  # type: ignore[attr-defined]
+        return header
 
     @strawberry.field(description="本工作表各页图片的签名链接（表格逐页，带本人水印；页号与文件的 pageUrls 一致）")
     async def page_urls(self, info: Info) -> list[str]:

@@ -190,7 +190,8 @@ async def test_a_town_grants_emergency_management_view_only_access_to_its_flood_
     assert pdf_log == [who | {"versionNumber": 2, "part": "第 2 页"}, who | {"versionNumber": 1, "part": "第 2 页"}]
     # (rows and total are sibling fields: they run, and are logged, in either order)
     assert sorted(sheet_log, key=lambda e: e["part"]) == [who | {"versionNumber": 1, "part": part} for part in sorted(
-        ["工作表“台账”“转移人数”列合计", "工作表“台账”第 2–3 行", "工作表“台账”“受灾人口”列合计", "工作表“台账”第 2–3 行", "工作表“台账”第 2–5 行"])]
+        ["工作表“台账”“转移人数”列合计", "工作表“台账”第 2–3 行", "工作表“台账”“受灾人口”列合计", "工作表“台账”第 2–3 行", "工作表“台账”第 2–5 行"]
+        + ["工作表“台账”第 1 行（表头）"] * 2)]
 
 
 async def test_a_grant_to_one_user_for_download_is_revoked(app, as_user, engine):

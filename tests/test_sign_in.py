@@ -209,7 +209,8 @@ async def test_the_session_cookie_is_httponly_samesite_and_secure_behind_https(a
 async def test_a_person_makes_and_revokes_their_own_tokens(app, engine):
     async with browser(app) as client:
         csrf = {"x-csrf-token": await ready(engine, client, "licheng-minzheng")}
-        made = (await client.post("/app/api/tokens", headers=csrf)).json()
+        assert _error(await client.post("/app/api/tokens", json={"password": "not-mine"}, headers=csrf)) == (403, "WRONG_PASSWORD", "当前密码不正确")
+        made = (await client.post("/app/api/tokens", json={"password": PASSWORD}, headers=csrf)).json()
         assert made["token"].startswith("hub_") and made["days"] == 90
         listed = (await client.get("/app/api/tokens")).json()["tokens"]
         assert made["prefix"] in [t["prefix"] for t in listed] and "token" not in listed[0]

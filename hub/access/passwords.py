@@ -87,7 +87,8 @@ def check_new_password(username: str, password: str) -> None:
 
 
 async def set_password(engine: Bind, username: str, password: str, must_change: bool = True) -> None:
-    """Set a password someone else chose (an administrator): by default it must be changed at the next sign-in."""
+    """Set a password someone else chose (an administrator): by default it must be changed at the next sign-in.
+    The user's open sessions end."""
     try:
         check_new_password(username, password)
     except SignInRefused as weak:
@@ -99,6 +100,9 @@ async def set_password(engine: Bind, username: str, password: str, must_change: 
         )
         if changed.rowcount == 0:
             raise AccountError(f"unknown user {username!r}")
+        # A reset is often because the old password leaked: whoever signed in with it is signed out.
+        owner = select(User.id).where(User.username == username).scalar_subquery()
+        await conn.execute(update(WebSession).where(WebSession.user_id == owner, WebSession.ended_at.is_(None)).values(ended_at=clock.now()))
 
 
 def _keys(username: str, address: str) -> list[str]:
@@ -107,25 +111,34 @@ def _keys(username: str, address: str) -> list[str]:
 
 async def sign_in(engine: AsyncEngine, policy: SessionPolicy, username: str, password: str, address: str) -> tuple[int, str]:
     """The user id of whoever the name and password belong to, and their display name; or SignInRefused."""
-    now = clock.now()
     keys = _keys(username, address)
+    await _refuse_if_locked(engine, keys)
     async with engine.connect() as conn:
-        locks = (await conn.execute(select(SignInFailures.locked_until).where(SignInFailures.key.in_(keys)))).scalars().all()
         user = (
             await conn.execute(select(User.id, User.display_name, User.password_hash).where(User.username == username.strip(), User.active))
         ).first()
-    locked = [until for until in locks if until is not None and _aware(until) > now]
-    if locked:
-        minutes = max(1, -(-int((max(_aware(u) for u in locked) - now).total_seconds()) // 60))
-        raise SignInRefused("SIGN_IN_LOCKED", f"连续 {MAX_FAILURES} 次登录失败，已暂停登录，请 {minutes} 分钟后再试")
     if await asyncio.to_thread(_verify, user.password_hash if user else None, password):
         async with engine.begin() as conn:
             await conn.execute(delete(SignInFailures).where(SignInFailures.key.in_(keys)))
         return user.id, user.display_name
+    await _count_failures(engine, keys, policy)
+    raise SignInRefused("SIGN_IN_FAILED", BAD_CREDENTIALS)
+
+
+async def _refuse_if_locked(engine: AsyncEngine, keys: list[str]) -> None:
+    now = clock.now()
+    async with engine.connect() as conn:
+        locks = (await conn.execute(select(SignInFailures.locked_until).where(SignInFailures.key.in_(keys)))).scalars().all()
+    locked = [until for until in locks if until is not None and _aware(until) > now]
+    if locked:
+        minutes = max(1, -(-int((max(_aware(u) for u in locked) - now).total_seconds()) // 60))
+        raise SignInRefused("SIGN_IN_LOCKED", f"连续 {MAX_FAILURES} 次登录失败，已暂停登录，请 {minutes} 分钟后再试")
+
+
+async def _count_failures(engine: AsyncEngine, keys: list[str], policy: SessionPolicy) -> None:
     async with engine.begin() as conn:
         for key in keys:
-            await _count_failure(conn, key, now + policy.lockout)
-    raise SignInRefused("SIGN_IN_FAILED", BAD_CREDENTIALS)
+            await _count_failure(conn, key, clock.now() + policy.lockout)
 
 
 async def _count_failure(conn: Any, key: str, lock_until: dt.datetime) -> None:
@@ -186,12 +199,23 @@ async def end_session(engine: AsyncEngine, session: Session) -> None:
         await conn.execute(update(WebSession).where(WebSession.id == session.id).values(ended_at=clock.now()))
 
 
-async def change_password(engine: AsyncEngine, session: Session, current: str, new: str) -> None:
-    """The signed-in person's own change: the current password, then a new one; other sessions end."""
+async def confirm_password(engine: AsyncEngine, policy: SessionPolicy, session: Session, password: str) -> None:
+    """The signed-in person proves they know their password (to change it, to make a token), or SignInRefused.
+
+    A wrong one counts as a failed sign-in of the account: whoever holds an open session cannot guess
+    the password here without limit."""
+    keys = _keys(session.caller.username, "")[:1]
+    await _refuse_if_locked(engine, keys)
     async with engine.connect() as conn:
         stored = await conn.scalar(select(User.password_hash).where(User.id == session.caller.user_id))
-    if not await asyncio.to_thread(_verify, stored, current):
+    if not await asyncio.to_thread(_verify, stored, password):
+        await _count_failures(engine, keys, policy)
         raise SignInRefused("WRONG_PASSWORD", "当前密码不正确")
+
+
+async def change_password(engine: AsyncEngine, policy: SessionPolicy, session: Session, current: str, new: str) -> None:
+    """The signed-in person's own change: the current password, then a new one; other sessions end."""
+    await confirm_password(engine, policy, session, current)
     if new == current:
         raise SignInRefused("WEAK_PASSWORD", "新密码不能与当前密码相同")
     check_new_password(session.caller.username, new)

@@ -88,6 +88,21 @@ def _within(document_region: str, grant: Any) -> bool:
     return low <= document_region <= high
 
 
+def _covered(document: Any, grant: Any) -> bool:
+    """Whether the grant covers the document at all. A set grant that has ended covers only what it could have
+    shown while it lasted: one added later must not answer "expired", which would tell that it exists."""
+    if grant.document_id is not None or grant.revoked_on is None and grant.valid_until >= clock.today():
+        return True
+    ended = grant.revoked_on or grant.valid_until
+    created = _aware(document.created_at)
+    # (created before the grant was given: covered whatever the clock, which tests pin to a day of their own)
+    return created <= _aware(grant.granted_at) or created.date() <= ended
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
 @dataclass(frozen=True)
 class Access:
     """A read let through: the document, the version read, and on what ground."""
@@ -122,7 +137,7 @@ async def reach(ctx: Context, document_id: int, number: int | None = None, downl
                     and_(grants.c.document_id.is_(None), grants.c.category == document.category, grants.c.year == document.year),
                 ),
             ))).all()
-            grant = _usable([g for g in candidates if _within(document.region_code, g)], document_id, download)
+            grant = _usable([g for g in candidates if _within(document.region_code, g) and _covered(document, g)], document_id, download)
             if number is not None and number != document.latest_number:
                 raise DocumentRefused(
                     403, f"授权只包括最新版（第 {document.latest_number} 版），不能查看第 {number} 版", "VERSION_NOT_GRANTED"

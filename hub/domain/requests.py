@@ -116,6 +116,11 @@ def _in_scope(ctx: Context, region_column: ColumnElement) -> list[ColumnElement[
     return [] if ctx.scope is None else [region_column.in_(ctx.scope.region_ids())]
 
 
+def _own_department(ctx: Context) -> list[ColumnElement[bool]]:
+    """A department knows the requests (and tasks) it filed; another department's do not exist for it."""
+    return [requests.c.department == ctx.caller.department] if ctx.caller.role is Role.DEPARTMENT_ANALYST else []
+
+
 # --- Town review ---------------------------------------------------------------------
 
 DECISIONS = {"APPROVE": RequestStatus.APPROVED, "REJECT": RequestStatus.REJECTED, "RETURN": RequestStatus.RETURNED}
@@ -223,7 +228,7 @@ async def task_in_reach(connection: AsyncConnection, ctx: Context, task_id: int,
         select(tasks, requests.c.deadline, requests.c.department, requests.c.period, requests.c.entity, requests.c.columns,
                requests.c.region_id, requests.c.filters)
         .join(requests, requests.c.id == tasks.c.request_id)
-        .where(tasks.c.id == task_id, *_in_scope(ctx, tasks.c.village_id))
+        .where(tasks.c.id == task_id, *_in_scope(ctx, tasks.c.village_id), *_own_department(ctx))
     )
     if lock:
         stmt = stmt.with_for_update(of=tasks)
@@ -420,11 +425,12 @@ def _town_figures() -> dict[str, int]:
 
 async def department_statistics(ctx: Context, department: str, since: dt.date | None, until: dt.date | None) -> dict[str, int]:
     """A department's requests by status, and its burden figures: cells the hub answered vs cells villages handed in."""
-    when = _filed_within(since, until)
-    by_status = dict((await ctx.read(select(requests.c.status, func.count()).where(requests.c.department == department, *when).group_by(requests.c.status))))
-    from_hub = select(func.coalesce(func.sum(requests.c.hub_cells), 0)).where(requests.c.department == department, *when)
+    # The requests it sees (`dataRequests`): its department's, over regions within its jurisdiction.
+    when = [requests.c.department == department, *_filed_within(since, until), *_in_scope(ctx, requests.c.region_id)]
+    by_status = dict((await ctx.read(select(requests.c.status, func.count()).where(*when).group_by(requests.c.status))))
+    from_hub = select(func.coalesce(func.sum(requests.c.hub_cells), 0)).where(*when)
     entered = select(func.coalesce(func.sum(tasks.c.cells), 0)).join(requests, requests.c.id == tasks.c.request_id).where(
-        requests.c.department == department, tasks.c.status.in_(DONE), *when
+        tasks.c.status.in_(DONE), *when
     )
     return {status.value.lower(): by_status.get(status, 0) for status in RequestStatus if status is not RequestStatus.FILED} | {
         "filed": sum(by_status.values()), "cells_from_hub": await ctx.scalar(from_hub), "cells_entered": await ctx.scalar(entered),

@@ -19,6 +19,7 @@ import functools
 import io
 import re
 import threading
+import unicodedata
 import zipfile
 from collections.abc import Iterator
 from decimal import Decimal
@@ -311,6 +312,8 @@ def page_png(kind: DocumentKind, original: bytes, preview: bytes | None, number:
 def clean_file_name(name: str | None, kind: DocumentKind) -> str:
     """The name as people read it, without a path, control or reserved characters, ending in the file's real type."""
     base = re.split(r"[\\/]", name or "")[-1]
-    base = re.sub(r'[\x00-\x1f\x7f<>:"|?*;]', "", base).strip(" .")
+    base = re.sub(r'[\x00-\x1f\x7f<>:"|?*;]', "", base)
+    # Invisible format characters too: a right-to-left override would show “照片\u202egpj.pdf” as “照片fdp.jpg”.
+    base = "".join(c for c in base if unicodedata.category(c) not in ("Cf", "Zl", "Zp")).strip(" .")
     stem = base.rsplit(".", 1)[0].strip(" .") if "." in base else base
     return f"{(stem or '文档')[:100]}.{EXTENSIONS[kind]}"

@@ -186,6 +186,13 @@ def _shown(column: Column, raw: Any) -> Any:
     return raw
 
 
+def sheet_title(title: str) -> str:
+    """A template's title as Excel takes a sheet's name: at most 31 characters, none of []:*?/\\, no quote at either
+    end (a title such as “2024/2025年低保名册”, typed on a blank, would otherwise fail every export)."""
+    cleaned = re.sub(r"[\[\]:*?/\\]", "-", title).strip("'")[:31].strip("'")
+    return cleaned or "Sheet1"
+
+
 def cell_xml(reference: str, value: Any, style: int) -> str:
     """One cell as SpreadsheetML, as openpyxl writes it: text inline (never a formula, whatever it
     starts with), numbers as numbers, dates as serial numbers (their style gives the format)."""
@@ -221,7 +228,7 @@ class SheetWriter:
         self.out = Chunks()
         self.archive = zipfile.ZipFile(self.out, "w", zipfile.ZIP_DEFLATED)
         self.workbook = Workbook(write_only=True)
-        self.sheet = self.workbook.create_sheet(title=template.title[:31])
+        self.sheet = self.workbook.create_sheet(title=sheet_title(template.title))
         self.sheet._id = 1
         self.entry = self.archive.open(self.sheet.path[1:], "w")
         self.parts = _SheetParts(self.sheet, out=self.entry)

@@ -159,20 +159,31 @@ class BrowserSessions:
         if isinstance(body, Response):
             return body
         try:
-            await passwords.change_password(self.engine, session, str(body.get("current") or ""), str(body.get("new") or ""))
+            await passwords.change_password(self.engine, self.policy, session, str(body.get("current") or ""), str(body.get("new") or ""))
         except SignInRefused as refused:
-            await self.log(request, "changePassword", "refused", session.caller)
-            return _error(400, refused.code, str(refused))
+            await self.log(request, "changePassword", "locked" if refused.code == "SIGN_IN_LOCKED" else "refused", session.caller)
+            return _error(429 if refused.code == "SIGN_IN_LOCKED" else 400, refused.code, str(refused))
         await self.log(request, "changePassword", "ok", session.caller)
         return _json({"changed": True})
 
     async def tokens(self, request: Request) -> Response:
-        """GET: my tokens (prefixes and times); POST: a new one, shown this once."""
+        """GET: my tokens (prefixes and times); POST {"password"}: a new one, shown this once.
+
+        Making one asks for the password again: a token outlives the session, so whoever found a browser
+        signed in must not turn it into 90 days of access that survive a password change."""
         session = await self.signed_in(request, "tokens")
         if isinstance(session, Response):
             return session
         username = session.caller.username
         if request.method == "POST":
+            body = await _json_body(request)
+            if isinstance(body, Response):
+                return body
+            try:
+                await passwords.confirm_password(self.engine, self.policy, session, str(body.get("password") or ""))
+            except SignInRefused as refused:
+                await self.log(request, "issueToken", "locked" if refused.code == "SIGN_IN_LOCKED" else "refused", session.caller)
+                return _error(429 if refused.code == "SIGN_IN_LOCKED" else 403, refused.code, str(refused))
             token = await accounts.issue_token(self.engine, username, TOKEN_DAYS)
             await self.log(request, "issueToken", "ok", session.caller)
             return _json({"token": token, "prefix": token[: accounts.PREFIX_LENGTH], "days": TOKEN_DAYS}, 201)

@@ -22,8 +22,14 @@ async function load() {
 
 await currentSession();
 document.getElementById("make").addEventListener("click", async () => {
-  const made = await postJson("/app/api/tokens", {});
-  fresh.textContent = `${made.token}（只显示这一次）`;
+  const password = document.getElementById("password");
+  try {
+    const made = await postJson("/app/api/tokens", { password: password.value });
+    fresh.textContent = `${made.token}（只显示这一次）`;
+  } catch (error) {
+    fresh.textContent = error.message;
+  }
+  password.value = "";
   fresh.hidden = false;
   await load();
 });
