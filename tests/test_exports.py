@@ -14,7 +14,7 @@ from openpyxl.utils import get_column_letter
 from hub.forms.templates import PAPERS, load_template, templates_dir
 from hub.forms.xlsx import SIGNATURE
 from hub.yamlfile import DataFileError
-from tests.conftest import graphql
+from tests.conftest import TODAY, graphql
 from tests.test_queries import region_code
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -95,7 +95,7 @@ async def test_each_form_exports_in_its_paper_format(as_user, shipped, template_
     merged = {str(r) for r in ws.merged_cells.ranges}
     assert ws["A1"].value == template.title
     assert f"A1:{last}1" in merged and f"A2:{last}2" in merged
-    today = dt.date.today()
+    today = TODAY  # the hub's clock, pinned for the tests
     (region,) = [v.default for v in template.variables if v.name in ("region", "town")]
     assert ws["A2"].value == (
         f"填报单位（地区）：{REGION_NAMES[region]}        导出单位：{UNITS[template.department]}        "

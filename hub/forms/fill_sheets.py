@@ -39,6 +39,7 @@ from openpyxl.styles import PatternFill
 from sqlalchemy import select
 from strawberry.utils.str_converters import to_snake_case
 
+from hub import clock
 from hub.access.policy import Mode
 from hub.data.models import ChangeSource
 from hub.data.rows import key_in
@@ -287,7 +288,7 @@ async def apply_upload(
 
     # 2. Each row as the template shows it to the caller now: missing if out of reach, its locked cells as they must stay.
     nodes = await _rows_as_seen(ctx, schema, fill_plan, sorted({row_id for _, row_id, _, _ in asked}))
-    today = dt.date.today()
+    today = clock.today()
     wanted: list[tuple[int, dict[str, tuple[int, int]], dict[tuple[str, int], dict[str, tuple[Any, FillColumn]]]]] = []
     for number, row_id, owners, values in asked:
         node = nodes.get(row_id)

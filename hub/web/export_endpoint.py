@@ -7,7 +7,6 @@ the xlsx and sent before the next page is read (see `hub.exports`).
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import re
 import time
@@ -29,6 +28,7 @@ from graphql import (
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from hub import clock
 from hub.domain.context import Context
 from hub.domain.entities import WRITABLES
 from hub.forms.download_links import LinkError
@@ -226,7 +226,7 @@ class Export:
         self.template = template
         self.variables = variables
         self.query = query
-        self.writer = SheetWriter(template, caller.org_unit, dt.date.today(), fill_key, region)
+        self.writer = SheetWriter(template, caller.org_unit, clock.today(), fill_key, region)
         self.after: str | None = None
         self.has_next = True
         self.rows = 0
