@@ -144,6 +144,7 @@ def _masked(field: StrawberryField, mask: Callable[[str | None], str | None]) ->
 
     projected = copy.copy(field)
     projected.base_resolver = StrawberryResolver(masked)
+    projected.metadata = {**field.metadata, "reads": attribute}  # the one column it reads (resolvers/narrowing.py)
     return projected
 
 

@@ -38,5 +38,7 @@ def key_in(column: Column, keys: Sequence[Any], dialect: str) -> ColumnElement[b
 
 
 @cache
-def record_class(table: Table) -> type:
-    return make_dataclass(f"{table.name}_record", [c.name for c in table.columns], slots=True, repr=False, eq=False)
+def record_class(table: Table, columns: tuple[str, ...] | None = None) -> type:
+    """The record of a whole row, or of `columns` only (a read that selects some columns, in table order)."""
+    names = [c.name for c in table.columns] if columns is None else list(columns)
+    return make_dataclass(f"{table.name}_record", names, slots=True, repr=False, eq=False)

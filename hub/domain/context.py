@@ -7,7 +7,7 @@ exports, uploads, the command line, tests and benchmarks all use it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
@@ -49,6 +49,8 @@ class Context:
     policy: Policy | None = None
     audit: dict[str, Any] = field(default_factory=dict)  # filled for the access log
     rows_returned: int = 0  # objects returned in lists, counted as execution completes them
+    # Loaders this document reads fewer columns through (spec → its narrowed twin; see resolvers/narrowing.py).
+    narrowing: Mapping[LoaderSpec, LoaderSpec] = field(default_factory=dict)
     _loaders: dict[LoaderSpec, DataLoader] = field(default_factory=dict)
 
     @classmethod
@@ -67,9 +69,9 @@ class Context:
         async with reader(self.engine).connect() as connection:
             return (await connection.execute(stmt)).all()
 
-    async def records(self, stmt: Executable, table: Table) -> list[Any]:
-        """Rows of `table` as plain slotted records (see `record_class`)."""
-        make = record_class(table)
+    async def records(self, stmt: Executable, table: Table, columns: tuple[str, ...] | None = None) -> list[Any]:
+        """Rows of `table` as plain slotted records (see `record_class`): whole rows, or `columns` in that order."""
+        make = record_class(table, columns)
         if self.engine.dialect.name == "postgresql":
             async with reader(self.engine).connect() as connection:
                 rows = await fast_read.fetch(self.engine, connection, stmt)
@@ -82,6 +84,7 @@ class Context:
             return (await connection.execute(stmt)).scalar_one()
 
     def loader(self, spec: LoaderSpec) -> DataLoader:
+        spec = self.narrowing.get(spec, spec)
         loader = self._loaders.get(spec)
         if loader is None:
 
