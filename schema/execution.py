@@ -11,20 +11,28 @@ graphql-core's full path, with its error handling.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sized
+from operator import attrgetter
 from typing import Any
 
 from graphql import (
+    GraphQLBoolean,
+    GraphQLID,
     GraphQLLeafType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLString,
     Undefined,
 )
 from graphql.execution.collect_fields import GroupedFieldSet
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.types.base_scalars import isoformat
 from strawberry.types.field import StrawberryField
 
 from hub.data.models import LabelledEnum
+from resolvers.prefetch import RELATIONS
 
 
 class _NotPlain:
@@ -32,6 +40,26 @@ class _NotPlain:
 
 
 NOT_PLAIN = _NotPlain()
+_NOT_LOADED = object()  # a relation's value is not loaded yet, or needs the full path
+_SERIALISE = object()
+
+
+def _as_is(field_type: Any) -> dict[type, Any]:
+    """For a leaf type, the Python types whose values serialise without the type's coercion (None: as
+    they are; else the function that gives what the coercion would): the common cases, read in C."""
+    leaf = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
+    if leaf is GraphQLString:
+        return {str: None}
+    if leaf is GraphQLBoolean:
+        return {bool: None}
+    if leaf is GraphQLID:
+        return {str: None, int: str}
+    if leaf.coerce_output_value is isoformat:  # strawberry's Date, DateTime and Time
+        return {dt.date: dt.date.isoformat, dt.datetime: dt.datetime.isoformat, dt.time: dt.time.isoformat}
+    enum_class = getattr(leaf, "wrapped_cls", None)
+    if enum_class is not None and issubclass(enum_class, LabelledEnum):
+        return {enum_class: attrgetter("_name_")}
+    return {}
 
 
 def plain_leaf(parent_type: GraphQLObjectType, field_name: str) -> tuple[str, Any, bool] | _NotPlain:
@@ -89,31 +117,98 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
             self.async_helpers = None
             self._relevant_sub_fields.clear()
             self._selection_plans.clear()
+            self._row_plans.clear()
         return response
 
     def _leaf_rows(self, object_type: GraphQLObjectType, field_details_list: Any, items: Any) -> list | None:
-        """A list of objects whose selection is plain leaves only, completed in one loop;
-        None (the full path) as soon as any value needs graphql-core's handling."""
+        """A list of objects whose selection is plain leaves and loaded relations (see `_row_plan`),
+        completed in one loop; None (the full path) as soon as any value needs graphql-core's handling."""
+        plan = self._row_plan(object_type, field_details_list)
+        if plan is None:
+            return None
+        counted = [0]
+        rows = self._rows(plan, items, counted)
+        if rows is not None:
+            self.context_value.rows_returned += counted[0]  # the lists inside, counted as the full path counts them
+        return rows
+
+    def _row_plan(self, object_type: GraphQLObjectType, field_details_list: Any) -> list | None:
+        """Per selected field, (response name, False, attribute, types serialised as they are, serialiser,
+        nullable) for a plain leaf, or (response name, True, loader, key attribute, nullable, is list, the
+        rows' plan) for a relation field that answers exactly what its loader loads (`metadata["direct"]`);
+        None if anything else is selected. Memoised per request, as graphql-core memoises the selection."""
         collected = self.collect_subfields(object_type, field_details_list)
-        if collected.new_defer_usages:
+        key = id(collected.grouped_field_set)
+        if key in self._row_plans:
+            return self._row_plans[key][1]
+        self._row_plans[key] = (collected, None)  # while planning: a selection that nests itself takes the full path
+        fast = self.context_value.settings.fast_rows
+        plan: list | None = None if collected.new_defer_usages else []
+        for response_name, details in collected.grouped_field_set.items() if plan is not None else ():
+            leaf = self._leaf_plan(object_type, details[0].node) if len(details) == 1 else None
+            if leaf is not None:
+                attribute, serialise, nullable = leaf
+                as_is = _as_is(object_type.fields[details[0].node.name.value].type) if fast else {}
+                plan.append((response_name, False, attribute, as_is, serialise, nullable))
+                continue
+            loaded = self._loaded_plan(object_type, details) if fast else None
+            if loaded is None:
+                plan = None
+                break
+            plan.append((response_name, True, *loaded))
+        self._row_plans[key] = (collected, plan)
+        return plan
+
+    def _loaded_plan(self, parent_type: GraphQLObjectType, details: Any) -> tuple | None:
+        """(loader, key attribute, nullable, is list, the rows' plan) for a direct relation field, else None."""
+        node = details[0].node
+        if len(details) != 1 or node.arguments or node.directives:
             return None
-        _, leaves, others = self._plan(object_type, collected.grouped_field_set)
-        if others:
+        field_def = parent_type.fields.get(node.name.value)
+        definition = (field_def.extensions or {}).get("strawberry-definition") if field_def else None
+        relation = RELATIONS.get(parent_type.name, {}).get(node.name.value)
+        if relation is None or not isinstance(definition, StrawberryField) or field_def.args or definition.extensions:
             return None
+        if not definition.metadata.get("direct"):
+            return None
+        nullable = not isinstance(field_def.type, GraphQLNonNull)
+        inner = field_def.type if nullable else field_def.type.of_type
+        is_list = isinstance(inner, GraphQLList)
+        if is_list:
+            if not isinstance(inner.of_type, GraphQLNonNull):
+                return None
+            inner = inner.of_type.of_type
+        if not isinstance(inner, GraphQLObjectType) or inner.is_type_of is not None or inner.name != relation.target:
+            return None
+        plan = self._row_plan(inner, details)
+        return None if plan is None else (relation.loader, relation.key, nullable, is_list, plan)
+
+    def _rows(self, plan: list, items: Any, counted: list[int]) -> list | None:
         rows = []
         for item in items:
             if item is None:
                 return None
             row = {}
-            for response_name, (attribute, serialise, nullable) in leaves:
+            for entry in plan:
+                if entry[1]:
+                    value = self._loaded(entry, item, counted)
+                    if value is _NOT_LOADED:
+                        return None
+                    row[entry[0]] = value
+                    continue
+                response_name, _, attribute, as_is, serialise, nullable = entry
                 value = getattr(item, attribute, None)
                 if value is None:
                     if not nullable:
                         return None
                     row[response_name] = None
                     continue
+                convert = as_is.get(type(value), _SERIALISE)
+                if convert is None:
+                    row[response_name] = value
+                    continue
                 try:
-                    coerced = serialise(value)
+                    coerced = serialise(value) if convert is _SERIALISE else convert(value)
                 except Exception:  # noqa: BLE001 - the full path reports it properly
                     return None
                 if coerced is None or coerced is Undefined:
@@ -121,6 +216,28 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 row[response_name] = coerced
             rows.append(row)
         return rows
+
+    def _loaded(self, entry: tuple, item: Any, counted: list[int]) -> Any:
+        """A direct relation's completed value, if its loader has it already (see `Context.load_now`)."""
+        _, _, spec, key, nullable, is_list, plan = entry
+        parent_key = getattr(item, key, None)
+        if parent_key is None:
+            return _NOT_LOADED
+        future = self.context_value.loader(spec).load(parent_key)
+        if not future.done() or future.cancelled() or future.exception() is not None:
+            return _NOT_LOADED
+        value = future.result()
+        if value is None:
+            return None if nullable else _NOT_LOADED
+        if is_list:
+            if not isinstance(value, list):
+                return _NOT_LOADED
+            counted[0] += len(value)
+            rows = self._rows(plan, value, counted)
+        else:
+            rows = self._rows(plan, (value,), counted)
+            rows = rows and rows[0]
+        return _NOT_LOADED if rows is None else rows
 
     # Plans per (type, field), shared by all requests; keyed by the type object, not its id.
     _leaf_plans: dict[tuple[GraphQLObjectType, str], tuple[str, Any, bool] | _NotPlain] = {}
@@ -130,6 +247,7 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # graphql-core memoises each selection's grouped field set, so every row of
         # a list comes with the same object: plan it once per request.
         self._selection_plans: dict[int, tuple[GroupedFieldSet, list[tuple[str, Any]], dict]] = {}
+        self._row_plans: dict[int, tuple[Any, list | None]] = {}  # see `_row_plan`
 
     def _leaf_plan(self, parent_type: GraphQLObjectType, node: Any) -> tuple[str, Any, bool] | None:
         if node.arguments or node.directives:

@@ -1,7 +1,10 @@
-"""Reads that select only the columns a document asks for (resolvers/narrowing.py) answer, and log,
-byte for byte what whole-row reads answer: the same documents against the hub with
-`narrow_reads` on and off (`HUB_NARROW_READS=0`), each sent twice (the second time through the
-short path, where narrowing applies)."""
+"""The read path's shortcuts answer, and log, byte for byte what the plain path answers.
+
+Reads that select only the columns a document asks for (resolvers/narrowing.py; off with
+`HUB_NARROW_READS=0`) and lists completing their loaded relations in one loop
+(schema/execution.py; off with `HUB_FAST_ROWS=0`): the same documents against the hub with each
+on and off, each document sent twice (the second time through the short path, where narrowing
+applies)."""
 
 from __future__ import annotations
 
@@ -91,8 +94,11 @@ CASES: list[tuple[str, str, dict | None]] = [
 ]
 
 
-async def test_narrowed_reads_answer_and_log_what_whole_rows_answer(app, settings, engine, schemas, tokens):
-    whole_rows = create_app(replace(settings, narrow_reads=False), engine=engine, schemas=schemas)
+async def test_shortcuts_answer_and_log_what_the_plain_path_answers(app, settings, engine, schemas, tokens):
+    configurations = {
+        (narrow, fast): create_app(replace(settings, narrow_reads=narrow, fast_rows=fast), engine=engine, schemas=schemas)
+        for narrow in (True, False) for fast in (True, False)
+    }
 
     async def answer(application, user: str, query: str, variables: dict | None, request_id: str) -> tuple:
         async with client_as(application, tokens[user]) as client:
@@ -106,11 +112,13 @@ async def test_narrowed_reads_answer_and_log_what_whole_rows_answer(app, setting
     narrowed_documents = 0
     for number, (user, query, variables) in enumerate(CASES):
         answers = {}
-        for name, application in (("narrow", app), ("whole", whole_rows)):
+        for (narrow, fast), application in configurations.items():
             for turn in ("first", "again"):
-                answers[name, turn] = await answer(application, user, query, variables, f"narrow-{number}-{name}-{turn}")
-        assert answers["narrow", "again"] == answers["whole", "again"], (user, query)
-        assert answers["narrow", "first"] == answers["whole", "first"] == answers["narrow", "again"], (user, query)
+                answers[narrow, fast, turn] = await answer(application, user, query, variables, f"paths-{number}-{narrow}-{fast}-{turn}")
+        plain = answers[False, False, "first"]
+        assert plain[0] != 500 and plain[2], (user, query, plain)
+        for key, each in answers.items():
+            assert each == plain, (key, user, query)
         narrowed_documents += _narrows(schemas, query)
     assert narrowed_documents >= 20  # most documents read through narrowed loaders: the test compares something
 
