@@ -31,10 +31,20 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 
 
-def key_in(column: Column, keys: Sequence[Any], dialect: str) -> ColumnElement[bool]:
+def key_in(column: Column, keys: Sequence[Any] | None, dialect: str) -> ColumnElement[bool]:
+    """`column IN keys`; with keys None, a placeholder named KEYS whose value `key_values` gives at execution."""
+    name = None if keys is not None else KEYS
     if dialect == "postgresql":
-        return column == any_(bindparam(None, list(keys), type_=postgresql.ARRAY(column.type)))
-    return column.in_(select(literal_column("value")).select_from(func.json_each(bindparam(None, json.dumps(list(keys))))))
+        return column == any_(bindparam(name, None if keys is None else list(keys), type_=postgresql.ARRAY(column.type)))
+    value = None if keys is None else key_values(keys, dialect)
+    return column.in_(select(literal_column("value")).select_from(func.json_each(bindparam(name, value))))
+
+
+KEYS = "keys"
+
+
+def key_values(keys: Sequence[Any], dialect: str) -> Any:
+    return list(keys) if dialect == "postgresql" else json.dumps(list(keys))
 
 
 @cache

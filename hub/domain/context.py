@@ -63,21 +63,24 @@ class Context:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    async def read(self, stmt: Executable) -> Sequence[Row]:
+    async def read(self, stmt: Executable, params: dict[str, Any] | None = None) -> Sequence[Row]:
         # Each batch gets its own short connection: loader batches and sibling
         # fields run concurrently, and one connection cannot serve them at once.
         async with reader(self.engine).connect() as connection:
-            return (await connection.execute(stmt)).all()
+            return (await connection.execute(stmt, params)).all()
 
-    async def records(self, stmt: Executable, table: Table, columns: tuple[str, ...] | None = None) -> list[Any]:
-        """Rows of `table` as plain slotted records (see `record_class`): whole rows, or `columns` in that order."""
+    async def records(
+        self, stmt: Executable, table: Table, columns: tuple[str, ...] | None = None, params: dict[str, Any] | None = None
+    ) -> list[Any]:
+        """Rows of `table` as plain slotted records (see `record_class`): whole rows, or `columns` in that order.
+        `params`: values of a statement built once, with placeholders (see `fast_read.fetch`)."""
         make = record_class(table, columns)
         if self.engine.dialect.name == "postgresql":
             async with reader(self.engine).connect() as connection:
-                rows = await fast_read.fetch(self.engine, connection, stmt)
+                rows = await fast_read.fetch(self.engine, connection, stmt, params)
             if rows is not None:
                 return [make(*row) for row in rows]
-        return [make(*row) for row in await self.read(stmt)]
+        return [make(*row) for row in await self.read(stmt, params)]
 
     async def scalar(self, stmt: Executable) -> Any:
         async with reader(self.engine).connect() as connection:
