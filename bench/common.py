@@ -8,13 +8,13 @@ import contextlib
 import os
 import statistics
 import subprocess
-import tempfile
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.access import accounts
@@ -47,6 +47,11 @@ async def seeded_engine(settings: Settings, scale: int) -> AsyncEngine:
     async with engine.begin() as connection:
         if not (await connection.execute(select(func.count()).select_from(User))).scalar_one():
             await seed_accounts(connection)
+    if engine.dialect.name == "postgresql":
+        # Planner statistics, as autovacuum keeps them on a deployed server (this machine's PostgreSQL runs
+        # without it): unanalysed, a household's members were found by a parallel scan of all persons.
+        async with engine.begin() as connection:
+            await connection.execute(text("ANALYZE"))
     return engine
 
 

@@ -56,6 +56,10 @@ class Settings:
     sign_in_lock_minutes: int = 15  # after five failed sign-ins in a row (per account name and per address)
     # Behind a reverse proxy that sets X-Forwarded-Proto/-For: trust them for the Secure cookie and the address.
     trust_proxy_headers: bool = False
+    # Reads select only the columns a document needs (resolvers/narrowing.py); off only to compare answers.
+    narrow_reads: bool = True
+    # Lists complete their loaded relations and leaves in one loop (schema/execution.py); off only to compare answers.
+    fast_rows: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -83,4 +87,6 @@ class Settings:
             session_hours=_int("HUB_SESSION_HOURS", 12),
             sign_in_lock_minutes=_int("HUB_SIGN_IN_LOCK_MINUTES", 15),
             trust_proxy_headers=_flag("HUB_TRUST_PROXY_HEADERS"),
+            narrow_reads=os.environ.get("HUB_NARROW_READS", "1") != "0",
+            fast_rows=os.environ.get("HUB_FAST_ROWS", "1") != "0",
         )

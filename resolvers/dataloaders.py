@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any, Protocol
 
 from sqlalchemy import (
     Column,
     ColumnElement,
+    Select,
     Table,
     func,
     select,
 )
 
 from hub.access.jurisdiction import Subtree
-from hub.data.rows import key_in
+from hub.data.rows import KEYS, key_in, key_values
 from hub.domain.context import BY_ID, Context
 from resolvers.pagination import PageArgs, make_page
 
@@ -48,13 +50,18 @@ class RowByKey:
             BY_ID[self.column.table] = self
 
     async def batch(self, ctx: Context, keys: Sequence[Any]) -> list[Any]:
-        table = self.column.table
-        stmt = select(table).where(key_in(self.column, keys, ctx.dialect))
-        if ctx.scope is not None:
-            stmt = stmt.where(self.in_scope(ctx.scope))
-        rows = await ctx.records(stmt, table)
+        stmt = _by_key(self, ctx.dialect, ctx.scope)
+        rows = await ctx.records(stmt, self.column.table, params={KEYS: key_values(keys, ctx.dialect)})
         by_key = {getattr(row, self.column.name): row for row in rows}
         return [by_key.get(key) for key in keys]
+
+
+@lru_cache(maxsize=4096)
+def _by_key(spec: RowByKey, dialect: str, scope: Subtree | None) -> Select:
+    """A lookup's statement, built once per loader, database and jurisdiction (building it and its cache
+    key cost a department's one-row lookup about a tenth of its CPU); the keys are its KEYS placeholder."""
+    stmt = select(spec.column.table).where(key_in(spec.column, None, dialect))
+    return stmt if scope is None else stmt.where(spec.in_scope(scope))
 
 
 @dataclass(frozen=True)
@@ -63,14 +70,23 @@ class RowsByKey:
 
     column: Column
     order_by: Column
+    columns: tuple[str, ...] | None = None  # None: whole rows; else these (see resolvers/narrowing.py)
 
     async def batch(self, ctx: Context, keys: Sequence[Any]) -> list[list[Any]]:
         table = self.column.table
-        stmt = select(table).where(key_in(self.column, keys, ctx.dialect)).order_by(self.order_by)
+        stmt = select(*_selected(table, self.columns)).where(key_in(self.column, keys, ctx.dialect)).order_by(self.order_by)
         grouped: dict[Any, list[Any]] = defaultdict(list)
-        for row in await ctx.records(stmt, table):
+        for row in await ctx.records(stmt, table, self.columns):
             grouped[getattr(row, self.column.name)].append(row)
         return [grouped.get(key, []) for key in keys]
+
+    @property
+    def table(self) -> Table:
+        return self.column.table
+
+    def narrowed(self, names: Iterable[str]) -> RowsByKey:
+        """The same loader reading only `names`, and the key it groups by."""
+        return replace(self, columns=_in_table_order(self.column.table, {*names, self.column.name}))
 
 
 @dataclass(frozen=True)
@@ -102,6 +118,15 @@ class ChildPages:
 
     parent: Column
     sort: Column
+    columns: tuple[str, ...] | None = None  # None: whole rows; else these (see resolvers/narrowing.py)
+
+    @property
+    def table(self) -> Table:
+        return self.parent.table
+
+    def narrowed(self, names: Iterable[str]) -> ChildPages:
+        """The same loader reading only `names`, and the columns it pages by."""
+        return replace(self, columns=_in_table_order(self.parent.table, {*names, self.parent.name, self.sort.name}))
 
     @property
     def counts(self) -> ChildCounts:
@@ -115,13 +140,13 @@ class ChildPages:
             where = [key_in(self.parent, parents, ctx.dialect), *filter_.clauses()]
             if args.after is not None:
                 where.append(self.sort > args.after)
-            ranked = select(table, rank).where(*where).subquery()
+            ranked = select(*_selected(table, self.columns), rank).where(*where).subquery()
             stmt = (
-                select(*(ranked.c[c.name] for c in table.columns))
+                select(*(ranked.c[c.name] for c in _selected(table, self.columns)))
                 .where(ranked.c._rank <= args.first + 1)
                 .order_by(ranked.c[self.parent.name], ranked.c[self.sort.name])
             )
-            for row in await ctx.records(stmt, table):
+            for row in await ctx.records(stmt, table, self.columns):
                 rows_by_key.setdefault((getattr(row, self.parent.name), (args, filter_)), []).append(row)
         return [
             make_page(
@@ -132,6 +157,14 @@ class ChildPages:
             )
             for key in keys
         ]
+
+
+def _in_table_order(table: Table, names: set[str]) -> tuple[str, ...]:
+    return tuple(c.name for c in table.columns if c.name in names)
+
+
+def _selected(table: Table, columns: tuple[str, ...] | None) -> list[Column]:
+    return list(table.columns) if columns is None else [table.c[name] for name in columns]
 
 
 def _count_via(ctx: Context, spec: ChildCounts, key: tuple[Any, Filter]):

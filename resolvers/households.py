@@ -19,6 +19,7 @@ from hub.domain.write_path import (
     field_message,
 )
 from resolvers.dataloaders import ChildPages, RowByKey, RowsByKey, equal_to
+from resolvers.narrowing import connections, narrowable
 from resolvers.pages import child_page, root_page
 from resolvers.pagination import Page
 from resolvers.prefetch import Relation, relations
@@ -39,6 +40,9 @@ relations(
     memberCount=_members,
     village=Relation(REGION_BY_ID, "village_id", "Region"),
 )
+connections("Region", households=Relation(VILLAGE_HOUSEHOLDS, "id", "Household"))
+narrowable(HOUSEHOLD_MEMBERS, reads=("relation_to_head",))  # `head` picks the 户主
+narrowable(VILLAGE_HOUSEHOLDS)
 
 HEAD_RELATION = "户主"
 

@@ -14,6 +14,7 @@ from hub.domain.context import Context
 from resolvers.dataloaders import ChildPages, RowByKey
 from resolvers.errors import UserInputError
 from resolvers.filters import contains
+from resolvers.narrowing import connections, narrowable
 from resolvers.pages import child_page, root_page
 from resolvers.pagination import Page
 from resolvers.prefetch import Relation, relations
@@ -25,6 +26,8 @@ REGION_BY_CODE = RowByKey(regions.c.code, Subtree.regions)
 REGION_CHILDREN = ChildPages(regions.c.parent_id, regions.c.code)
 
 relations("Region", parent=Relation(REGION_BY_ID, "parent_id", "Region"))
+connections("Region", children=Relation(REGION_CHILDREN, "id", "Region"))
+narrowable(REGION_CHILDREN)
 
 
 async def subtree(ctx: Context, code: str | None, field: str = "regionCode") -> Subtree | None:

@@ -9,7 +9,13 @@ from inspect import isawaitable
 from typing import Any
 
 import strawberry
-from graphql import DocumentNode, GraphQLError, execute, validate
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    execute,
+    validate,
+)
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
@@ -25,7 +31,9 @@ from strawberry.types.graphql import OperationType
 from hub.access.access_log import AccessLogExtension, note_operation
 from hub.access.policy import Policy, ReadScope, load_policy
 from hub.data.models import Role
+from hub.domain.context import LoaderSpec
 from hub.settings import Settings
+from resolvers.narrowing import narrowing
 from schema.domains import Mutation, Query, Subscription
 from schema.execution import FastLeafExecutionContext
 from schema.inputs import nul_error
@@ -38,6 +46,7 @@ class Prepared:
 
     document: DocumentNode
     operation_type: OperationType
+    narrowing: dict[LoaderSpec, LoaderSpec]  # loaders it reads fewer columns through (resolvers/narrowing.py)
 
 
 class HubSchema(strawberry.Schema):
@@ -73,6 +82,8 @@ class HubSchema(strawberry.Schema):
             )
         self.prepared.move_to_end((query, operation_name))
         note_operation(self, prepared.document, operation_name, query, context)
+        if context.settings.narrow_reads:
+            context.narrowing = prepared.narrowing
         try:
             result = execute(
                 self._schema, prepared.document, variable_values=variables, operation_name=operation_name, context_value=context,
@@ -133,7 +144,12 @@ def guards(settings: Settings) -> type[SchemaExtension]:
             else:
                 validated.move_to_end(key)
             if not errors and context.query and isinstance(context.schema, HubSchema):
-                context.schema.remember(context.query, context.operation_name, Prepared(context.graphql_document, context.operation_type))
+                document, operation_name = context.graphql_document, context.operation_name
+                prepared = Prepared(document, context.operation_type, narrowing(context.schema._schema, document, operation_name))
+                context.schema.remember(context.query, operation_name, prepared)
+                if sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) == 1:
+                    # strawberry names the one operation itself; clients mostly send no operationName
+                    context.schema.remember(context.query, None, prepared)
             if not errors:  # variables change from request to request: checked after the cache
                 nul = nul_error(context.graphql_document, context.variables, context.query)
                 errors = [nul] if nul else errors

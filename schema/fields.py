@@ -11,6 +11,10 @@ from strawberry.utils.str_converters import to_camel_case
 
 from hub.data.models import LabelledEnum
 
+# A relation field whose resolver answers exactly what its loader (resolvers/prefetch.py RELATIONS) loads:
+# execution may read the loaded value itself (schema/execution.py).
+DIRECT = {"direct": True}
+
 
 def column(col: Column, description: str | None = None) -> Any:
     """A plain leaf field (no resolver: strawberry's fast path) described by its column's label."""

@@ -18,6 +18,7 @@ from resolvers.errors import int_id
 from schema.connections import Connection
 from schema.errors import FieldError, field_errors
 from schema.fields import (
+    DIRECT,
     After,
     Changes,
     First,
@@ -68,11 +69,11 @@ class Household:
     indicator, indicator_values = indicator_fields(IndicatorEntity.HOUSEHOLD)
     history = history_field("Household")
 
-    @strawberry.field(description="所属村（社区）")
+    @strawberry.field(description="所属村（社区）", metadata=DIRECT)
     def village(self, info: Info) -> Annotated[Region, strawberry.lazy("schema.regions")]:
         return regions.region_by_id(info.context, self.village_id)
 
-    @strawberry.field(description="家庭成员")
+    @strawberry.field(description="家庭成员", metadata=DIRECT)
     def members(self, info: Info) -> list[Annotated[Person, strawberry.lazy("schema.persons")]]:
         return households.members(info.context, self)
 

@@ -18,6 +18,7 @@ from resolvers.errors import int_id
 from schema.connections import Connection
 from schema.errors import FieldError, field_errors
 from schema.fields import (
+    DIRECT,
     After,
     Changes,
     First,
@@ -78,7 +79,7 @@ class Person:
     def age(self) -> int:
         return persons_domain.age_on(self.birth_date, clock.today())
 
-    @strawberry.field(description="所属户")
+    @strawberry.field(description="所属户", metadata=DIRECT)
     def household(self, info: Info) -> Annotated[Household, strawberry.lazy("schema.households")]:
         return households.household_by_id(info.context, self.household_id)
 

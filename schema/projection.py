@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass
+from functools import cached_property
 
 from graphql import GraphQLNamedType, GraphQLObjectType, GraphQLSchema, get_named_type
 from strawberry.types.arguments import StrawberryArgument
@@ -69,8 +70,12 @@ class Projection:
         """Whether the view reads `Type.field` in full."""
         return _mode(self.visibility, ref) is Mode.READ
 
-    def masked_fields(self) -> set[str]:
-        return {f"{t}.{f}" for t, fields in self.visibility.items() for f, mode in fields.items() if mode is Mode.MASKED}
+    def masked_fields(self) -> frozenset[str]:
+        return self._masked
+
+    @cached_property
+    def _masked(self) -> frozenset[str]:  # asked for on every request (the access log): the view never changes
+        return frozenset(f"{t}.{f}" for t, fields in self.visibility.items() for f, mode in fields.items() if mode is Mode.MASKED)
 
     def fields(self, type_name: str, fields: list[StrawberryField]) -> list[StrawberryField]:
         granted = self.visibility.get(type_name)
@@ -144,6 +149,7 @@ def _masked(field: StrawberryField, mask: Callable[[str | None], str | None]) ->
 
     projected = copy.copy(field)
     projected.base_resolver = StrawberryResolver(masked)
+    projected.metadata = {**field.metadata, "reads": attribute}  # the one column it reads (resolvers/narrowing.py)
     return projected
 
 

@@ -14,6 +14,7 @@ from resolvers import enterprises, events, flood_points, households, regions
 from resolvers.errors import int_id
 from schema.connections import Connection
 from schema.fields import (
+    DIRECT,
     After,
     First,
     RegionCode,
@@ -60,7 +61,7 @@ class Region:
     indicator, indicator_values = indicator_fields(IndicatorEntity.VILLAGE)
     history = history_field("Region")
 
-    @strawberry.field(description="上级区划")
+    @strawberry.field(description="上级区划", metadata=DIRECT)
     def parent(self, info: Info) -> Region | None:
         return regions.region_by_id(info.context, self.parent_id)
 

@@ -31,12 +31,24 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 
 
-def key_in(column: Column, keys: Sequence[Any], dialect: str) -> ColumnElement[bool]:
+def key_in(column: Column, keys: Sequence[Any] | None, dialect: str) -> ColumnElement[bool]:
+    """`column IN keys`; with keys None, a placeholder named KEYS whose value `key_values` gives at execution."""
+    name = None if keys is not None else KEYS
     if dialect == "postgresql":
-        return column == any_(bindparam(None, list(keys), type_=postgresql.ARRAY(column.type)))
-    return column.in_(select(literal_column("value")).select_from(func.json_each(bindparam(None, json.dumps(list(keys))))))
+        return column == any_(bindparam(name, None if keys is None else list(keys), type_=postgresql.ARRAY(column.type)))
+    value = None if keys is None else key_values(keys, dialect)
+    return column.in_(select(literal_column("value")).select_from(func.json_each(bindparam(name, value))))
+
+
+KEYS = "keys"
+
+
+def key_values(keys: Sequence[Any], dialect: str) -> Any:
+    return list(keys) if dialect == "postgresql" else json.dumps(list(keys))
 
 
 @cache
-def record_class(table: Table) -> type:
-    return make_dataclass(f"{table.name}_record", [c.name for c in table.columns], slots=True, repr=False, eq=False)
+def record_class(table: Table, columns: tuple[str, ...] | None = None) -> type:
+    """The record of a whole row, or of `columns` only (a read that selects some columns, in table order)."""
+    names = [c.name for c in table.columns] if columns is None else list(columns)
+    return make_dataclass(f"{table.name}_record", names, slots=True, repr=False, eq=False)

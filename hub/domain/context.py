@@ -7,7 +7,7 @@ exports, uploads, the command line, tests and benchmarks all use it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
@@ -49,6 +49,8 @@ class Context:
     policy: Policy | None = None
     audit: dict[str, Any] = field(default_factory=dict)  # filled for the access log
     rows_returned: int = 0  # objects returned in lists, counted as execution completes them
+    # Loaders this document reads fewer columns through (spec → its narrowed twin; see resolvers/narrowing.py).
+    narrowing: Mapping[LoaderSpec, LoaderSpec] = field(default_factory=dict)
     _loaders: dict[LoaderSpec, DataLoader] = field(default_factory=dict)
 
     @classmethod
@@ -61,27 +63,31 @@ class Context:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    async def read(self, stmt: Executable) -> Sequence[Row]:
+    async def read(self, stmt: Executable, params: dict[str, Any] | None = None) -> Sequence[Row]:
         # Each batch gets its own short connection: loader batches and sibling
         # fields run concurrently, and one connection cannot serve them at once.
         async with reader(self.engine).connect() as connection:
-            return (await connection.execute(stmt)).all()
+            return (await connection.execute(stmt, params)).all()
 
-    async def records(self, stmt: Executable, table: Table) -> list[Any]:
-        """Rows of `table` as plain slotted records (see `record_class`)."""
-        make = record_class(table)
+    async def records(
+        self, stmt: Executable, table: Table, columns: tuple[str, ...] | None = None, params: dict[str, Any] | None = None
+    ) -> list[Any]:
+        """Rows of `table` as plain slotted records (see `record_class`): whole rows, or `columns` in that order.
+        `params`: values of a statement built once, with placeholders (see `fast_read.fetch`)."""
+        make = record_class(table, columns)
         if self.engine.dialect.name == "postgresql":
             async with reader(self.engine).connect() as connection:
-                rows = await fast_read.fetch(self.engine, connection, stmt)
+                rows = await fast_read.fetch(self.engine, connection, stmt, params)
             if rows is not None:
                 return [make(*row) for row in rows]
-        return [make(*row) for row in await self.read(stmt)]
+        return [make(*row) for row in await self.read(stmt, params)]
 
     async def scalar(self, stmt: Executable) -> Any:
         async with reader(self.engine).connect() as connection:
             return (await connection.execute(stmt)).scalar_one()
 
     def loader(self, spec: LoaderSpec) -> DataLoader:
+        spec = self.narrowing.get(spec, spec)
         loader = self._loaders.get(spec)
         if loader is None:
 
