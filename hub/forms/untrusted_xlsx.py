@@ -100,19 +100,24 @@ def first_sheet_rows(source: bytes | Path, *, data_only: bool, limits: Limits = 
         return
 
 
+def _check_workbook_archive(file: io.BytesIO | Path, limits: Limits) -> None:
+    """A zip holding an Office package, within the limits, before any of it is parsed."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            if "[Content_Types].xml" not in archive.namelist():
+                raise _not_xlsx()
+            check_archive(archive, limits)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise _not_xlsx() from None
+
+
 def sheets(source: bytes | Path, *, data_only: bool, limits: Limits = LIMITS) -> Iterator[tuple[str, Iterator[tuple[Any, ...]]]]:
     """Each sheet's title and rows (as `first_sheet_rows` gives them), in the workbook's order; read each before the next."""
 
     def opened() -> io.BytesIO | Path:
         return io.BytesIO(source) if isinstance(source, bytes) else source
 
-    try:
-        with zipfile.ZipFile(opened()) as archive:
-            if "[Content_Types].xml" not in archive.namelist():
-                raise _not_xlsx()
-            check_archive(archive, limits)
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise _not_xlsx() from None
+    _check_workbook_archive(opened(), limits)
     try:
         workbook = load_workbook(opened(), read_only=True, data_only=data_only)
     except Exception:  # noqa: BLE001 - XML (defusedxml's refusals included) and openpyxl errors all mean: cannot be read
@@ -192,13 +197,7 @@ def first_sheet(source: bytes, limits: Limits = FORM_LIMITS) -> Any:
     range, so the sheet's XML is walked first (defusedxml, streaming): rows, written cells and
     merged ranges are counted and bounded before openpyxl builds anything.
     """
-    try:
-        with zipfile.ZipFile(io.BytesIO(source)) as archive:
-            if "[Content_Types].xml" not in archive.namelist():
-                raise _not_xlsx()
-            check_archive(archive, limits)
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise _not_xlsx() from None
+    _check_workbook_archive(io.BytesIO(source), limits)
     try:
         workbook = load_workbook(io.BytesIO(source), read_only=True)
         path = workbook.worksheets[0]._worksheet_path
