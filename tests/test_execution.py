@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import Column, Integer, MetaData, Table, select
 from strawberry.schema.config import StrawberryConfig
 
 from hub.data import fast_read
-from hub.data.database import reader
+from hub.data.database import StatementCounter
 from hub.data.models import AccessLogEntry, Base, Gender
 from hub.domain.context import Context
 from schema.build import guards
@@ -120,12 +120,19 @@ async def test_fast_reads_on_postgresql_return_what_sqlalchemy_returns(engine):
         select(households).where(households.c.low_income.is_(True), households.c.id.in_([1, 2, 3, 40])).order_by(households.c.id),
     ]
     compared = 0
+    counter = StatementCounter(engine)
     for stmt in statements:
-        async with reader(engine).connect() as connection:
-            fast = await fast_read.fetch(engine, connection, stmt)
+        fast = await fast_read.fetch(engine, stmt)
+        assert counter.count == (fast is not None)  # announced like any statement (counters, logs)
         async with engine.connect() as connection:
             ordinary = (await connection.execute(stmt)).all()
         if fast is not None:
             assert [tuple(row) for row in fast] == [tuple(row) for row in ordinary], stmt
             compared += bool(ordinary)
+        counter.reset()
+    counter.close()
     assert compared >= 10
+    # A failing statement: None (the ordinary path will raise it), its connection closed, none kept out of the pool.
+    missing = Table("no_such_table", MetaData(), Column("id", Integer))
+    assert await fast_read.fetch(engine, select(missing).where(missing.c.id == 1)) is None
+    assert engine.sync_engine.pool.checkedout() == 0

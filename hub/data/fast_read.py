@@ -7,6 +7,10 @@ parameters are extracted, bound and processed as SQLAlchemy would, and the rows 
 asyncpg gives them, with SQLAlchemy's result processors applied only to the columns that have one
 (enums). Anything unusual (parameters expanded at execution time) or any failure takes the ordinary
 path, which raises and recovers as before (a dropped connection is invalidated first).
+
+The connection is the pool's own, checked out without an `AsyncConnection` around it: building and
+closing one (its greenlet hops, execution options, isolation reset) cost 45 µs against 13 µs for the
+checkout alone, and the statement goes to asyncpg directly anyway, outside any transaction.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Executable
 
 
@@ -56,9 +60,7 @@ async def _with_results(engine: AsyncEngine, raw: Any, plan: Plan) -> Plan | Non
     return Plan(plan.sql, plan.compiled, plan.processors, plan.names, tuple(results))
 
 
-async def fetch(
-    engine: AsyncEngine, connection: AsyncConnection, stmt: Executable, params: dict[str, Any] | None = None
-) -> Sequence[Any] | None:
+async def fetch(engine: AsyncEngine, stmt: Executable, params: dict[str, Any] | None = None) -> Sequence[Any] | None:
     """The rows of `stmt` (asyncpg records, or lists where a column was processed), or None: then the
     caller runs the statement the ordinary way, on a new connection if this one failed.
 
@@ -85,19 +87,27 @@ async def fetch(
         values = plan.compiled.construct_params(params)
     processors = plan.processors
     arguments = [processors[name](values[name]) if name in processors else values[name] for name in plan.names]
-    raw = (await connection.get_raw_connection()).driver_connection
+    try:
+        connection = await engine.raw_connection()  # the pool's checkout, with its ping after idling
+    except Exception:  # noqa: BLE001 - the driver's own error, untranslated: the ordinary path tries and raises
+        return None
+    raw = connection.driver_connection
     try:
         if plan.results is None:
             plan = _plans[key] = await _with_results(engine, raw, plan)
             if plan is None:
+                connection.close()
                 return None
-        sync = connection.sync_connection
-        if sync.dispatch.before_cursor_execute:  # announced as SQLAlchemy announces a statement (counters, logs)
-            sync.dispatch.before_cursor_execute(sync, None, plan.sql, arguments, None, False)
+        announce = engine.sync_engine.dispatch.before_cursor_execute
+        if announce:  # announced as SQLAlchemy announces a statement (counters, logs); there is no Connection to name
+            announce(None, None, plan.sql, arguments, None, False)
         rows = await raw.fetch(plan.sql, *arguments)
-    except Exception:  # noqa: BLE001 - the ordinary path raises (and translates) whatever it was
-        await connection.invalidate()  # it may be broken: not back into the pool
-        return None
+    except BaseException as error:
+        connection.invalidate()  # it may be broken, or cancelled mid-statement: closed, not back into the pool
+        if isinstance(error, Exception):
+            return None  # the ordinary path raises (and translates) whatever it was
+        raise
+    connection.close()  # back into the pool: no transaction was begun, so its reset does no IO
     if not plan.results:
         return rows
     processed = []

@@ -76,8 +76,7 @@ class Context:
         `params`: values of a statement built once, with placeholders (see `fast_read.fetch`)."""
         make = record_class(table, columns)
         if self.engine.dialect.name == "postgresql":
-            async with reader(self.engine).connect() as connection:
-                rows = await fast_read.fetch(self.engine, connection, stmt, params)
+            rows = await fast_read.fetch(self.engine, stmt, params)
             if rows is not None:
                 return [make(*row) for row in rows]
         return [make(*row) for row in await self.read(stmt, params)]
