@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
 from sqlalchemy import delete, func, select
 
 from hub.access.jurisdiction import Subtree
+from hub.data.database import create_engine
 from hub.data.identifiers import id_number_check_char
 from hub.data.models import Household, Person, Region, RegionLevel
+from hub.domain.context import Context
 from hub.domain.persons import person_reachable
+from resolvers.persons import PERSON_BY_ID
 from tests.conftest import graphql
 from tests.test_queries import region_code
 
@@ -134,3 +140,28 @@ async def test_a_person_found_by_key_is_checked_through_its_own_household(client
             plan = [row[-1] for row in (await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")).all()]
             assert "SEARCH households USING INTEGER PRIMARY KEY (rowid=?)" in plan, plan
             assert not any("ix_households_village_id" in step for step in plan), plan
+
+
+async def test_a_scoped_lookup_by_id_keeps_postgresqls_generic_plan(client, engine, settings):
+    """One key is sent as `id = $1`, not `id = ANY($1)`: for an array of unknown length PostgreSQL's
+    generic plan always looks dearer than a custom one, so the statement was planned anew on every
+    lookup — for a district's scoped lookup, 0.26 ms of the database's CPU against 0.03 ms to run it."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("plan caching is PostgreSQL's")
+    district = Subtree.of(await region_code(client, "荔城区"), RegionLevel.DISTRICT)
+    inside = (await graphql(client, '{ persons(regionCode: "350304000000", first: 8) { nodes { id } } }'))["persons"]["nodes"]
+    one_connection = create_engine(replace(settings, db_pool_size=1))  # so the plan cache we read is the lookups'
+    try:
+        for person in inside:  # a new request each time: nothing comes from a loader's cache
+            context = Context(one_connection, settings, "test", scope=district)
+            assert (await context.load(PERSON_BY_ID, int(person["id"]))).id == int(person["id"])
+        async with one_connection.connect() as conn:
+            plans = (await conn.exec_driver_sql(
+                "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE 'SELECT persons.id,%'"
+            )).all()
+    finally:
+        await one_connection.dispose()
+    assert len(plans) == 1, plans
+    statement, generic, custom = plans[0]
+    assert "persons.id = $1" in statement, statement
+    assert (generic, custom) == (len(inside) - 5, 5), plans  # PostgreSQL tries five custom plans, then keeps the generic one
