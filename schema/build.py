@@ -35,7 +35,7 @@ from hub.domain.context import LoaderSpec
 from hub.settings import Settings
 from resolvers.narrowing import narrowing
 from schema.domains import Mutation, Query, Subscription
-from schema.execution import FastLeafExecutionContext
+from schema.execution import FastLeafExecutionContext, LookupPlan, lookup_plan
 from schema.inputs import nul_error
 from schema.projection import Projection, relation_targets
 
@@ -47,6 +47,7 @@ class Prepared:
     document: DocumentNode
     operation_type: OperationType
     narrowing: dict[LoaderSpec, LoaderSpec]  # loaders it reads fewer columns through (resolvers/narrowing.py)
+    lookup: LookupPlan | None  # a root lookup of plain leaves, run outside graphql-core (schema/execution.py)
 
 
 class HubSchema(strawberry.Schema):
@@ -84,6 +85,11 @@ class HubSchema(strawberry.Schema):
         note_operation(self, prepared.document, operation_name, query, context)
         if context.settings.narrow_reads:
             context.narrowing = prepared.narrowing
+        if prepared.lookup is not None and context.settings.fast_rows:
+            data = await prepared.lookup.run(self._schema, variables, context)
+            if data is not None:
+                context.audit["row_count"] = context.rows_returned
+                return ExecutionResult(data=data, errors=None)
         try:
             result = execute(
                 self._schema, prepared.document, variable_values=variables, operation_name=operation_name, context_value=context,
@@ -145,7 +151,10 @@ def guards(settings: Settings) -> type[SchemaExtension]:
                 validated.move_to_end(key)
             if not errors and context.query and isinstance(context.schema, HubSchema):
                 document, operation_name = context.graphql_document, context.operation_name
-                prepared = Prepared(document, context.operation_type, narrowing(context.schema._schema, document, operation_name))
+                schema = context.schema._schema
+                prepared = Prepared(
+                    document, context.operation_type, narrowing(schema, document, operation_name), lookup_plan(schema, document, operation_name)
+                )
                 context.schema.remember(context.query, operation_name, prepared)
                 if sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) == 1:
                     # strawberry names the one operation itself; clients mostly send no operationName

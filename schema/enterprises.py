@@ -16,6 +16,7 @@ from resolvers.errors import int_id
 from schema.connections import Connection
 from schema.errors import FieldError, field_errors
 from schema.fields import (
+    LOOKUP,
     After,
     Changes,
     First,
@@ -85,7 +86,7 @@ class EnterprisePayload:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="按记录ID或统一社会信用代码查企业（二选一）")
+    @strawberry.field(description="按记录ID或统一社会信用代码查企业（二选一）", metadata=LOOKUP)
     async def enterprise(
         self,
         info: Info,

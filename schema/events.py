@@ -20,6 +20,7 @@ from resolvers.errors import UserInputError, int_id
 from schema.connections import Connection
 from schema.errors import FieldError, field_errors
 from schema.fields import (
+    LOOKUP,
     After,
     First,
     RecordId,
@@ -340,7 +341,7 @@ class DamageReportPayload:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="按记录ID查事件")
+    @strawberry.field(description="按记录ID查事件", metadata=LOOKUP)
     async def event(self, info: Info, id: RecordId) -> Event | None:
         return await events.event(info.context, int_id(id))
 

@@ -15,26 +15,48 @@ per selection and completed by a function compiled for that plan, rows below
 included: a town's 1,708 households and their members without graphql-core's
 per-field machinery. Anything the plan does not cover takes the full path for
 the whole list (tests/test_narrowing.py compares both, `HUB_FAST_ROWS=0`).
+
+A query that is one root lookup of plain leaves (`person(id: $id) { id name … }`: a field
+marked LOOKUP, schema/fields.py) is planned once per validated document (`LookupPlan`) and run
+without graphql-core's execution at all: its variables and arguments coerced as graphql-core
+coerces them, strawberry's own resolver called, the row built by the compiled builder. For a
+one-row lookup graphql-core's execution context, field collection and completion were a third
+of the request's CPU. Anything else — an error in coercion or in the resolver, a value the
+builder cannot complete — answers through the full path instead; a lookup is a read through a
+loader, so running it again there answers the same, from the loader's cache.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sized
+from collections.abc import Callable, Sized
+from dataclasses import dataclass
+from inspect import isawaitable
 from operator import attrgetter
 from typing import Any
 
 from graphql import (
+    DocumentNode,
+    FieldNode,
     GraphQLBoolean,
+    GraphQLError,
+    GraphQLField,
     GraphQLID,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
     GraphQLString,
+    OperationDefinitionNode,
+    OperationType,
     Undefined,
 )
 from graphql.execution.collect_fields import GroupedFieldSet
+from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.pyutils import Path
+from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.types.base_scalars import isoformat
 from strawberry.types.field import StrawberryField
@@ -353,3 +375,79 @@ def _compile(plan: list) -> Any:
     lines += ["  rows.append({" + ", ".join(fields) + "})", " return rows"]
     exec(compile("\n".join(lines), "<schema.execution rows>", "exec"), names)  # noqa: S102 - code written from the plan's names
     return names["build"]
+
+
+@dataclass(frozen=True)
+class LookupPlan:
+    """A query that is one root lookup whose selection is plain leaves, and the builder of its row."""
+
+    operation: OperationDefinitionNode
+    node: FieldNode
+    response_name: str
+    field: GraphQLField
+    parent_type: GraphQLObjectType
+    nullable: bool
+    build: Callable[..., list | None]
+
+    async def run(self, schema: GraphQLSchema, variables: dict[str, Any] | None, context: Any) -> dict[str, Any] | None:
+        """The answer's data, or None: then the full path answers (errors included)."""
+        coerced = get_variable_values(schema, self.operation.variable_definitions or (), variables or {}, max_errors=50)
+        if isinstance(coerced, list):
+            return None
+        try:
+            arguments = get_argument_values(self.field, self.node, coerced)
+        except GraphQLError:
+            return None
+        info = GraphQLResolveInfo(
+            self.node.name.value, [self.node], self.field.type, self.parent_type, Path(None, self.response_name, self.parent_type.name),
+            schema, {}, None, self.operation, coerced, context, optimized_is_awaitable, None, None,
+        )
+        try:
+            value = self.field.resolve(None, info, **arguments)
+            if isawaitable(value):
+                value = await value
+        except Exception:  # noqa: BLE001 - the full path reports it, located, as graphql-core does
+            return None
+        if value is None:
+            return {self.response_name: None} if self.nullable else None
+        rows = self.build((value,), [0], None, ())
+        return None if rows is None else {self.response_name: rows[0]}
+
+
+def lookup_plan(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None) -> LookupPlan | None:
+    """The document's plan if it is a query of one LOOKUP root field selecting plain leaves only
+    (no fragments, no directives, no `__typename`), else None."""
+    if len(document.definitions) != 1 or not isinstance(operation := document.definitions[0], OperationDefinitionNode):
+        return None
+    if operation.operation is not OperationType.QUERY or operation.directives:
+        return None
+    if operation_name is not None and (operation.name is None or operation.name.value != operation_name):
+        return None
+    if len(operation.selection_set.selections) != 1 or not isinstance(node := operation.selection_set.selections[0], FieldNode):
+        return None
+    parent_type = schema.query_type
+    field = parent_type.fields.get(node.name.value) if parent_type else None
+    definition = (field.extensions or {}).get("strawberry-definition") if field else None
+    if node.directives or node.selection_set is None or not isinstance(definition, StrawberryField) or not definition.metadata.get("lookup"):
+        return None
+    nullable = not isinstance(field.type, GraphQLNonNull)
+    object_type = field.type if nullable else field.type.of_type
+    if not isinstance(object_type, GraphQLObjectType) or object_type.is_type_of is not None:
+        return None
+    plan: list[tuple] = []
+    names: dict[str, str] = {}
+    for selection in node.selection_set.selections:
+        if not isinstance(selection, FieldNode) or selection.directives or selection.arguments or selection.selection_set:
+            return None
+        response_name = (selection.alias or selection.name).value
+        if response_name in names:  # the same field asked twice answers once, where first asked
+            if names[response_name] != selection.name.value:
+                return None
+            continue
+        leaf = plain_leaf(object_type, selection.name.value)
+        if leaf is NOT_PLAIN:
+            return None
+        names[response_name] = selection.name.value
+        attribute, serialise, leaf_nullable = leaf
+        plan.append((response_name, False, attribute, _as_is(object_type.fields[selection.name.value].type), serialise, leaf_nullable))
+    return LookupPlan(operation, node, (node.alias or node.name).value, field, parent_type, nullable, _builder(plan))

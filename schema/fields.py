@@ -14,6 +14,9 @@ from hub.data.models import LabelledEnum
 # A relation field whose resolver answers exactly what its loader (resolvers/prefetch.py RELATIONS) loads:
 # execution may read the loaded value itself (schema/execution.py).
 DIRECT = {"direct": True}
+# A root field that finds one row by key through a loader, and does nothing else: a query of it alone
+# may be run and completed outside graphql-core (schema/execution.py `LookupPlan`).
+LOOKUP = {"lookup": True}
 
 
 def column(col: Column, description: str | None = None) -> Any:

@@ -19,6 +19,7 @@ from schema.connections import Connection
 from schema.enterprises import RiskLevel
 from schema.errors import FieldError, field_errors
 from schema.fields import (
+    LOOKUP,
     After,
     Changes,
     First,
@@ -111,7 +112,7 @@ class FloodPointPayload:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="按记录ID查易涝点")
+    @strawberry.field(description="按记录ID查易涝点", metadata=LOOKUP)
     async def flood_point(self, info: Info, id: RecordId) -> FloodPoint | None:
         return await flood_points.flood_point(info.context, int_id(id))
 

@@ -19,6 +19,7 @@ from schema.connections import Connection
 from schema.errors import FieldError, field_errors
 from schema.fields import (
     DIRECT,
+    LOOKUP,
     After,
     Changes,
     First,
@@ -118,7 +119,7 @@ class NewHouseholdInput:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="按记录ID查户")
+    @strawberry.field(description="按记录ID查户", metadata=LOOKUP)
     async def household(self, info: Info, id: RecordId) -> Household | None:
         return await households.household(info.context, int_id(id))
 

@@ -19,6 +19,7 @@ from schema.connections import Connection
 from schema.errors import FieldError, field_errors
 from schema.fields import (
     DIRECT,
+    LOOKUP,
     After,
     Changes,
     First,
@@ -131,7 +132,7 @@ class NewPersonInput:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="按记录ID或公民身份号码查人员（二选一）")
+    @strawberry.field(description="按记录ID或公民身份号码查人员（二选一）", metadata=LOOKUP)
     async def person(
         self,
         info: Info,

@@ -15,6 +15,7 @@ from resolvers.errors import int_id
 from schema.connections import Connection
 from schema.fields import (
     DIRECT,
+    LOOKUP,
     After,
     First,
     RegionCode,
@@ -118,7 +119,7 @@ class Region:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="按统计用区划代码查区划")
+    @strawberry.field(description="按统计用区划代码查区划", metadata=LOOKUP)
     async def region(
         self, info: Info, code: Annotated[str, strawberry.argument(description="12位统计用区划代码")]
     ) -> Region | None:

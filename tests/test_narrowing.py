@@ -1,8 +1,8 @@
 """The read path's shortcuts answer, and log, byte for byte what the plain path answers.
 
 Reads that select only the columns a document asks for (resolvers/narrowing.py; off with
-`HUB_NARROW_READS=0`) and lists completing their loaded relations in one loop
-(schema/execution.py; off with `HUB_FAST_ROWS=0`): the same documents against the hub with each
+`HUB_NARROW_READS=0`), lists completing their loaded relations in one loop and root lookups run
+outside graphql-core (schema/execution.py; off with `HUB_FAST_ROWS=0`): the same documents against the hub with each
 on and off, each document sent twice (the second time through the short path, where narrowing
 applies)."""
 
@@ -13,9 +13,12 @@ from dataclasses import replace
 from graphql import parse
 from sqlalchemy import select
 
+from hub.access import accounts
 from hub.data.models import AccessLogEntry
 from hub.web.app import create_app
+from resolvers.context import RequestContext
 from resolvers.narrowing import narrowing
+from schema.execution import lookup_plan
 from tests.conftest import client_as
 
 TOWN = "350304100000"  # 西天尾镇
@@ -51,6 +54,7 @@ query($town: String!, $withIds: Boolean!) { region(code: $town) { children(first
   id members { name idNumber @include(if: $withIds) phone @skip(if: $withIds) }
 } } } } } }
 """
+LOOKUP = f"query Lookup($id: ID!) {{ person(id: $id) {{ {PERSON} }} }}"
 # (user, document, variables): masking, jurisdiction, nested lists, relations, filters, pagination,
 # aliases, fragments, variables, directives, resolver fields that read whole rows, and errors.
 CASES: list[tuple[str, str, dict | None]] = [
@@ -91,6 +95,27 @@ CASES: list[tuple[str, str, dict | None]] = [
     ("admin", NESTED, {}),  # a missing variable
     ("admin", "query($town: String!) { region(code: $town) { children(first: 2) { nodes { households(first: 2) { nodes { id members { nope } } } } } } }", {"town": TOWN}),
     ("admin", "query A($town: String!) { region(code: $town) { name } } query B($town: String!) { region(code: $town) { children(first: 2) { nodes { households(first: 2) { nodes { members { name } } } } } } }", {"town": TOWN}),  # two operations, none named
+    # Root lookups (schema/execution.py `LookupPlan`): planned, and every way out of the plan.
+    ("admin", LOOKUP, {"id": "1"}),
+    ("licheng-minzheng", LOOKUP, {"id": "1"}),
+    ("licheng-minzheng", LOOKUP, {"id": "200"}),
+    ("dongxing", LOOKUP, {"id": "1"}),  # outside the village: null
+    ("weijian", LOOKUP, {"id": "200"}),  # masked: not planned
+    ("admin", LOOKUP, {"id": "999999999"}),  # no such person
+    ("admin", LOOKUP, {"id": "abc"}),  # not an id: the resolver's error
+    ("admin", LOOKUP, {}),  # a missing variable
+    ("admin", LOOKUP, {"id": 7}),  # an ID given as a number
+    ("admin", "query Lookup($id: ID!) { person(id: $id) { id } }", {"id": None}),  # null for a non-null variable
+    ("admin", "query($id: ID, $n: String) { person(id: $id, idNumber: $n) { id name } }", {"id": "1", "n": "350304198010182257"}),  # both: an error
+    ("admin", "query($id: ID!) { p: person(id: $id) { n: name name n: name id } }", {"id": "2"}),  # aliases, a field asked twice
+    ("admin", "query($id: ID!) { person(id: $id) { __typename id } }", {"id": "2"}),  # not planned
+    ("admin", "query($id: ID!) { person(id: $id) { id household { address } } }", {"id": "2"}),  # a relation: not planned
+    ("admin", '{ region(code: "350304100000") { code name level population areaKm2 phone } }', None),  # a literal argument
+    ("admin", '{ region(code: "12") { code } }', None),  # a bad code: an error
+    ("admin", "query($id: ID!) { household(id: $id) { id address lowIncome lowIncomeSince incomePerPersonMonthly housingSafetyGrade } }", {"id": "3"}),
+    ("admin", "query($id: ID!) { enterprise(id: $id) { id name creditCode legalRepresentative } }", {"id": "1"}),
+    ("admin", "query($id: ID!) { floodPoint(id: $id) { id name longitude latitude } }", {"id": "1"}),
+    ("admin", "query($id: ID!) { event(id: $id) { id kind name status } }", {"id": "1"}),
 ]
 
 
@@ -109,7 +134,7 @@ async def test_shortcuts_answer_and_log_what_the_plain_path_answers(app, setting
             logged = (await connection.execute(select(*columns).where(AccessLogEntry.request_id == request_id))).all()
         return response.status_code, response.content, logged
 
-    narrowed_documents = 0
+    narrowed_documents = planned_lookups = 0
     for number, (user, query, variables) in enumerate(CASES):
         answers = {}
         for (narrow, fast), application in configurations.items():
@@ -120,7 +145,9 @@ async def test_shortcuts_answer_and_log_what_the_plain_path_answers(app, setting
         for key, each in answers.items():
             assert each == plain, (key, user, query)
         narrowed_documents += _narrows(schemas, query)
+        planned_lookups += _planned(schemas, query)
     assert narrowed_documents >= 20  # most documents read through narrowed loaders: the test compares something
+    assert planned_lookups >= 15  # and the lookups are answered outside graphql-core
 
 
 def _narrows(schemas, query: str) -> bool:
@@ -128,6 +155,36 @@ def _narrows(schemas, query: str) -> bool:
         return bool(narrowing(schemas.full._schema, parse(query), None))
     except Exception:  # noqa: BLE001 - documents the hub refuses narrow nothing
         return False
+
+
+def _planned(schemas, query: str) -> bool:
+    return lookup_plan(schemas.full._schema, parse(query), None) is not None
+
+
+def test_only_a_lookup_of_plain_leaves_is_planned(schemas):
+    """A query of one root lookup (a field marked LOOKUP) selecting plain leaves: nothing else."""
+    full = schemas.full._schema
+    weijian = schemas.departments["weijian"]._schema  # masks idNumber: a resolver field
+
+    def planned(query: str, schema=full, operation_name: str | None = None) -> bool:
+        return lookup_plan(schema, parse(query), operation_name) is not None
+
+    assert planned(LOOKUP)
+    assert planned(LOOKUP, operation_name="Lookup")
+    assert planned('{ region(code: "350304100000") { code name } }')
+    assert planned("query($id: ID!) { a: household(id: $id) { id address } }")
+    assert not planned(LOOKUP, weijian)
+    assert planned("query($id: ID!) { person(id: $id) { id name } }", weijian)  # what it may read plainly
+    assert not planned(LOOKUP, operation_name="Other")
+    assert not planned("query($id: ID!) { person(id: $id) { id } region(code: \"1\") { code } }")  # two root fields
+    assert not planned('{ persons(first: 1) { nodes { id } } }')  # not a lookup
+    assert not planned("query($id: ID!) { person(id: $id) { id __typename } }")
+    assert not planned("query($id: ID!) { person(id: $id) { id household { id } } }")
+    assert not planned("query($id: ID!) { person(id: $id) { id name @include(if: true) } }")
+    assert not planned("query($id: ID!) { person(id: $id) @skip(if: false) { id } }")
+    assert not planned("query($id: ID!) { person(id: $id) { ...P } } fragment P on Person { id }")
+    assert not planned("query($id: ID!) { person(id: $id) { ... on Person { id } } }")
+    assert not planned("mutation { __typename }")
 
 
 def test_narrowing_reads_only_the_columns_asked_for_and_whole_rows_for_resolvers(schemas):
@@ -149,3 +206,24 @@ def test_narrowing_reads_only_the_columns_asked_for_and_whole_rows_for_resolvers
     assert weijian.type_map["Person"].fields["idNumber"].extensions["strawberry-definition"].base_resolver is not None
     masked = narrowing(weijian, parse("{ region(code: \"1\") { households { nodes { members { idNumber phone } } } } }"), None)
     assert [n.columns for n in masked.values() if n.table.name == "persons"] == [("household_id", "id_number", "relation_to_head", "phone")]
+
+
+async def test_a_planned_lookup_answers_itself_and_leaves_errors_to_the_full_path(app, engine, settings, schemas, tokens):
+    """The plan answers a lookup without graphql-core (the differential test above shows it answers
+    the same); whatever it cannot answer as graphql-core would, it hands back (None)."""
+    caller = await accounts.authenticate(engine, tokens["admin"])
+    full = schemas.full._schema
+    plan = lookup_plan(full, parse(LOOKUP), None)
+
+    async def run(variables: dict) -> dict | None:
+        context = RequestContext.for_caller(engine, settings, schemas.policy, caller, "test")
+        return await plan.run(full, variables, context)
+
+    async with client_as(app, tokens["admin"]) as client:
+        through_graphql = (await client.post("/graphql", json={"query": LOOKUP, "variables": {"id": "1"}})).json()["data"]
+    assert await run({"id": "1"}) == through_graphql
+    assert through_graphql["person"]["id"] == "1"
+    assert await run({"id": "999999999"}) == {"person": None}
+    assert await run({"id": "abc"}) is None  # the resolver's error
+    assert await run({}) is None  # the variable's error
+    assert await run({"id": ["1"]}) is None
