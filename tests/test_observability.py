@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from dataclasses import replace
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 
 from hub.data import migrate
 from hub.data.database import create_engine
+from hub.data.models import AccessLogEntry
 from hub.web.app import create_app
 from hub.web.observability import MAX_OPERATION_NAMES, HubMetrics
 from tests.conftest import graphql
@@ -136,3 +139,15 @@ async def test_json_log_lines_carry_the_request_id(settings, tokens, tmp_path):
     assert access["message"].startswith("POST /graphql 200 ")
     (health,) = [line for line in lines if line.get("request_id") == fresh.headers["x-request-id"]]
     assert health["route"] == "/healthz"
+
+
+async def test_every_request_has_one_id_the_answer_and_the_access_log_share(client, engine):
+    """The client's well-formed `X-Request-Id`, else a new one: 32 hex digits, never the same twice."""
+    fresh = [(await client.post("/graphql", json={"query": "{ regions(level: TOWN) { totalCount } }"})).headers["x-request-id"] for _ in range(3)]
+    assert len(set(fresh)) == 3 and all(re.fullmatch("[0-9a-f]{32}", rid) for rid in fresh), fresh
+    malformed = await client.post("/graphql", json={"query": "{ regions { totalCount } }"}, headers={"x-request-id": "two words"})
+    replaced = malformed.headers["x-request-id"]
+    assert re.fullmatch("[0-9a-f]{32}", replaced) and replaced not in fresh
+    async with engine.connect() as connection:
+        logged = (await connection.execute(select(AccessLogEntry.request_id).where(AccessLogEntry.request_id.in_([*fresh, replaced])))).scalars().all()
+    assert sorted(logged) == sorted([*fresh, replaced])

@@ -16,9 +16,11 @@ error masking that keeps user errors readable. Here:
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import os
 import re
-import uuid
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -62,8 +64,37 @@ class BadRequest(Exception):
 
 
 def request_id_of(request: Request) -> str:
-    given = request.headers.get("x-request-id", "")
-    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+    """The request's id: the one `Observe` gave it, else the client's `X-Request-Id` when well-formed, else a new one."""
+    return request.scope.get(REQUEST_ID) or request_id_for(request.scope)
+
+
+REQUEST_ID = "hub.request_id"  # where `Observe` keeps the id in the ASGI scope, for every endpoint to answer with
+
+
+def request_id_for(scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            given = value.decode("latin-1")
+            if _REQUEST_ID.match(given):
+                return given
+            break
+    return new_request_id()
+
+
+def _new_prefix() -> None:
+    global _prefix, _counter
+    _prefix, _counter = secrets.token_hex(8), itertools.count()
+
+
+def new_request_id() -> str:
+    """32 hex digits, unique: a random prefix per process and a counter (uuid4 read the system's
+    random source on every request, a system call each time)."""
+    return f"{_prefix}{next(_counter):016x}"
+
+
+_prefix, _counter = "", itertools.count()
+_new_prefix()
+os.register_at_fork(after_in_child=_new_prefix)  # a forked worker counts under a prefix of its own
 
 
 def _media_params(value: str) -> tuple[str, dict[str, str]]:

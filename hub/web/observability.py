@@ -1,7 +1,7 @@
 """What an operator watches: /metrics (Prometheus text), /healthz, /readyz, and one log line per request.
 
 `Observe` wraps the whole application: it gives every request an id (the client's
-`X-Request-Id` when well-formed, else a new one, written back into the request so
+`X-Request-Id` when well-formed, else a new one, kept in the request's scope so
 every endpoint uses the same), times it, counts it by route and status and logs it.
 Endpoints report what they did through the one `record_access` call they already
 make; `HubMetrics.operation_done` counts that by operation name, department and
@@ -33,7 +33,7 @@ from starlette.routing import Match
 from hub import logs
 from hub.data import migrate
 from hub.web import graphiql
-from hub.web.graphql_endpoint import request_id_of
+from hub.web.graphql_endpoint import REQUEST_ID, request_id_for
 
 log = logging.getLogger("hub.http")
 
@@ -88,6 +88,27 @@ class HubMetrics:
         size = Gauge("hub_db_pool_size", "Connections the pool keeps open", registry=registry)
         size.set_function(pool.size)
         self._names: set[str] = set()
+        self._http_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._operation_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+    def http_children(self, route: str, method: str, status: int) -> tuple[Any, Any]:
+        """The request counter's and duration histogram's children for these labels, found once
+        (`labels()` validates and locks on every call: four times a request)."""
+        key = (route, method, status)
+        children = self._http_children.get(key)
+        if children is None:
+            children = self._http_children[key] = (self.http_requests.labels(route, method, str(status)), self.http_seconds.labels(route))
+        return children
+
+    def operation_children(self, operation: str, department: str, outcome: str) -> tuple[Any, Any]:
+        """As `http_children`, for the operation counter and histogram."""
+        key = (operation, department, outcome)
+        children = self._operation_children.get(key)
+        if children is None:
+            children = self._operation_children[key] = (
+                self.operations.labels(operation, department, outcome), self.operation_seconds.labels(operation)
+            )
+        return children
 
     def operation_label(self, name: str | None) -> str:
         if not name:
@@ -103,12 +124,12 @@ class HubMetrics:
 
     def operation_done(self, department: str, audit: dict[str, Any], outcome: str) -> None:
         """Called once per signed-in request, from the access log's `record_access`."""
-        operation = self.operation_label(audit.get("operation_name"))
-        self.operations.labels(operation, department, outcome).inc()
+        count, duration = self.operation_children(self.operation_label(audit.get("operation_name")), department, outcome)
+        count.inc()
         current = _current.get()
         if current is None:  # not over HTTP (a test calling record_access directly)
             return
-        self.operation_seconds.labels(operation).observe(time.perf_counter() - current.started)
+        duration.observe(time.perf_counter() - current.started)
         if current.route in EXPORTS and outcome == "ok":
             self.export_rows.labels(EXPORTS[current.route]).inc(audit.get("row_count", 0))
         elif current.route in UPLOADS:
@@ -138,10 +159,7 @@ class Observe:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = Request(scope)
-        rid = request_id_of(request)
-        if request.headers.get("x-request-id") != rid:  # so that the endpoints answer with this same id
-            scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"x-request-id"] + [(b"x-request-id", rid.encode())]
+        rid = scope[REQUEST_ID] = request_id_for(scope)  # so that the endpoints answer with this same id
         current = _Request(self._route(scope))
         observed_token, id_token = _current.set(current), logs.request_id.set(rid)
         status = 500  # unless the app answers
@@ -158,8 +176,9 @@ class Observe:
             await self.app(scope, receive, observed_send)
         finally:
             seconds = time.perf_counter() - current.started
-            self.metrics.http_requests.labels(current.route, scope["method"], str(status)).inc()
-            self.metrics.http_seconds.labels(current.route).observe(seconds)
+            count, duration = self.metrics.http_children(current.route, scope["method"], status)
+            count.inc()
+            duration.observe(seconds)
             if self.log_requests:
                 log.info(
                     "%s %s %s %.1f ms", scope["method"], scope["path"], status, seconds * 1000,
