@@ -149,8 +149,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         raise SystemExit(f"--workers must be at least 1, got {args.workers}")
     logging.getLogger("hub").info("GraphiQL: http://%s:%s/graphql", args.host, args.port)  # a log line: JSON when asked
     logging.getLogger("hub").info("Pages for people: http://%s:%s/app/", args.host, args.port)
-    # keep hub.logs' handlers (log_config=None): HUB_LOG_FORMAT=json applies to uvicorn's lines too
-    options = dict(host=args.host, port=args.port, log_level="info", access_log=False, log_config=None)
+    # keep hub.logs' handlers (log_config=None): HUB_LOG_FORMAT=json applies to uvicorn's lines too;
+    # no `server: uvicorn` header: the hub does not tell strangers what it runs on
+    options = dict(host=args.host, port=args.port, log_level="info", access_log=False, log_config=None, server_header=False)
     if args.workers == 1:
         uvicorn.run(create_app(settings, schemas=schemas), **options)
     else:  # each worker process builds its own app from the same environment

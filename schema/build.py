@@ -28,7 +28,7 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.field import StrawberryField
 from strawberry.types.graphql import OperationType
 
-from hub.access.access_log import AccessLogExtension, note_operation
+from hub.access.access_log import AccessLogExtension, OperationNotes
 from hub.access.policy import Policy, ReadScope, load_policy
 from hub.data.models import Role
 from hub.domain.context import LoaderSpec
@@ -48,6 +48,7 @@ class Prepared:
     operation_type: OperationType
     narrowing: dict[LoaderSpec, LoaderSpec]  # loaders it reads fewer columns through (resolvers/narrowing.py)
     lookup: LookupPlan | None  # a root lookup of plain leaves, run outside graphql-core (schema/execution.py)
+    notes: OperationNotes  # for the access log: the same every time it runs
 
 
 class HubSchema(strawberry.Schema):
@@ -73,7 +74,7 @@ class HubSchema(strawberry.Schema):
         caches' look-ups) cost a one-row lookup about a tenth of its CPU. A document it parsed and
         validated without errors (see `guards`) depends only on its text and this view: run
         again, it goes straight to graphql-core with what the pipeline would do around it — the
-        operation-type check, the NUL check on its variables, the access log's notes. Anything
+        operation-type check, the NUL check on its variables, the access log's notes (made once). Anything
         else, and every error, takes strawberry's own path, so answers stay the same.
         """
         prepared = self.prepared.get((query, operation_name))
@@ -82,7 +83,7 @@ class HubSchema(strawberry.Schema):
                 query, variable_values=variables, context_value=context, operation_name=operation_name, allowed_operation_types=allowed
             )
         self.prepared.move_to_end((query, operation_name))
-        note_operation(self, prepared.document, operation_name, query, context)
+        prepared.notes.note(context.audit)
         if context.settings.narrow_reads:
             context.narrowing = prepared.narrowing
         if prepared.lookup is not None and context.settings.fast_rows:
@@ -153,7 +154,8 @@ def guards(settings: Settings) -> type[SchemaExtension]:
                 document, operation_name = context.graphql_document, context.operation_name
                 schema = context.schema._schema
                 prepared = Prepared(
-                    document, context.operation_type, narrowing(schema, document, operation_name), lookup_plan(schema, document, operation_name)
+                    document, context.operation_type, narrowing(schema, document, operation_name), lookup_plan(schema, document, operation_name),
+                    OperationNotes.of(context.schema, document, operation_name, context.context.policy.sensitive),
                 )
                 context.schema.remember(context.query, operation_name, prepared)
                 if sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) == 1:

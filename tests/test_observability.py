@@ -132,6 +132,7 @@ async def test_json_log_lines_carry_the_request_id(settings, tokens, tmp_path):
             fresh = await client.get("/healthz")
     assert answer.status_code == 200 and answer.headers["x-request-id"] == "trace-me-17"
     assert len(fresh.headers["x-request-id"]) == 32  # none given: the hub made one, and said which
+    assert "server" not in answer.headers and "date" in answer.headers  # what it runs on is nobody's business
     lines = [json.loads(line) for line in hub.log_lines() if line.startswith("{")]
     assert lines and len(lines) == len([line for line in hub.log_lines() if line.strip()])  # every line is JSON
     (access,) = [line for line in lines if line.get("request_id") == "trace-me-17"]

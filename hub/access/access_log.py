@@ -1,6 +1,7 @@
 """The access log: who ran which operation, which sensitive fields it read, how many rows.
 
-An extension notes what the operation selected while it runs; the HTTP layer
+An extension notes what the operation selected while it runs (a document run again from
+its validated form was noted once, `OperationNotes`); the HTTP layer
 writes one row per request after the response has gone out, so logging adds
 no latency.
 """
@@ -11,6 +12,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
@@ -57,33 +59,34 @@ def sensitive_read(view: Any, selected: frozenset[str], sensitive: frozenset[str
     return sorted(as_logged(f, f in masked) for f in selected & sensitive)
 
 
-_selected: dict[tuple[int, str], frozenset[str]] = {}  # (schema, query) -> fields it selects
+@dataclass(frozen=True)
+class OperationNotes:
+    """What the access log notes of an operation before it runs: its type, its name, the sensitive fields it selects."""
 
+    operation_type: str
+    operation_name: str | None
+    sensitive_fields: tuple[str, ...]
 
-def note_operation(view: Any, document: DocumentNode, operation_name: str | None, query: str | None, context: Any) -> None:
-    """Note on `context.audit` the operation about to run and the sensitive fields it selects."""
-    operation = next(
-        (
-            d
-            for d in document.definitions
-            if isinstance(d, OperationDefinitionNode)
-            and (operation_name is None or (d.name and d.name.value == operation_name))
-        ),
-        None,
-    )
-    key = (id(view), query or "")
-    selected = _selected.get(key) if query else None
-    if selected is None:
-        selected = selected_fields(view._schema, document)
-        if query:
-            if len(_selected) >= 1000:
-                _selected.clear()  # a crude bound: clients repeat a few operations
-            _selected[key] = selected
-    context.audit.update(
-        operation_type=operation.operation.value if operation else "query",
-        operation_name=operation.name.value if operation and operation.name else None,
-        sensitive_fields=sensitive_read(view, selected, context.policy.sensitive),
-    )
+    @classmethod
+    def of(cls, view: Any, document: DocumentNode, operation_name: str | None, sensitive: frozenset[str]) -> OperationNotes:
+        operation = next(
+            (
+                d
+                for d in document.definitions
+                if isinstance(d, OperationDefinitionNode)
+                and (operation_name is None or (d.name and d.name.value == operation_name))
+            ),
+            None,
+        )
+        return cls(
+            operation.operation.value if operation else "query",
+            operation.name.value if operation and operation.name else None,
+            tuple(sensitive_read(view, selected_fields(view._schema, document), sensitive)),
+        )
+
+    def note(self, audit: dict[str, Any]) -> None:
+        # A list of its own: resolvers add the indicators' sensitive fields they read.
+        audit.update(operation_type=self.operation_type, operation_name=self.operation_name, sensitive_fields=list(self.sensitive_fields))
 
 
 class AccessLogExtension(SchemaExtension):
@@ -91,7 +94,8 @@ class AccessLogExtension(SchemaExtension):
 
     def on_execute(self) -> Iterator[None]:
         execution = self.execution_context
-        note_operation(execution.schema, execution.graphql_document, execution.operation_name, execution.query, execution.context)
+        notes = OperationNotes.of(execution.schema, execution.graphql_document, execution.operation_name, execution.context.policy.sensitive)
+        notes.note(execution.context.audit)
         yield
         execution.context.audit["row_count"] = execution.context.rows_returned
 

@@ -147,11 +147,18 @@ class Observe:
         self.metrics = metrics
         self.routes = routes
         self.log_requests = log_requests  # HUB_LOG_REQUESTS
+        self._static: dict[str, str] = {}  # request path -> route template, for routes without path parameters
 
     def _route(self, scope) -> str:
+        path = scope["path"]
+        template = self._static.get(path)
+        if template is not None:
+            return template
         for route in self.routes:
             match, _ = route.matches(scope)
             if match != Match.NONE:  # the path matches (a wrong method is still this route's request)
+                if not getattr(route, "param_convertors", None):  # a path without parameters: remembered, a bounded set
+                    self._static[path] = route.path
                 return route.path
         return OTHER
 
