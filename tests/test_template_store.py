@@ -142,3 +142,35 @@ async def test_another_departments_view_is_not_an_oracle(as_user, engine):
         [{"field": "department", "code": "FORBIDDEN", "message": "department：只有 weijian 的部门分析员能修改其表样，民政局不能", "currentVersion": None}]
     ] * 2
     assert await saved_rows(engine, "weijian-probe") == 0
+
+
+async def test_a_definitions_shape_is_refused_in_chinese_with_its_line(as_user, engine):
+    """What the YAML reader itself checks (keys, kinds of value, syntax) reads as the template's other checks do."""
+    mine = GOOD.format(id="shape-probe").replace("department: weijian", "department: minzheng")
+    definitions = {
+        "missing": mine.replace("title: 测试表\n", ""),
+        "unknown key": mine + "footer: 制表人\n",
+        "not a list": mine.split("columns:")[0] + "columns: 姓名\n",
+        "empty header": mine.replace("header: 姓名", "header: ''"),
+        "twice": mine + "rows: persons\n",
+        "not yaml": mine.replace("title: 测试表", "title: [测试表"),
+        "unknown column key": mine.replace("    path: name\n", "    path: name\n    colour: red\n"),
+        "variable": mine.replace("region: {label: 区划}", "region: {lable: 区划}"),
+    }
+    async with as_user("minzheng") as civil_affairs:
+        messages = {
+            name: [e["message"] for e in (await graphql(civil_affairs, SAVE, {"d": definition}))["saveTemplate"]["errors"]]
+            for name, definition in definitions.items()
+        }
+    keys = "columns, department, description, group_by, id, layout, page, query, rows, signature, subtotals, title, variables"
+    assert messages == {
+        "missing": ["definition：第 1 行：模板：缺少 `title`"],
+        "unknown key": [f"definition：第 19 行：模板：未知的键 `footer`（可用的键：{keys}）"],
+        "not a list": ["definition：第 14 行：columns 须为列表"],
+        "empty header": ["definition：第 15 行：header 须为非空文本"],
+        "twice": ["definition：第 19 行：`rows` 出现了两次"],
+        "not yaml": ["definition：第 3 行：不是有效的 YAML，请检查这一行附近的括号、引号和缩进（解析器：expected ',' or ']', but got ':'）"],
+        "unknown column key": ["definition：第 17 行：列：未知的键 `colour`（可用的键：fill, header, join, number_format, path, value, width, wrap）"],
+        "variable": ["definition：第 13 行：变量 $region：未知的键 `lable`（可用的键：default, label）"],
+    }
+    assert await saved_rows(engine, "shape-probe") == 0

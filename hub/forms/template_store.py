@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.data.models import Role, SavedTemplate
 from hub.forms.templates import Template, parse_template
-from hub.yamlfile import DataFileError, Node, loads
+from hub.yamlfile import CHINESE, DataFileError, Node, loads
 
 if TYPE_CHECKING:
     from hub.access.accounts import Caller
@@ -82,13 +82,13 @@ class TemplateStore:
     def _parse(self, row) -> Template:
         key = (row.template_id, row.version)
         if key not in self._parsed:
-            template = parse_template(loads(row.definition, f"saved template {row.template_id}"), self.full, self.departments)
+            template = parse_template(loads(row.definition, f"saved template {row.template_id}", CHINESE), self.full, self.departments)
             self._parsed[key] = replace(template, version=row.version)
         return self._parsed[key]
 
     async def save(self, caller: Caller, definition: str, version: int | None) -> tuple[Template | None, list[Problem]]:
         try:
-            root = loads(definition, "definition")
+            root = loads(definition, "definition", CHINESE)
             # Whose template it is comes first: the query is then checked in the caller's own
             # view, so its answer cannot tell what another department's view holds.
             # (parse_template refuses an id or department that is missing or not a string).

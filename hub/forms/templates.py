@@ -31,7 +31,7 @@ from graphql import (
 from openpyxl.utils.cell import range_boundaries
 
 from hub.forms.download_links import LINK_PARAMS
-from hub.yamlfile import DataFileError, Node, load
+from hub.yamlfile import CHINESE, DataFileError, Node, load
 
 TEMPLATE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 PAPERS = {"A3": 8, "A4": 9}  # openpyxl / Excel paper size codes
@@ -163,15 +163,15 @@ def load_templates(full: GraphQLSchema, departments: dict[str, GraphQLSchema], d
 
 
 def load_template(path: Path, full: GraphQLSchema, departments: dict[str, GraphQLSchema]) -> Template:
-    template = parse_template(load(path), full, departments)
+    template = parse_template(load(path, CHINESE), full, departments)
     if template.id != path.stem:
         raise DataFileError(f"{path}:1: id `{template.id}` 须与文件名 `{path.stem}` 相同")
     return template
 
 
 def parse_template(root: Node, full: GraphQLSchema, departments: dict[str, GraphQLSchema]) -> Template:
-    root.only_keys(TEMPLATE_KEYS, "the template")
-    what = "the template"
+    root.only_keys(TEMPLATE_KEYS, "模板")
+    what = "模板"
     template_id = root.require("id", what).text("id")
     if not TEMPLATE_ID.match(template_id):
         raise root.require("id", what).error(f"id `{template_id}` 须由 2 到 64 个 a-z、0-9 或 '-' 组成")
@@ -349,8 +349,8 @@ def _variables(node: Node | None, declared: dict, schema: GraphQLSchema, root: N
         entry = given.get(name)
         if entry is None:
             raise (node or root).error(f"variables：请给 ${name} 一个中文名称（label）")
-        entry.only_keys({"label", "default"}, f"variable {name}")
-        label = entry.require("label", f"variable {name}").text(f"variable {name}: label")
+        entry.only_keys({"label", "default"}, f"变量 ${name}")
+        label = entry.require("label", f"变量 ${name}").text(f"变量 ${name} 的 label")
         default_node = entry.get("default")
         type_text = print_ast(definition.type)
         variables.append(
@@ -363,8 +363,8 @@ def _variables(node: Node | None, declared: dict, schema: GraphQLSchema, root: N
 
 
 def _column(node: Node, rows_field: FieldNode, node_type: GraphQLObjectType, schema: GraphQLSchema) -> Column:
-    node.only_keys(COLUMN_KEYS, "column")
-    header_node = node.require("header", "column")
+    node.only_keys(COLUMN_KEYS, "列")
+    header_node = node.require("header", "列")
     if isinstance(header_node.value, list):
         headers = tuple(h.text("header") for h in header_node.sequence("header"))
     else:
