@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import false, select, true
 from strawberry.types import Info
 
 from hub import clock
@@ -21,9 +21,11 @@ from hub.domain.context import Context
 from resolvers import requests as filing
 from resolvers import tasks as tasks_resolvers
 from resolvers.errors import UserInputError, int_id
+from resolvers.pages import root_page
 from resolvers.regions import region_by_code
+from schema.connections import Connection
 from schema.errors import FieldError, field_errors
-from schema.fields import gql_enum
+from schema.fields import After, First, gql_enum
 from schema.indicators import (
     IndicatorInput,
     IndicatorValueInput,
@@ -305,17 +307,17 @@ def _within(ctx: Context, region_column: Any) -> list[Any]:
     return [] if ctx.scope is None else [region_column.in_(ctx.scope.region_ids())]
 
 
-def visible_requests(ctx: Context) -> Any:
+def visible_requests(ctx: Context) -> list[Any]:
     """Which requests exist for the caller: a department its own (in its jurisdiction), a town those waiting or decided there."""
     caller = ctx.caller
     if caller.role is Role.ADMIN:
-        return select(domain.requests)
+        return []
     if caller.role is Role.DEPARTMENT_ANALYST:
-        return select(domain.requests).where(r.department == caller.department, *_within(ctx, r.region_id))
+        return [r.department == caller.department, *_within(ctx, r.region_id)]
     if caller.role is Role.TOWN_COORDINATOR:
         reviewed = select(domain.reviews.c.request_id).where(domain.reviews.c.status != RequestStatus.ANSWERED_FROM_HUB, *_within(ctx, domain.reviews.c.town_id))
-        return select(domain.requests).where(r.id.in_(reviewed))
-    return select(domain.requests).where(r.id.is_(None))  # villages see tasks, not requests
+        return [r.id.in_(reviewed)]
+    return [false()]  # villages see tasks, not requests
 
 
 async def tasks_where(ctx: Context, *where: Any) -> list[Any]:
@@ -559,16 +561,21 @@ async def fill_task(ctx: Context, task_id: int, changes: list[library_domain.Val
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="填报任务：部门看本部门发起的，乡镇看送到本镇审核的")
-    async def data_requests(self, info: Info, status: Annotated[RequestStatusEnum | None, strawberry.argument(description="状态")] = None) -> list[DataRequest]:
-        stmt = visible_requests(info.context)
-        if status is not None:
-            stmt = stmt.where(r.status == status)
-        return await info.context.records(stmt.order_by(r.id), domain.requests)
+    @strawberry.field(description="填报任务：部门看本部门发起的，乡镇看送到本镇审核的；最新发起的在前")
+    async def data_requests(
+        self,
+        info: Info,
+        status: Annotated[RequestStatusEnum | None, strawberry.argument(description="状态")] = None,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[DataRequest]:
+        # Jurisdiction is part of what a caller sees (visible_requests), not a region column of the request's own.
+        where = [*visible_requests(info.context), *([] if status is None else [r.status == status])]
+        return await root_page(info, "DataRequest", r.id, where, first, after, lambda _: true(), descending=True)
 
     @strawberry.field(description="按记录ID查填报任务；不存在或不归我看时为空")
     async def data_request(self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="记录ID")]) -> DataRequest | None:
-        found = await info.context.records(visible_requests(info.context).where(r.id == int_id(id)), domain.requests)
+        found = await info.context.records(select(domain.requests).where(r.id == int_id(id), *visible_requests(info.context)), domain.requests)
         return found[0] if found else None
 
     @strawberry.field(description="我的收件箱：本村（社区）待填报和被退回的任务")

@@ -8,6 +8,7 @@ skipped, unless HUB_REQUIRE_BROWSER=1 (CI). Screenshots of each step go to var/a
 from __future__ import annotations
 
 import io
+import re
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -198,6 +199,16 @@ async def test_cadre_reports_and_the_coordinator_sees_it_live(live_server, token
             await expect(coordinator.get_by_text("● 实时")).to_be_visible()
             await shot(coordinator, "07-coordinator-desk")
 
+            # Dispatched requests come 30 at a time, the newest first; the rest on asking.
+            requests = coordinator.locator("#dispatched tr[data-request]")
+            await expect(requests).to_have_count(30)
+            older = coordinator.locator("#dispatched").get_by_role("button", name=re.compile("^显示更早的"))
+            total = int(re.search(r"共 (\d+) 条", await older.inner_text()).group(1))
+            await expect(older).to_have_text(f"显示更早的（已显示 30 条，共 {total} 条）")
+            await older.click()
+            await expect(requests).to_have_count(total)
+            await expect(older).to_have_count(0)
+
             # The village's progress: 已报送; the coordinator sends it back naming the cell, with a reason.
             dispatched = coordinator.locator(f"#dispatched tr[data-request='{setup['task_request']}']")
             await dispatched.get_by_role("button", name="各村进度").click()
@@ -330,6 +341,7 @@ async def test_analyst_files_a_request_by_chinese_labels_and_downloads_a_templat
             await analyst.click("#sign-in button")
             await expect(analyst).to_have_url(f"{base}/app/desk/")
             await expect(analyst.locator("#who")).to_have_text("吴国栋 · 应急管理局")
+            await expect(analyst.locator("section", has_text="我的填报任务").locator("tr[data-request]").first).to_be_visible()
             await analyst.screenshot(path=ARTIFACTS / "16-analyst-desk.png", full_page=True)
 
             form = analyst.locator("section", has_text="发起填报任务")

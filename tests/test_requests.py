@@ -370,17 +370,17 @@ async def test_department_burden_figures_on_the_demo_data(as_user):
 
 
 async def test_demo_progress_and_a_list_of_requests_costs_the_same_statements_however_long(as_user, sql_counter):
-    query = "query($s: RequestStatus) { dataRequests(status: $s) { title template { id } reviews { status } history { toStatus } progress { total notStarted inProgress submitted sentBack accepted overdue } } }"
+    query = "query($s: RequestStatus) { dataRequests(status: $s) { nodes { title template { id } reviews { status } history { toStatus } progress { total notStarted inProgress submitted sentBack accepted overdue } } } }"
     async with as_user("xitianwei") as town:
         await graphql(town, query, {"s": "REJECTED"})  # warm: the first request of a session signs in
         sql_counter.reset()
-        rejected = (await graphql(town, query, {"s": "REJECTED"}))["dataRequests"]
+        rejected = (await graphql(town, query, {"s": "REJECTED"}))["dataRequests"]["nodes"]
         few = sql_counter.count
         sql_counter.reset()
-        approved = (await graphql(town, query, {"s": "APPROVED"}))["dataRequests"]
+        approved = (await graphql(town, query, {"s": "APPROVED"}))["dataRequests"]["nodes"]
         many = sql_counter.count
     assert len(approved) > 10 * len(rejected) // 3 and few == many, (len(rejected), len(approved), few, many)
-    demo = [r for r in approved if r["progress"]["total"] == 17]
+    demo = [r for r in reversed(approved) if r["progress"]["total"] == 17]  # the newest first: oldest first here
     assert len(demo) >= 42
     latest = demo[41]["progress"]  # the newest demo request: villages in every state, the late ones overdue (deadline 2026-11-06)
     assert all(latest[state] > 0 for state in ("notStarted", "inProgress", "submitted", "sentBack", "accepted"))
@@ -390,9 +390,9 @@ async def test_demo_progress_and_a_list_of_requests_costs_the_same_statements_ho
 
 async def test_reporting_and_on_time_rates_per_request_on_the_demo_data(as_user):
     """Per request: handed in (submitted or accepted) / villages, and handed in by the deadline / villages."""
-    query = "{ dataRequests(status: APPROVED) { title deadline progress { total submitted accepted reportingRate onTimeRate } } }"
+    query = "{ dataRequests(status: APPROVED) { nodes { title deadline progress { total submitted accepted reportingRate onTimeRate } } } }"
     async with as_user("xitianwei") as town:
-        demo = [r for r in (await graphql(town, query))["dataRequests"] if r["progress"]["total"] == 17][:42]
+        demo = [r for r in reversed((await graphql(town, query))["dataRequests"]["nodes"]) if r["progress"]["total"] == 17][:42]
     # The older 39: every village accepted, two of 17 a day or two after the deadline.
     assert {(r["progress"]["reportingRate"], r["progress"]["onTimeRate"]) for r in demo[:39]} == {(1.0, 15 / 17)}
     assert [(r["title"], r["progress"]["reportingRate"], r["progress"]["onTimeRate"]) for r in demo[39:]] == [
@@ -423,7 +423,8 @@ async def test_the_rows_of_a_list_of_tasks_cost_the_same_statements_however_many
 
     one, _, _ = await one_village_request(as_user, client, title="急救包（一个村）")
     async with as_user("xitianwei") as town:
-        demo = next(r["id"] for r in (await graphql(town, "{ dataRequests(status: APPROVED) { id title } }"))["dataRequests"] if r["title"] == "防汛物资储备情况")
+        approved = (await graphql(town, "{ dataRequests(status: APPROVED) { nodes { id title } } }"))["dataRequests"]["nodes"]
+        demo = next(r["id"] for r in reversed(approved) if r["title"] == "防汛物资储备情况")
         counts = []
         for request_id in (one, demo):
             await graphql(town, TASK_ROWS, {"id": request_id})
@@ -434,3 +435,24 @@ async def test_the_rows_of_a_list_of_tasks_cost_the_same_statements_however_many
     dongxing = next(t for t in tasks if t["villageName"] == "东星社区")["rows"]
     assert [(b["header"], b["value"], b["granted"]) for b in dongxing[0]["base"]] == [("村（社区）", "东星社区", True)]
     assert [c["key"] for c in dongxing[0]["cells"]] == ["demo_sandbags", "demo_pumps"]
+
+
+async def test_requests_come_a_page_at_a_time_newest_first(as_user):
+    """A town's decided requests grow by some every month: they are paged (first/after), the newest first."""
+    query = "query($after: String) { dataRequests(status: APPROVED, first: 10, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { id } } }"
+    async with as_user("xitianwei") as town:
+        everything = (await graphql(town, "{ dataRequests(status: APPROVED, first: 1000) { totalCount nodes { id } } }"))["dataRequests"]
+        pages, after = [], None
+        while True:
+            page = (await graphql(town, query, {"after": after}))["dataRequests"]
+            pages.append(page)
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        too_many = await town.post("/graphql", json={"query": "{ dataRequests(first: 5000) { nodes { id } } }"})
+    ids = [int(n["id"]) for n in everything["nodes"]]
+    assert ids == sorted(ids, reverse=True) and len(ids) == everything["totalCount"] >= 42
+    assert [int(n["id"]) for page in pages for n in page["nodes"]] == ids
+    assert [len(page["nodes"]) for page in pages] == [10] * (len(ids) // 10) + ([len(ids) % 10] if len(ids) % 10 else [])
+    assert {page["totalCount"] for page in pages} == {len(ids)}
+    assert too_many.json()["errors"][0]["message"] == "first 须在 0 到 1000 之间，收到 5000"

@@ -133,13 +133,13 @@ async def test_other_departments_see_no_request_task_or_result_of_another(as_use
     async with as_user("dongxing") as cadre:
         (task,) = [t for t in (await graphql(cadre, INBOX))["inbox"]["tasks"] if t["id"] == task_id]
         await graphql(cadre, FILL, {"t": task_id, "values": [{"key": key, "entityId": task["rows"][0]["entityId"], "value": "7", "version": 0}]})
-        assert (await graphql(cadre, "{ dataRequests { id } }"))["dataRequests"] == []  # villages see tasks, not requests
+        assert (await graphql(cadre, "{ dataRequests { totalCount nodes { id } } }"))["dataRequests"] == {"totalCount": 0, "nodes": []}  # villages see tasks, not requests
     async with as_user("yingji") as owner:
         template = (await graphql(owner, "query($id: ID!) { dataRequest(id: $id) { template { id downloadPath } } }", {"id": request_id}))["dataRequest"]["template"]
         assert xlsx(await owner.get(template["downloadPath"], params={"region": dongxing}))[0][1:] == ("东星社区", "7")
     async with as_user("minzheng") as other:
         assert (await graphql(other, "query($id: ID!) { dataRequest(id: $id) { id } }", {"id": request_id}))["dataRequest"] is None
-        assert request_id not in [r["id"] for r in (await graphql(other, "{ dataRequests { id } }"))["dataRequests"]]
+        assert request_id not in [r["id"] for r in (await graphql(other, "{ dataRequests(first: 1000) { nodes { id } } }"))["dataRequests"]["nodes"]]
         assert (await graphql(other, "query($t: ID!) { villageTask(id: $t) { id } }", {"t": task_id}))["villageTask"] is None
         accept = await graphql(other, "mutation($t: ID!) { acceptTask(taskId: $t) { errors { code message } } }", {"t": task_id})
         assert accept["acceptTask"]["errors"] == [{"code": "NOT_FOUND", "message": f"taskId：找不到 id 为 {task_id} 的村级任务"}]

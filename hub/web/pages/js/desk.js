@@ -122,12 +122,27 @@ function requestTable(requests, columns) {
     })));
 }
 
+// Requests come a page at a time, the newest first; "显示更早的" adds the next page below what is shown.
+async function paged(target, name, render, empty) {
+  const shown = [];
+  const load = async (after) => {
+    const { dataRequests: page } = await gql(name, { after });
+    shown.push(...page.nodes);
+    shown.sort((a, b) => b.filedAt.localeCompare(a.filedAt)); // the newest filed first
+    if (!shown.length) return show(target, el("p", { class: "summary done" }, empty));
+    const older = page.pageInfo.hasNextPage
+      ? el("button", { type: "button", class: "secondary more", onclick: () => load(page.pageInfo.endCursor).catch((e) => say(failure(e), "error")) },
+        `显示更早的（已显示 ${shown.length} 条，共 ${page.totalCount} 条）`)
+      : null;
+    show(target, render(shown), older);
+  };
+  await load(null);
+}
+
 // --- town coordinator ---
 
-async function reviewQueue(target, decided) {
-  const { dataRequests } = await gql("ReviewQueue");
-  if (!dataRequests.length) return show(target, el("p", { class: "summary done" }, "没有待审核的填报任务"));
-  show(target, dataRequests.map((request) => {
+function reviewQueue(target, decided) {
+  return paged(target, "ReviewQueue", (requests) => requests.map((request) => {
     const reason = el("input", { name: "reason", placeholder: "理由或修改建议（不予下发、退回时必填）" });
     const decide = (decision) => async () => {
       try {
@@ -149,7 +164,7 @@ async function reviewQueue(target, decided) {
         el("button", { type: "button", onclick: decide("APPROVE") }, "通过"),
         el("button", { type: "button", class: "secondary", onclick: decide("REJECT") }, "不予下发"),
         el("button", { type: "button", class: "secondary", onclick: decide("RETURN") }, "退回修改")));
-  }));
+  }), "没有待审核的填报任务");
 }
 
 function boardRow(village, report) {
@@ -199,11 +214,9 @@ async function statistics(target) {
     ["不予下发", s.rejected], ["退回", s.returned], ["数据中心答复", s.answeredFromHub]]));
 }
 
-async function dispatched(target) {
-  const { dataRequests } = await gql("Dispatched");
-  dataRequests.sort((a, b) => b.filedAt.localeCompare(a.filedAt)); // the newest filed first
-  if (!dataRequests.length) return show(target, el("p", { class: "summary done" }, "没有下发到各村的任务"));
-  show(target, requestTable(dataRequests, [["任务", (r) => r.title], ["部门", (r) => r.departmentName], ["截止", (r) => r.deadline]]));
+function dispatched(target) {
+  const columns = [["任务", (r) => r.title], ["部门", (r) => r.departmentName], ["截止", (r) => r.deadline]];
+  return paged(target, "Dispatched", (requests) => requestTable(requests, columns), "没有下发到各村的任务");
 }
 
 async function coordinator() {
@@ -262,10 +275,9 @@ async function newRequest(target, filed) {
   show(target, form);
 }
 
-async function myRequests(target) {
-  const { dataRequests } = await gql("MyRequests");
-  dataRequests.sort((a, b) => b.filedAt.localeCompare(a.filedAt)); // the newest filed first
-  show(target, requestTable(dataRequests, [["任务", (r) => r.title], ["状态", (r) => REQUEST_STATUS[r.status]], ["截止", (r) => r.deadline]]));
+function myRequests(target) {
+  const columns = [["任务", (r) => r.title], ["状态", (r) => REQUEST_STATUS[r.status]], ["截止", (r) => r.deadline]];
+  return paged(target, "MyRequests", (requests) => requestTable(requests, columns), "本部门还没有发起填报任务");
 }
 
 async function templates(target) {
