@@ -146,6 +146,8 @@ async def test_every_request_has_one_id_the_answer_and_the_access_log_share(clie
     """The client's well-formed `X-Request-Id`, else a new one: 32 hex digits, never the same twice."""
     fresh = [(await client.post("/graphql", json={"query": "{ regions(level: TOWN) { totalCount } }"})).headers["x-request-id"] for _ in range(3)]
     assert len(set(fresh)) == 3 and all(re.fullmatch("[0-9a-f]{32}", rid) for rid in fresh), fresh
+    # Not a counter a client could read how many requests others sent from: consecutive ids share nothing.
+    assert len({rid[:16] for rid in fresh}) == 3 and len({rid[16:] for rid in fresh}) == 3, fresh
     malformed = await client.post("/graphql", json={"query": "{ regions { totalCount } }"}, headers={"x-request-id": "two words"})
     replaced = malformed.headers["x-request-id"]
     assert re.fullmatch("[0-9a-f]{32}", replaced) and replaced not in fresh

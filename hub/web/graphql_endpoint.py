@@ -16,6 +16,7 @@ error masking that keeps user errors readable. Here:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import logging
 import os
@@ -81,20 +82,21 @@ def request_id_for(scope) -> str:
     return new_request_id()
 
 
-def _new_prefix() -> None:
-    global _prefix, _counter
-    _prefix, _counter = secrets.token_hex(8), itertools.count()
+def _new_key() -> None:
+    global _key, _counter
+    _key, _counter = secrets.token_bytes(16), itertools.count()
 
 
 def new_request_id() -> str:
-    """32 hex digits, unique: a random prefix per process and a counter (uuid4 read the system's
-    random source on every request, a system call each time)."""
-    return f"{_prefix}{next(_counter):016x}"
+    """32 hex digits: a per-process counter under a keyed hash. uuid4 read the system's random
+    source on every request (a system call each time); a bare counter would tell a client how
+    many requests others sent between two of its own."""
+    return hashlib.blake2b(next(_counter).to_bytes(8, "big"), key=_key, digest_size=16).hexdigest()
 
 
-_prefix, _counter = "", itertools.count()
-_new_prefix()
-os.register_at_fork(after_in_child=_new_prefix)  # a forked worker counts under a prefix of its own
+_key, _counter = b"", itertools.count()
+_new_key()
+os.register_at_fork(after_in_child=_new_key)  # a forked worker hashes under a key of its own
 
 
 def _media_params(value: str) -> tuple[str, dict[str, str]]:
