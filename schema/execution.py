@@ -4,8 +4,10 @@ A plain leaf field (a column: no resolver, no arguments, a scalar or enum
 type) needs only `getattr` and the type's serialisation. graphql-core still
 builds a Path, a ResolveInfo and an argument dict for each one, and on lists
 of thousands of rows with a dozen columns that bookkeeping is most of the
-request. Here such fields are answered directly; everything else — relations,
-resolvers, nulls in non-null fields, values that fail to serialise — takes
+request. Here such fields are answered directly, and so are masked columns (a
+department's view masks them with a one-line resolver, schema/projection.py: here the
+mask, then the type's serialisation, never a value as it is); everything else —
+relations, resolvers, nulls in non-null fields, values that fail to serialise — takes
 graphql-core's full path, with its error handling.
 
 A list of objects whose selection is plain leaves and relations marked DIRECT
@@ -33,7 +35,7 @@ from collections.abc import Callable, Sized
 from dataclasses import dataclass
 from inspect import isawaitable
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphql import (
     DocumentNode,
@@ -103,19 +105,34 @@ def _as_is_for(leaf: Any) -> dict[type, Any]:
     return {}
 
 
-def plain_leaf(parent_type: GraphQLObjectType, field_name: str) -> tuple[str, Any, bool] | _NotPlain:
-    """(python attribute, serialiser, nullable) when the field is a plain column, else NOT_PLAIN."""
+class Leaf(NamedTuple):
+    """A field answered from its row's attribute, and how."""
+
+    attribute: str
+    serialise: Any
+    nullable: bool
+    as_is: dict[type, Any]  # the Python types whose values serialise as they are (see `_as_is`); none when masked
+
+
+def plain_leaf(parent_type: GraphQLObjectType, field_name: str) -> Leaf | _NotPlain:
+    """How to answer the field when it is a plain column or a masked one, else NOT_PLAIN."""
     field_def = parent_type.fields.get(field_name)
     if field_def is None or field_def.args:
         return NOT_PLAIN
     definition = (field_def.extensions or {}).get("strawberry-definition")
-    if not isinstance(definition, StrawberryField) or definition.base_resolver is not None or definition.extensions:
+    if not isinstance(definition, StrawberryField) or definition.extensions:
+        return NOT_PLAIN
+    mask = definition.metadata.get("mask")
+    if definition.base_resolver is not None and mask is None:
         return NOT_PLAIN
     nullable = not isinstance(field_def.type, GraphQLNonNull)
     leaf = field_def.type.of_type if isinstance(field_def.type, GraphQLNonNull) else field_def.type
     if not isinstance(leaf, GraphQLLeafType):
         return NOT_PLAIN
-    return definition.python_name, _serialiser(leaf), nullable
+    if mask is not None:  # a masked column (schema/projection.py): masked, then coerced; never a value as it is
+        coerce = _serialiser(leaf)
+        return Leaf(definition.metadata["reads"], lambda value: coerce(mask(value)), nullable, _NOTHING_AS_IS)
+    return Leaf(definition.python_name, _serialiser(leaf), nullable, _as_is(field_def.type))
 
 
 def _serialiser(leaf: GraphQLLeafType) -> Any:
@@ -189,9 +206,7 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
         for response_name, details in collected.grouped_field_set.items() if plan is not None else ():
             leaf = self._leaf_plan(object_type, details[0].node) if len(details) == 1 else None
             if leaf is not None:
-                attribute, serialise, nullable = leaf
-                as_is = _as_is(object_type.fields[details[0].node.name.value].type) if fast else _NOTHING_AS_IS
-                plan.append((response_name, False, attribute, as_is, serialise, nullable))
+                plan.append((response_name, False, leaf.attribute, leaf.as_is if fast else _NOTHING_AS_IS, leaf.serialise, leaf.nullable))
                 continue
             loaded = self._loaded_plan(object_type, details) if fast else None
             if loaded is None:
@@ -253,7 +268,7 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return _NOT_LOADED if rows is None else rows
 
     # Plans per (type, field), shared by all requests; keyed by the type object, not its id.
-    _leaf_plans: dict[tuple[GraphQLObjectType, str], tuple[str, Any, bool] | _NotPlain] = {}
+    _leaf_plans: dict[tuple[GraphQLObjectType, str], Leaf | _NotPlain] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -262,7 +277,7 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._selection_plans: dict[int, tuple[GroupedFieldSet, list[tuple[str, Any]], dict]] = {}
         self._row_plans: dict[int, tuple[Any, list | None]] = {}  # see `_row_plan`
 
-    def _leaf_plan(self, parent_type: GraphQLObjectType, node: Any) -> tuple[str, Any, bool] | None:
+    def _leaf_plan(self, parent_type: GraphQLObjectType, node: Any) -> Leaf | None:
         if node.arguments or node.directives:
             return None
         key = (parent_type, node.name.value)
@@ -295,7 +310,7 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
         for response_name, leaf in leaves:
             if leaf is None:
                 continue
-            attribute, serialise, nullable = leaf
+            attribute, serialise, nullable, _ = leaf
             value = getattr(source_value, attribute, None)
             if value is None:
                 if nullable:
@@ -448,6 +463,5 @@ def lookup_plan(schema: GraphQLSchema, document: DocumentNode, operation_name: s
         if leaf is NOT_PLAIN:
             return None
         names[response_name] = selection.name.value
-        attribute, serialise, leaf_nullable = leaf
-        plan.append((response_name, False, attribute, _as_is(object_type.fields[selection.name.value].type), serialise, leaf_nullable))
+        plan.append((response_name, False, leaf.attribute, leaf.as_is, leaf.serialise, leaf.nullable))
     return LookupPlan(operation, node, (node.alias or node.name).value, field, parent_type, nullable, _builder(plan))

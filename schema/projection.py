@@ -149,7 +149,8 @@ def _masked(field: StrawberryField, mask: Callable[[str | None], str | None]) ->
 
     projected = copy.copy(field)
     projected.base_resolver = StrawberryResolver(masked)
-    projected.metadata = {**field.metadata, "reads": attribute}  # the one column it reads (resolvers/narrowing.py)
+    # The one column it reads (resolvers/narrowing.py), and how it is masked (planned rows, schema/execution.py).
+    projected.metadata = {**field.metadata, "reads": attribute, "mask": mask}
     return projected
 
 

@@ -100,7 +100,9 @@ CASES: list[tuple[str, str, dict | None]] = [
     ("licheng-minzheng", LOOKUP, {"id": "1"}),
     ("licheng-minzheng", LOOKUP, {"id": "200"}),
     ("dongxing", LOOKUP, {"id": "1"}),  # outside the village: null
-    ("weijian", LOOKUP, {"id": "200"}),  # masked: not planned
+    ("weijian", LOOKUP, {"id": "200"}),  # birthDate is not in its view: refused
+    ("weijian", "query($id: ID!) { person(id: $id) { id name idNumber phone gender } }", {"id": "200"}),  # masked, planned
+    ("weijian", "query($town: String!) { region(code: $town) { children(first: 5) { nodes { households(first: 20) { nodes { id members { id name idNumber phone gender relationToHead } } } } } } }", {"town": TOWN}),  # masked rows, planned
     ("admin", LOOKUP, {"id": "999999999"}),  # no such person
     ("admin", LOOKUP, {"id": "abc"}),  # not an id: the resolver's error
     ("admin", LOOKUP, {}),  # a missing variable
@@ -164,7 +166,7 @@ def _planned(schemas, query: str) -> bool:
 def test_only_a_lookup_of_plain_leaves_is_planned(schemas):
     """A query of one root lookup (a field marked LOOKUP) selecting plain leaves: nothing else."""
     full = schemas.full._schema
-    weijian = schemas.departments["weijian"]._schema  # masks idNumber: a resolver field
+    weijian = schemas.departments["weijian"]._schema  # masks idNumber and phone
 
     def planned(query: str, schema=full, operation_name: str | None = None) -> bool:
         return lookup_plan(schema, parse(query), operation_name) is not None
@@ -173,8 +175,8 @@ def test_only_a_lookup_of_plain_leaves_is_planned(schemas):
     assert planned(LOOKUP, operation_name="Lookup")
     assert planned('{ region(code: "350304100000") { code name } }')
     assert planned("query($id: ID!) { a: household(id: $id) { id address } }")
-    assert not planned(LOOKUP, weijian)
-    assert planned("query($id: ID!) { person(id: $id) { id name } }", weijian)  # what it may read plainly
+    assert not planned(LOOKUP, weijian)  # birthDate is not in its view
+    assert planned("query($id: ID!) { person(id: $id) { id name idNumber phone } }", weijian)  # masked fields too
     assert not planned(LOOKUP, operation_name="Other")
     assert not planned("query($id: ID!) { person(id: $id) { id } region(code: \"1\") { code } }")  # two root fields
     assert not planned('{ persons(first: 1) { nodes { id } } }')  # not a lookup
@@ -227,3 +229,13 @@ async def test_a_planned_lookup_answers_itself_and_leaves_errors_to_the_full_pat
     assert await run({"id": "abc"}) is None  # the resolver's error
     assert await run({}) is None  # the variable's error
     assert await run({"id": ["1"]}) is None
+
+    # Masked fields are masked by the plan as by their resolver.
+    weijian = schemas.departments["weijian"]
+    masked_lookup = "query($id: ID!) { person(id: $id) { id idNumber phone } }"
+    context = RequestContext.for_caller(engine, settings, schemas.policy, await accounts.authenticate(engine, tokens["weijian"]), "test")
+    planned = await lookup_plan(weijian._schema, parse(masked_lookup), None).run(weijian._schema, {"id": "1"}, context)
+    async with client_as(app, tokens["weijian"]) as client:
+        answered = (await client.post("/graphql", json={"query": masked_lookup, "variables": {"id": "1"}})).json()["data"]
+    assert planned == answered and "*" in planned["person"]["idNumber"] and "*" in planned["person"]["phone"]
+    assert planned["person"]["idNumber"][:6] + planned["person"]["idNumber"][-4:] == through_graphql["person"]["idNumber"][:6] + through_graphql["person"]["idNumber"][-4:]
