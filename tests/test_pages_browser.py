@@ -93,11 +93,15 @@ def _jpeg() -> bytes:
     return buffer.getvalue()
 
 
-async def _sign_in_first_time(page, base: str, username: str, new_password: str) -> None:
+async def _sign_in(page, base: str, username: str, password: str) -> None:
     await page.goto(f"{base}/app/")
     await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", FIRST_PASSWORD)
+    await page.fill("input[name=password]", password)
     await page.click("#sign-in button")
+
+
+async def _sign_in_first_time(page, base: str, username: str, new_password: str) -> None:
+    await _sign_in(page, base, username, FIRST_PASSWORD)
     await page.fill("#change input[name=current]", FIRST_PASSWORD)
     await page.fill("#change input[name=new]", new_password)
     await page.fill("#change input[name=again]", new_password)
@@ -136,10 +140,7 @@ async def test_cadre_reports_and_the_coordinator_sees_it_live(live_server, token
                 await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
 
             # A wrong password first: the same message as for an unknown user.
-            await cadre.goto(f"{base}/app/")
-            await cadre.fill("input[name=username]", "dongxing")
-            await cadre.fill("input[name=password]", "wrong-password")
-            await cadre.click("#sign-in button")
+            await _sign_in(cadre, base, "dongxing", "wrong-password")
             await expect(cadre.locator("#sign-in .error")).to_have_text("用户名或密码不正确")
             await shot(cadre, "01-cadre-wrong-password")
 
@@ -227,10 +228,7 @@ async def test_cadre_reports_and_the_coordinator_sees_it_live(live_server, token
             # The village's grid worker may help fill the task but not hand it in; they record a visit.
             grid = await (await browser.new_context(viewport={"width": 360, "height": 640}, is_mobile=True, locale="zh-CN")).new_page()
             grid.on("pageerror", lambda error: errors.append(str(error)))
-            await grid.goto(f"{base}/app/")
-            await grid.fill("input[name=username]", "dongxing-wangge")
-            await grid.fill("input[name=password]", GRID_PASSWORD)
-            await grid.click("#sign-in button")
+            await _sign_in(grid, base, "dongxing-wangge", GRID_PASSWORD)
             await expect(grid).to_have_url(f"{base}/app/cun/")
             await grid.locator(f"a[href='#task/{setup['own_task']}']").click()
             await expect(grid.locator("#no-submit")).to_have_text("网格员可以填写，但不能报送村级任务，由村（社区）干部报送")
@@ -335,10 +333,7 @@ async def test_analyst_files_a_request_by_chinese_labels_and_downloads_a_templat
             analyst = await desk.new_page()
             analyst.on("pageerror", lambda error: errors.append(str(error)))
 
-            await analyst.goto(f"{base}/app/")
-            await analyst.fill("input[name=username]", "yingji")
-            await analyst.fill("input[name=password]", ANALYST_PASSWORD)
-            await analyst.click("#sign-in button")
+            await _sign_in(analyst, base, "yingji", ANALYST_PASSWORD)
             await expect(analyst).to_have_url(f"{base}/app/desk/")
             await expect(analyst.locator("#who")).to_have_text("吴国栋 · 应急管理局")
             await expect(analyst.locator("section", has_text="我的填报任务").locator("tr[data-request]").first).to_be_visible()
