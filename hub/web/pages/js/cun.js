@@ -230,6 +230,20 @@ async function sendPhoto(form, owner, id, draftName) {
   drafts.clear(draftName);
 }
 
+// A report is sent once (its id kept with the draft), then its photo: after a failed upload, a retry
+// sends only the photo. `create` sends the form's values and answers the new report's id.
+async function sendReport(form, draftName, photoOwner, create) {
+  await checkChosenPhoto(form);
+  let reportId = drafts.load(`${draftName}-sent`);
+  if (!reportId) {
+    reportId = await create(formValues(form));
+    drafts.save(`${draftName}-sent`, reportId);
+  }
+  await sendPhoto(form, photoOwner, reportId, draftName);
+  drafts.clear(`${draftName}-sent`);
+  drafts.clear(draftName);
+}
+
 // The kinds this village may report next, as the hub counts its reports of the event: 初报 first, then 续报 or 核报.
 async function nextKinds(event) {
   const { event: found } = await gql("ReportKinds", { id: event.id });
@@ -238,9 +252,8 @@ async function nextKinds(event) {
 
 async function damageForm(event) {
   const draftName = `damage-${event.id}`;
-  let reportId = drafts.load(`${draftName}-sent`);
   const kinds = await nextKinds(event);
-  if (!reportId && !kinds.length) {
+  if (!drafts.load(`${draftName}-sent`) && !kinds.length) {  // a report sent whose photo is not: still its form
     return el("div", { class: "card", id: "damage" }, el("h3", {}, "本村灾情"),
       el("p", { class: "summary done" }, "本事件已报核报，不能再报；如需更正，请乡镇退回核报"));
   }
@@ -255,19 +268,12 @@ async function damageForm(event) {
   keepDraft(form, draftName);
   if (!kinds.includes(kind.value)) kind.value = kinds[0]; // a draft's kind the village has since reported
   form.append(sendButton("报送灾情", async () => {
-    await checkChosenPhoto(form);
-    if (!reportId) {
-      const values = formValues(form);
+    await sendReport(form, draftName, "damageReport", async (values) => {
       const input = { kind: values.kind, notes: values.notes.trim() || null };
       for (const [name, , step] of DAMAGE_FIELDS) input[name] = step ? Number.parseFloat(values[name]) : Number.parseInt(values[name], 10);
       const { submitDamageReport } = await gql("SubmitDamageReport", { eventId: event.id, villageCode: me.jurisdictionCode, input });
-      reportId = submitDamageReport.damageReport.id;
-      drafts.save(`${draftName}-sent`, reportId);
-    }
-    await sendPhoto(form, "damageReport", reportId, draftName);
-    drafts.clear(`${draftName}-sent`);
-    drafts.clear(draftName);
-    reportId = null;
+      return submitDamageReport.damageReport.id;
+    });
     form.replaceWith(await damageForm(event)); // the next report's kinds: 续报 after the 初报
     say("灾情已报送，等待乡镇审核");
   }));
@@ -276,7 +282,6 @@ async function damageForm(event) {
 
 function floodForm(event, point) {
   const draftName = `flood-${event.id}-${point.id}`;
-  let reportId = drafts.load(`${draftName}-sent`);
   const form = el("form", { class: "card" },
     el("strong", {}, point.name),
     el("label", {}, "现场情况", el("select", { name: "condition" }, Object.entries(CONDITION).map(([value, label]) => el("option", { value }, label)))),
@@ -285,18 +290,11 @@ function floodForm(event, point) {
     photoInput());
   keepDraft(form, draftName);
   form.append(sendButton("报送易涝点", async () => {
-    await checkChosenPhoto(form);
-    if (!reportId) {
-      const values = formValues(form);
+    await sendReport(form, draftName, "floodPointReport", async (values) => {
       const input = { condition: values.condition, waterDepthCm: values.waterDepthCm === "" ? null : Number(values.waterDepthCm), text: values.text.trim() || null };
       const { reportFloodPoint } = await gql("ReportFloodPoint", { eventId: event.id, floodPointId: point.id, input });
-      reportId = reportFloodPoint.floodPointReport.id;
-      drafts.save(`${draftName}-sent`, reportId);
-    }
-    await sendPhoto(form, "floodPointReport", reportId, draftName);
-    drafts.clear(`${draftName}-sent`);
-    drafts.clear(draftName);
-    reportId = null;
+      return reportFloodPoint.floodPointReport.id;
+    });
     form.reset();
     say(`${point.name}：已报送`);
   }));
