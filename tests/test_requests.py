@@ -450,9 +450,12 @@ async def test_requests_come_a_page_at_a_time_newest_first(as_user):
                 break
             after = page["pageInfo"]["endCursor"]
         too_many = await town.post("/graphql", json={"query": "{ dataRequests(first: 5000) { nodes { id } } }"})
+        not_a_cursor = await town.post("/graphql", json={"query": '{ dataRequests(after: "not a cursor") { nodes { id } } }'})
     ids = [int(n["id"]) for n in everything["nodes"]]
     assert ids == sorted(ids, reverse=True) and len(ids) == everything["totalCount"] >= 42
     assert [int(n["id"]) for page in pages for n in page["nodes"]] == ids
     assert [len(page["nodes"]) for page in pages] == [10] * (len(ids) // 10) + ([len(ids) % 10] if len(ids) % 10 else [])
     assert {page["totalCount"] for page in pages} == {len(ids)}
     assert too_many.json()["errors"][0]["message"] == "first 须在 0 到 1000 之间，收到 5000"
+    assert not_a_cursor.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert not_a_cursor.json()["errors"][0]["message"] == "after：'not a cursor' 不是这个列表给出的游标"
