@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import true
 from strawberry.types import Info
 
 from hub.data.models import AccessLogEntry
@@ -15,4 +14,4 @@ entries = AccessLogEntry.__table__
 async def list_entries(info: Info, *, username: str | None, first: int | None, after: str | None) -> Page:
     where = [] if username is None else [entries.c.username == username]
     # The log is about people, not places: jurisdiction does not narrow it.
-    return await root_page(info, "AccessLogEntry", entries.c.id, where, first, after, lambda _: true(), descending=True)
+    return await root_page(info, "AccessLogEntry", entries.c.id, where, first, after, None, descending=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, select
 from strawberry.types import Info
 
 from hub.data.models import DocumentCategory, DocumentKind, GrantMode
@@ -64,7 +64,7 @@ async def own_documents(
         where.append(domain.documents.c.year == year)
     if not withdrawn:
         where.append(domain.documents.c.withdrawn_at.is_(None))
-    return await root_page(info, "Document", domain.documents.c.id, where, first, after, lambda _: true(), descending=True)
+    return await root_page(info, "Document", domain.documents.c.id, where, first, after, None, descending=True)
 
 
 async def owner_only(ctx: Context, document_id: int, what: str, field: str) -> grants_domain.Access:

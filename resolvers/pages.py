@@ -22,13 +22,14 @@ async def root_page(
     where: list[ColumnElement[bool]],
     first: int | None,
     after: str | None,
-    in_scope: Callable[[Subtree], ColumnElement[bool]],
+    in_scope: Callable[[Subtree], ColumnElement[bool]] | None,
     descending: bool = False,
 ) -> Page:
+    """A root list's page; `in_scope` limits it to the caller's jurisdiction (None: `where` already says what the caller sees)."""
     ctx = info.context
     args = PageArgs.parse(first, after, sort, ctx.settings)
     table = sort.table
-    if ctx.scope is not None:
+    if ctx.scope is not None and in_scope is not None:
         where = [*where, in_scope(ctx.scope)]
     stmt = select(table).where(*where).order_by(sort.desc() if descending else sort).limit(args.first + 1)
     if args.after is not None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import false, select, true
+from sqlalchemy import false, select
 from strawberry.types import Info
 
 from hub import clock
@@ -571,7 +571,7 @@ class Query:
     ) -> Connection[DataRequest]:
         # Jurisdiction is part of what a caller sees (visible_requests), not a region column of the request's own.
         where = [*visible_requests(info.context), *([] if status is None else [r.status == status])]
-        return await root_page(info, "DataRequest", r.id, where, first, after, lambda _: true(), descending=True)
+        return await root_page(info, "DataRequest", r.id, where, first, after, None, descending=True)
 
     @strawberry.field(description="按记录ID查填报任务；不存在或不归我看时为空")
     async def data_request(self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="记录ID")]) -> DataRequest | None:
